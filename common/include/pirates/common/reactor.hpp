@@ -1,0 +1,90 @@
+#pragma once
+// One poll loop with socket handlers and timers.
+//
+// A socket handler is called when its socket is readable. It should receive at most one message without blocking
+// (recv_nowait below) and return true if it got one, false if the socket had nothing. The reactor calls it again
+// until it returns false, so each ready socket is drained before the next poll (bounded by max_burst, so one busy
+// socket cannot starve the others). A disabled socket is not polled: that is how a queue stops reading clients
+// while it has no worker.
+//
+// Poll items are rebuilt from the registered sockets on every turn, so a driver that closes a socket and opens a
+// new one in its place (reconnecting workers) is polled on the new one without further ado.
+//
+// The loop stops when stop() is called (from a handler or a timer) or when SIGINT/SIGTERM set the stop flag
+// (install_stop_signals()).
+#include <pirates/common/clock.hpp>
+#include <pirates/common/frames.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+namespace pirates {
+
+// Receive one whole message if one is waiting. False if none was.
+inline bool recv_nowait(zmq::socket_t& socket, Frames& out) { return out.recv(socket, ZMQ_DONTWAIT); }
+
+class Reactor {
+public:
+    using Handler = std::function<bool()>;
+    using TimerId = std::uint64_t;
+
+    explicit Reactor(const ClockSource& clock = steady_clock());
+
+    void add(zmq::socket_t& socket, Handler on_readable);
+    void remove(zmq::socket_t& socket);
+    void enable(zmq::socket_t& socket, bool enabled);
+
+    // One-shot timer `delay` from now.
+    TimerId add_timer(Duration delay, std::function<void()> fn);
+    // Timer at an absolute time.
+    TimerId add_timer_at(TimePoint when, std::function<void()> fn);
+    // Repeating timer every `interval`, first after one interval.
+    TimerId add_repeating(Duration interval, std::function<void()> fn);
+    // Cancelled timers never fire. False if the id was unknown (already fired or cancelled).
+    bool cancel(TimerId id);
+    // Move a timer to `delay` from now (a repeating timer keeps its interval afterwards).
+    bool rearm(TimerId id, Duration delay);
+    bool rearm_at(TimerId id, TimePoint when);
+    std::size_t timer_count() const { return timers_.size(); }
+
+    // Run until stopped.
+    void run();
+    // One turn: poll up to max_wait (less if a timer is due sooner), drain ready sockets, fire due timers.
+    // Returns false once the reactor is stopped.
+    bool run_once(Duration max_wait);
+    void stop() { stopped_ = true; }
+    bool stopped() const;
+
+    std::size_t max_burst = 1000;
+    // Longest single poll, so that a stop signal arriving just before poll() is seen promptly.
+    Duration max_poll{100};
+
+private:
+    struct Entry {
+        zmq::socket_t* socket;
+        Handler handler;
+        bool enabled = true;
+        bool removed = false;
+    };
+    struct Timer {
+        TimePoint when;
+        Duration interval{0};  // 0: one-shot
+        std::function<void()> fn;
+    };
+
+    void fire_due_timers();
+    Entry* find(zmq::socket_t& socket);
+
+    const ClockSource& clock_;
+    std::vector<std::unique_ptr<Entry>> entries_;
+    std::set<std::pair<TimePoint, TimerId>> queue_;  // deadline order; ties in creation order
+    std::unordered_map<TimerId, Timer> timers_;
+    TimerId next_id_ = 1;
+    bool stopped_ = false;
+};
+
+}  // namespace pirates

@@ -1,0 +1,58 @@
+#include <doctest/doctest.h>
+#include <pirates/common/chaos.hpp>
+#include <pirates/common/endpoint.hpp>
+
+#include "support/net.hpp"
+
+using namespace pirates;
+using namespace std::chrono_literals;
+
+TEST_CASE("endpoints: what is accepted and what is not") {
+    for (auto ok : {"tcp://127.0.0.1:5555", "tcp://*:5555", "tcp://127.0.0.1:*", "ipc:///tmp/x", "inproc://a",
+                    "tcp://localhost:1"})
+        CHECK_MESSAGE(valid_endpoint(ok), ok);
+    for (auto bad : {"", "127.0.0.1:5555", "tcp://", "tcp://host", "tcp://host:", "tcp://:5555", "tcp://h:12x",
+                     "tcp://h:123456", "udp://h:1", "inproc://", "ipc://"})
+        CHECK_FALSE_MESSAGE(valid_endpoint(bad), bad);
+}
+
+TEST_CASE("split_list keeps empty items so that the caller can reject them") {
+    CHECK(split_list("a,b") == std::vector<std::string>{"a", "b"});
+    CHECK(split_list("a") == std::vector<std::string>{"a"});
+    CHECK(split_list("a,,b").size() == 3);
+}
+
+TEST_CASE("bind_and_announce returns the port the OS chose") {
+    zmq::context_t ctx;
+    zmq::socket_t s(ctx, zmq::socket_type::router);
+    auto ep = bind_and_announce(s, "tcp://127.0.0.1:*", "test");
+    CHECK(ep.rfind("tcp://127.0.0.1:", 0) == 0);
+    CHECK(ep.find('*') == std::string::npos);
+}
+
+TEST_CASE("chaos decides per request number") {
+    Chaos none;
+    for (long n = 1; n < 100; ++n) CHECK(none.on_request(n) == Chaos::Action::answer);
+
+    Chaos crash;
+    crash.crash_after = 3;
+    CHECK(crash.on_request(3) == Chaos::Action::answer);
+    CHECK(crash.on_request(4) == Chaos::Action::crash);
+
+    Chaos hang;
+    hang.hang_after = 1;
+    CHECK(hang.on_request(1) == Chaos::Action::answer);
+    CHECK(hang.on_request(2) == Chaos::Action::hang);
+
+    Chaos drop;
+    drop.drop_every = 3;
+    CHECK(drop.on_request(2) == Chaos::Action::answer);
+    CHECK(drop.on_request(3) == Chaos::Action::drop);
+    CHECK(drop.on_request(6) == Chaos::Action::drop);
+
+    Chaos slow;
+    slow.slow_after = 2;
+    slow.delay = 10ms;
+    CHECK(slow.on_request(2) == Chaos::Action::answer);
+    CHECK(slow.on_request(3) == Chaos::Action::delay_then_answer);
+}
