@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
     cli.parse(argc, argv);
 
     pirates::install_stop_signals();
+    pirates::log::info("client of {}: timeout {} ms, {} attempts per request", endpoint,
+                       policy.timeout.count(), policy.attempts);
     zmq::context_t context;
     pirates::lazy_pirate::ClientOptions options;
     options.check = pirates::lazy_pirate::echo_check();
