@@ -36,7 +36,7 @@ TEST_CASE("attempts: first send, then a resend per timeout, then give up after t
     CHECK(a.on_timeout(clock.now()) == Action::wait);
 }
 
-TEST_CASE("attempts: a reply ends the request; the next request starts with fresh attempts") {
+TEST_CASE("attempts: a reply ends the request - the next request starts with fresh attempts") {
     ManualClock clock;
     Attempts a({100ms, 2}, echo_check());
     a.start(test::make_frames({"7"}), clock.now());
@@ -67,7 +67,7 @@ TEST_CASE("attempts: a reply that does not answer the request is discarded, neve
     CHECK(a.discarded() == 4);
 }
 
-TEST_CASE("attempts: without a check any reply answers; multi-frame echo compares every frame") {
+TEST_CASE("attempts: without a check any reply answers - multi-frame echo compares every frame") {
     ManualClock clock;
     Attempts any({100ms, 3});
     any.start(test::make_frames({"q"}), clock.now());
