@@ -69,6 +69,7 @@ TEST_CASE("lpserver --drop-every: lpclient retries the dropped requests and exit
     auto code = client.wait_exit(20s);
     REQUIRE(code.has_value());
     CHECK(*code == 0);
+    REQUIRE(client.wait_for("done:"));  // its last line: all its output has been read
     for (int i = 1; i <= 6; ++i)
         CHECK(client.output().find(std::to_string(i) + " ok attempts=") != std::string::npos);
     CHECK(client.count("attempts=2") >= 1);  // some request needed a second attempt
@@ -121,12 +122,12 @@ TEST_CASE("lpserver and lpclient: --help, bad flags, and a clean stop on SIGTERM
     {
         test::Process help("lpserver", {"--help"});
         CHECK(help.wait_exit() == 0);
-        CHECK(help.output().find("--drop-every") != std::string::npos);
+        CHECK(help.wait_for("--drop-every"));
     }
     {
         test::Process help("lpclient", {"--help"});
         CHECK(help.wait_exit() == 0);
-        CHECK(help.output().find("--timeout-ms") != std::string::npos);
+        CHECK(help.wait_for("--timeout-ms"));
     }
     {
         test::Process bad("lpserver", {"--bind", "nonsense"});

@@ -223,6 +223,7 @@ TEST_CASE("spqueue killed with -9 and restarted on the same endpoints while clie
         auto code = c->wait_exit(30000ms);
         REQUIRE(code.has_value());
         CHECK(*code == 0);
+        REQUIRE(c->wait_for("done:"));  // its last line: all its output has been read
         CHECK(c->count(" ok ") == 30);
         CHECK(c->count("gave-up") == 0);
     }
