@@ -21,6 +21,8 @@ Server::Server(zmq::context_t& context, ServerConfig config, const ClockSource& 
 void Server::start() {
     if (started_) return;
     started_ = true;
+    // Until the peer is first heard, it counts as alive for two heartbeats from now (see the constructor).
+    fsm_ = Fsm(config_.role, config_.heartbeat, clock_.now() + 2 * config_.heartbeat);
     frontend_ep_ = bind_and_announce(frontend_, config_.frontend, "frontend");
     state_pub_ep_ = bind_and_announce(statepub_, config_.state_pub, "state-pub");
     statesub_.connect(config_.state_sub);

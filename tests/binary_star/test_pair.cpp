@@ -23,10 +23,18 @@ constexpr Duration settle = 2 * hb;         // the passive takes over 2 heartbea
 constexpr Duration slack = 3000ms;          // CI is a loaded 2-core machine
 
 std::unique_ptr<Process> start_server(const char* role, const std::string& frontend, const std::string& pub,
-                                      const std::string& sub) {
-    return std::make_unique<Process>(
-        "bstarsrv", std::vector<std::string>{role, "--frontend", frontend, "--state-pub", pub, "--state-sub",
-                                             sub, "--heartbeat-ms", std::to_string(hb.count())});
+                                      const std::string& sub, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{role,
+                                  "--frontend",
+                                  frontend,
+                                  "--state-pub",
+                                  pub,
+                                  "--state-sub",
+                                  sub,
+                                  "--heartbeat-ms",
+                                  std::to_string(hb.count())};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<Process>("bstarsrv", std::move(args));
 }
 
 struct Pair {
@@ -35,9 +43,9 @@ struct Pair {
     std::unique_ptr<Process> primary, backup;
     std::string primary_frontend, backup_frontend, primary_pub, backup_pub;
 
-    Pair() {
-        primary =
-            start_server("--primary", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", proxy.primary_state_sub());
+    explicit Pair(std::vector<std::string> primary_extra = {}) {
+        primary = start_server("--primary", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*",
+                               proxy.primary_state_sub(), std::move(primary_extra));
         backup = start_server("--backup", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", proxy.backup_state_sub());
         primary_frontend = primary->bound_endpoint("frontend");
         primary_pub = primary->bound_endpoint("state-pub");
@@ -227,6 +235,18 @@ TEST_CASE(
     REQUIRE(cli.wait_exit(20000ms) == 0);
     CHECK(cli.count("failing over to " + pair.backup_frontend) >= 1);
     CHECK(cli.count("from " + pair.backup_frontend) == 3);
+}
+
+TEST_CASE(
+    "chaos: a primary that crashes by itself after 3 requests; bstarcli carries on through the backup") {
+    Pair pair({"--crash-after", "3"});
+    Process cli("bstarcli", {"--servers", pair.primary_frontend + "," + pair.backup_frontend, "--requests",
+                             "6", "--timeout-ms", "300", "--settle-ms", std::to_string(settle.count())});
+    REQUIRE(cli.wait_exit(20000ms) == 0);
+    CHECK(pair.primary->wait_exit() == 3);  // crash_now()'s exit code
+    CHECK(cli.count("from " + pair.primary_frontend) == 3);
+    CHECK(cli.count("from " + pair.backup_frontend) == 3);
+    CHECK(pair.backup->count("state PASSIVE -> ACTIVE on CLIENT_REQUEST") == 1);
 }
 
 TEST_CASE("bstarcli gives up as a value: no server, exit 1 with the reason") {
