@@ -227,14 +227,14 @@ TEST_CASE(
                      "--timeout-ms", "500", "--settle-ms", std::to_string(settle.count())});
         REQUIRE(cli.wait_exit(20000ms) == 0);
         CHECK(cli.count("reply ") == 5);
-        CHECK(cli.count("from " + pair.primary_frontend) == 5);
+        CHECK(cli.count("from " + pair.primary_frontend + " in ") == 5);
     }
     pair.primary->kill9();
     Process cli("bstarcli", {"--servers", pair.primary_frontend + "," + pair.backup_frontend, "--requests",
                              "3", "--timeout-ms", "300", "--settle-ms", std::to_string(settle.count())});
     REQUIRE(cli.wait_exit(20000ms) == 0);
     CHECK(cli.count("failing over to " + pair.backup_frontend) >= 1);
-    CHECK(cli.count("from " + pair.backup_frontend) == 3);
+    CHECK(cli.count("from " + pair.backup_frontend + " in ") == 3);
 }
 
 TEST_CASE(
@@ -244,8 +244,8 @@ TEST_CASE(
                              "6", "--timeout-ms", "300", "--settle-ms", std::to_string(settle.count())});
     REQUIRE(cli.wait_exit(20000ms) == 0);
     CHECK(pair.primary->wait_exit() == 3);  // crash_now()'s exit code
-    CHECK(cli.count("from " + pair.primary_frontend) == 3);
-    CHECK(cli.count("from " + pair.backup_frontend) == 3);
+    CHECK(cli.count("from " + pair.primary_frontend + " in ") == 3);
+    CHECK(cli.count("from " + pair.backup_frontend + " in ") == 3);
     CHECK(pair.backup->count("state PASSIVE -> ACTIVE on CLIENT_REQUEST") == 1);
 }
 
