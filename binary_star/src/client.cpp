@@ -58,7 +58,10 @@ Result<Reply> Client::request(Frames request) {
                 return Reply{std::move(reply), current_, attempt, elapsed};
             }
         }
-        if (stop_requested()) return error("interrupted");
+        if (stop_requested()) {
+            open();  // the REQ still waits for a reply: start clean for a next request
+            return error("interrupted");
+        }
         if (config_.attempts != 0 && attempt == config_.attempts) break;
         // Fail over: close now, let the pair settle, then ask the other server.
         const std::size_t from = current_;

@@ -2,18 +2,20 @@
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 
+#include <stdexcept>
+
 namespace pirates::binary_star {
 
 Server::Server(zmq::context_t& context, ServerConfig config, const ClockSource& clock)
     : config_(std::move(config)),
       clock_(clock),
-      // Until the peer is first heard, it counts as alive for two heartbeats: a primary that restarts next to
-      // an active backup learns so before it could take a client request and make two actives.
-      fsm_(config_.role, config_.heartbeat, clock.now() + 2 * config_.heartbeat),
+      fsm_(config_.role, config_.heartbeat, clock.now() + 2 * config_.heartbeat),  // set again by start()
       reactor_(clock),
       frontend_(context, zmq::socket_type::router),
       statepub_(context, zmq::socket_type::pub),
       statesub_(context, zmq::socket_type::sub) {
+    if (config_.role != State::primary && config_.role != State::backup)
+        throw std::invalid_argument("binary_star::Server: the role is PRIMARY or BACKUP");
     for (auto* s : {&frontend_, &statepub_, &statesub_}) s->set(zmq::sockopt::linger, 0);
     statesub_.set(zmq::sockopt::subscribe, "");
 }
@@ -21,7 +23,9 @@ Server::Server(zmq::context_t& context, ServerConfig config, const ClockSource& 
 void Server::start() {
     if (started_) return;
     started_ = true;
-    // Until the peer is first heard, it counts as alive for two heartbeats from now (see the constructor).
+    // Until the peer is first heard, it counts as alive for two heartbeats from now: a primary that restarts
+    // next to an active backup hears it before it could take a client request and make two actives. (The
+    // reference starts with the peer already expired.)
     fsm_ = Fsm(config_.role, config_.heartbeat, clock_.now() + 2 * config_.heartbeat);
     frontend_ep_ = bind_and_announce(frontend_, config_.frontend, "frontend");
     state_pub_ep_ = bind_and_announce(statepub_, config_.state_pub, "state-pub");

@@ -9,6 +9,7 @@
 
 #include <csignal>
 #include <memory>
+#include <thread>
 
 using namespace pirates;
 using namespace pirates::binary_star;
@@ -301,4 +302,51 @@ TEST_CASE("bstarsrv: exactly one of --primary/--backup (else exit 2), clean exit
     REQUIRE(srv.wait_for("state BACKUP"));
     srv.signal(SIGTERM);
     CHECK(srv.wait_exit() == 0);
+}
+
+TEST_CASE(
+    "Client: a silent server is left after the timeout and the settle delay; the next requests stay put") {
+    zmq::context_t context(1);
+    zmq::socket_t silent(context, zmq::socket_type::router);
+    zmq::socket_t echo(context, zmq::socket_type::rep);
+    silent.set(zmq::sockopt::linger, 0);
+    echo.set(zmq::sockopt::linger, 0);
+    const std::string es = bind_loopback(silent), ee = bind_loopback(echo);
+    std::thread server([&] {
+        for (int i = 0; i < 3; ++i) {
+            Frames m;
+            if (!recv_within(echo, m, 10000ms)) return;
+            m.send(echo);
+        }
+    });
+    ClientConfig config;
+    config.servers = {es, ee};
+    config.timeout = 100ms;
+    config.settle = 50ms;
+    Client client(context, config);
+    int switches = 0;
+    client.on_switch = [&](std::size_t from, std::size_t to) {
+        ++switches;
+        CHECK(from == 0);
+        CHECK(to == 1);
+    };
+    const TimePoint start = Clock::now();
+    auto r = client.request(make_frames({"two", "frames"}));
+    const auto took = Clock::now() - start;
+    REQUIRE(r.ok());
+    CHECK(strings(r->body) == std::vector<std::string>{"two", "frames"});
+    CHECK(r->server == 1);
+    CHECK(r->attempts == 2);
+    CHECK(took >= config.timeout + config.settle);  // it did wait out the timeout, then settled
+    CHECK(switches == 1);
+    Frames swallowed;  // the silent server did get the first attempt
+    CHECK(recv_within(silent, swallowed, 1000ms));
+    for (int i = 0; i < 2; ++i) {
+        auto again = client.request(std::string("again"));
+        REQUIRE(again.ok());
+        CHECK(again->server == 1);
+        CHECK(again->attempts == 1);
+    }
+    CHECK(switches == 1);
+    server.join();
 }
