@@ -1,13 +1,11 @@
 // bench_bstar: what Binary Star costs and how fast it fails over.
-//  1. Round trip: the fail-over Client against an active Server (both in this process, tcp loopback), against
-//  the
-//     raw libzmq baseline: a REQ socket against a REP echo thread, same transport, same run.
-//  2. Fail-over: a real bstarsrv pair (child processes, ipc endpoints in /tmp), kill -9 the active primary,
-//  time
-//     from the kill to the first reply through the backup. Several runs; prints each and the median, next to
-//     the configured heartbeat, client timeout and settle delay.
-//   bench_bstar [--requests 10000] [--runs 7] [--heartbeat-ms 100] [--timeout-ms 300] [--settle-ms 2 x
-//   heartbeat]
+// 1. Round trip, tcp loopback, one request at a time: our Client and a raw REQ against an active Server
+//    (in this process), next to the raw libzmq baselines measured in the same run: a REQ against a REP echo
+//    thread, and against a ROUTER echo in a zmq_poll loop (the shape of any reactor server).
+// 2. Fail-over: a real bstarsrv pair (child processes, ipc endpoints in /tmp); kill -9 the active primary and
+//    time the first reply through the backup. Prints each run and the median, next to the configured
+//    heartbeat, client timeout and settle delay.
+//   bench_bstar [--requests 10000] [--runs 7] [--heartbeat-ms 100] [--timeout-ms 300] [--settle-ms MS]
 #include <pirates/binary_star/client.hpp>
 #include <pirates/binary_star/server.hpp>
 #include <pirates/common/cli.hpp>
@@ -17,6 +15,7 @@
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <algorithm>
 #include <csignal>
@@ -33,11 +32,40 @@ using namespace std::chrono_literals;
 
 namespace {
 
-double micros_per(Clock::duration d, int n) {
-    return std::chrono::duration<double, std::micro>(d).count() / n;
+// Wall time and process CPU time (every thread: ours, the server's, zmq's I/O thread) per request. On a
+// shared machine the CPU time is the steadier figure: it does not count the time we wait for a core.
+struct Cost {
+    double wall_us = 1e18;
+    double cpu_us = 1e18;
+    void keep_best(const Cost& c) {
+        wall_us = std::min(wall_us, c.wall_us);
+        cpu_us = std::min(cpu_us, c.cpu_us);
+    }
+};
+
+double cpu_now_us() {
+    timespec ts{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
 }
 
-double raw_round_trip(zmq::context_t& ctx, int n) {
+template <typename F>
+Cost measure(int n, F&& round_trip) {
+    const auto wall0 = Clock::now();
+    const double cpu0 = cpu_now_us();
+    for (int i = 0; i < n; ++i) round_trip();
+    const double cpu = cpu_now_us() - cpu0;
+    const double wall = std::chrono::duration<double, std::micro>(Clock::now() - wall0).count();
+    return {wall / n, cpu / n};
+}
+
+void raw_req(zmq::socket_t& req) {
+    req.send(zmq::str_buffer("ping"), zmq::send_flags::none);
+    zmq::message_t m;
+    (void)req.recv(m);
+}
+
+Cost raw_round_trip(zmq::context_t& ctx, int n) {
     zmq::socket_t rep(ctx, zmq::socket_type::rep);
     rep.set(zmq::sockopt::linger, 0);
     rep.bind("tcp://127.0.0.1:*");
@@ -52,29 +80,49 @@ double raw_round_trip(zmq::context_t& ctx, int n) {
     zmq::socket_t req(ctx, zmq::socket_type::req);
     req.set(zmq::sockopt::linger, 0);
     req.connect(ep);
-    const auto start = Clock::now();
-    for (int i = 0; i < n; ++i) {
-        req.send(zmq::str_buffer("ping"), zmq::send_flags::none);
-        zmq::message_t m;
-        (void)req.recv(m);
-    }
-    const auto took = Clock::now() - start;
+    const Cost c = measure(n, [&] { raw_req(req); });
     echo.join();
-    return micros_per(took, n);
+    return c;
 }
 
-struct BstarTimes {
-    double raw_client = 0;  // raw REQ -> Server
-    double client = 0;      // Client -> Server
+// The same hops with a raw ROUTER echo in a zmq_poll loop (what any reactor-style server does): separates the
+// cost of polling from the cost of our server.
+Cost raw_polled_round_trip(zmq::context_t& ctx, int n) {
+    zmq::socket_t router(ctx, zmq::socket_type::router);
+    router.set(zmq::sockopt::linger, 0);
+    router.bind("tcp://127.0.0.1:*");
+    const std::string ep = router.get(zmq::sockopt::last_endpoint);
+    std::thread echo([&] {
+        zmq::pollitem_t item{router.handle(), 0, ZMQ_POLLIN, 0};
+        for (int i = 0; i < n;) {
+            zmq::poll(&item, 1, std::chrono::milliseconds(100));
+            zmq::multipart_t m;
+            while (m.recv(router, ZMQ_DONTWAIT)) {
+                m.send(router);
+                ++i;
+            }
+        }
+    });
+    zmq::socket_t req(ctx, zmq::socket_type::req);
+    req.set(zmq::sockopt::linger, 0);
+    req.connect(ep);
+    const Cost c = measure(n, [&] { raw_req(req); });
+    echo.join();
+    return c;
+}
+
+struct BstarCosts {
+    Cost raw_client;  // raw REQ -> Server
+    Cost client;      // Client -> Server
 };
 
-BstarTimes bstar_round_trip(zmq::context_t& ctx, int n, Duration heartbeat) {
+BstarCosts bstar_round_trip(zmq::context_t& ctx, int n, Duration heartbeat) {
     ServerConfig config;
     config.role = State::primary;
     config.frontend = "tcp://127.0.0.1:*";
     config.state_pub = "tcp://127.0.0.1:*";
-    config.state_sub =
-        "tcp://127.0.0.1:9";  // no peer: the primary goes active on a request after 2 heartbeats
+    // No peer: the primary goes active on a request 2 heartbeats after start.
+    config.state_sub = "tcp://127.0.0.1:9";
     config.heartbeat = heartbeat;
     log::set_level(log::Level::warn);
     Server server(ctx, config);
@@ -86,29 +134,20 @@ BstarTimes bstar_round_trip(zmq::context_t& ctx, int n, Duration heartbeat) {
     cc.timeout = 4 * heartbeat;
     cc.settle = Duration{0};
     cc.attempts = 0;
-    BstarTimes us;
+    BstarCosts costs;
     {
         Client client(ctx, cc);
         (void)client.request(std::string("warm-up"));  // waits out the peer expiry
-        auto start = Clock::now();
-        for (int i = 0; i < n; ++i) (void)client.request(std::string("ping"));
-        us.client = micros_per(Clock::now() - start, n);
-
+        costs.client = measure(n, [&] { (void)client.request(std::string("ping")); });
         zmq::socket_t req(ctx, zmq::socket_type::req);
         req.set(zmq::sockopt::linger, 0);
         req.connect(frontend);
-        start = Clock::now();
-        for (int i = 0; i < n; ++i) {
-            req.send(zmq::str_buffer("ping"), zmq::send_flags::none);
-            zmq::message_t m;
-            (void)req.recv(m);
-        }
-        us.raw_client = micros_per(Clock::now() - start, n);
+        costs.raw_client = measure(n, [&] { raw_req(req); });
     }
     request_stop();  // the server's reactor watches the process-wide stop flag
     loop.join();
     clear_stop_request();
-    return us;
+    return costs;
 }
 
 struct Child {
@@ -208,20 +247,26 @@ int main(int argc, char** argv) {
     std::printf("cores: %u\n", std::thread::hardware_concurrency());
     // Three interleaved rounds, best of each: the machine is shared, and the best round is the least
     // disturbed.
-    double raw = 1e18;
-    BstarTimes bstar{1e18, 1e18};
+    Cost raw, polled;
+    BstarCosts bstar;
     for (int round = 0; round < 3; ++round) {
-        raw = std::min(raw, raw_round_trip(ctx, requests));
-        const BstarTimes t = bstar_round_trip(ctx, requests, hb);
-        bstar.raw_client = std::min(bstar.raw_client, t.raw_client);
-        bstar.client = std::min(bstar.client, t.client);
+        raw.keep_best(raw_round_trip(ctx, requests));
+        polled.keep_best(raw_polled_round_trip(ctx, requests));
+        const BstarCosts t = bstar_round_trip(ctx, requests, hb);
+        bstar.raw_client.keep_best(t.raw_client);
+        bstar.client.keep_best(t.client);
     }
-    std::printf("round trip, %d requests x best of 3 rounds, tcp loopback, one at a time:\n", requests);
-    std::printf("  raw libzmq REQ -> REP echo:             %8.1f us  (%.0f req/s)\n", raw, 1e6 / raw);
-    std::printf("  raw REQ -> binary_star Server (active): %8.1f us  (%.0f req/s)  ratio to raw %.2f\n",
-                bstar.raw_client, 1e6 / bstar.raw_client, bstar.raw_client / raw);
-    std::printf("  binary_star Client -> Server (active):  %8.1f us  (%.0f req/s)  ratio to raw %.2f\n",
-                bstar.client, 1e6 / bstar.client, bstar.client / raw);
+    std::printf(
+        "round trip, %d requests x best of 3 rounds, tcp loopback, one at a time (wall | process CPU):\n",
+        requests);
+    auto line = [&](const char* what, const Cost& c) {
+        std::printf("  %-40s %7.1f us (%6.0f req/s) ratio %.2f | CPU %6.1f us ratio %.2f\n", what, c.wall_us,
+                    1e6 / c.wall_us, c.wall_us / raw.wall_us, c.cpu_us, c.cpu_us / raw.cpu_us);
+    };
+    line("raw libzmq REQ -> REP echo (baseline)", raw);
+    line("raw REQ -> raw ROUTER echo, zmq_poll loop", polled);
+    line("raw REQ -> binary_star Server (active)", bstar.raw_client);
+    line("binary_star Client -> Server (active)", bstar.client);
 
     if (runs == 0) return 0;
     std::string self(4096, '\0');
