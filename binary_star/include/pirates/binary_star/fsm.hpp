@@ -2,16 +2,14 @@
 // The Binary Star fail-over state machine, as protocols.md gives it. It knows nothing of sockets: it takes an
 // event and `now`, and says what the server's state becomes and whether a client request may be served.
 //
-//   PRIMARY  PEER_BACKUP -> ACTIVE; PEER_ACTIVE -> PASSIVE;
-//            CLIENT_REQUEST -> ACTIVE if now >= peer expiry, else refused (maybe a fail-back: the backup is
-//            active)
+//   PRIMARY  PEER_BACKUP -> ACTIVE; PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST -> ACTIVE if now >= peer expiry,
+//            else refused (it may be a fail-back while the backup is active)
 //   BACKUP   PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST refused
 //   ACTIVE   PEER_ACTIVE fatal (two actives); anything else accepted, stays ACTIVE
-//   PASSIVE  PEER_PRIMARY -> ACTIVE; PEER_BACKUP -> ACTIVE (the peer restarts); PEER_PASSIVE fatal (two
-//   passives);
+//   PASSIVE  PEER_PRIMARY or PEER_BACKUP -> ACTIVE (the peer restarts); PEER_PASSIVE fatal (two passives);
 //            CLIENT_REQUEST -> ACTIVE if now >= peer expiry (fail-over), else refused
-//   Anything not listed leaves the state as it is. Every peer state received sets peer expiry = now + 2 x
-//   heartbeat.
+//   Anything not listed leaves the state as it is.
+//   Every peer state received sets peer expiry = now + 2 x heartbeat.
 //
 // A fatal combination is an Error value; the server stops on it (the reference does too).
 #include <pirates/common/clock.hpp>

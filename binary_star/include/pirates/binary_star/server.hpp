@@ -1,10 +1,9 @@
 #pragma once
 // A Binary Star server on the common Reactor: the driver around Fsm.
 //
-//   frontend   ROUTER, binds: client requests. Each one goes through the state machine first; a refused
-//   request is
+//   frontend   ROUTER, binds: client requests. Each goes through the state machine first; a refused one is
 //              dropped unanswered (the client's timeout moves it to the other server). A served one goes to
-//              the user's request handler and its reply goes back with the client's envelope.
+//              the user's request handler, and its reply goes back with the client's envelope.
 //   state-pub  PUB, binds: every heartbeat, our state as one frame ("1".."4").
 //   state-sub  SUB, connects to the peer's publisher, subscribed to everything: each message is a peer event.
 //
