@@ -243,7 +243,7 @@ TEST_CASE("fatal combinations are values, with a reason, and do not change the s
     CHECK(p.state() == State::passive);
 }
 
-TEST_CASE("state frames: one frame, decimal ASCII 1..4; anything else is an error value") {
+TEST_CASE("state frames: one frame, decimal ASCII 1..4, anything else is an error value") {
     CHECK(view(encode_state(State::primary)) == "1");
     CHECK(view(encode_state(State::backup)) == "2");
     CHECK(view(encode_state(State::active)) == "3");

@@ -80,7 +80,7 @@ struct Pair {
 }  // namespace
 
 TEST_CASE(
-    "kill -9 the primary: requests go through the backup; the primary restarts passive and does not take "
+    "kill -9 the primary: requests go through the backup, the primary restarts passive and does not take "
     "over") {
     Pair pair;
     Client client(pair.context, pair.client_config());
@@ -223,7 +223,7 @@ TEST_CASE("what Binary Star cannot prevent: clients reaching the backup while th
 }
 
 TEST_CASE(
-    "bstarcli against the pair: every request answered, exit 0; fails over when the primary is killed") {
+    "bstarcli against the pair: every request answered, exit 0, fails over when the primary is killed") {
     Pair pair;
     {
         Process cli("bstarcli",
@@ -244,7 +244,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "chaos: a primary that crashes by itself after 3 requests; bstarcli carries on through the backup") {
+    "chaos: a primary that crashes by itself after 3 requests, bstarcli carries on through the backup") {
     Pair pair({"--crash-after", "3"});
     Process cli("bstarcli", {"--servers", pair.primary_frontend + "," + pair.backup_frontend, "--requests",
                              "6", "--timeout-ms", "300", "--settle-ms", std::to_string(settle.count())});
@@ -312,7 +312,7 @@ TEST_CASE("bstarsrv: exactly one of --primary/--backup (else exit 2), clean exit
 }
 
 TEST_CASE(
-    "Client: a silent server is left after the timeout and the settle delay; the next requests stay put") {
+    "Client: a silent server is left after the timeout and the settle delay, the next requests stay put") {
     zmq::context_t context(1);
     zmq::socket_t silent(context, zmq::socket_type::router);
     zmq::socket_t echo(context, zmq::socket_type::rep);
