@@ -93,6 +93,7 @@ void Server::handle(Frames message) {
             answer(std::move(reply));
             return;
         }
+        if (message.front().size() == 0) return malformed("empty sequence");
         reply.add(message.pop());  // sequence
         reply.add(frame("OK"));
     } else {

@@ -24,14 +24,16 @@ TEST_CASE("model 2: the fast reply wins - the slow server's replies are discarde
     // The slow server answers `"" seq "SLOW"` 150 ms late: any "SLOW" in an answer is a leak.
     ThreadServer slow(
         context,
-        [](Frames& m) -> std::optional<Frames> {
-            if (m.size() < 3) return std::nullopt;
+        [](Frames& m) -> std::vector<Frames> {
+            if (m.size() < 3) return {};
             Frames reply;
             reply.add(m.pop());  // identity
             reply.add(m.pop());  // ""
             reply.add(m.pop());  // sequence
             reply.add(frame("SLOW"));
-            return reply;
+            std::vector<Frames> v;
+            v.push_back(std::move(reply));
+            return v;
         },
         150ms);
     ShotgunClient client(context, ShotgunOptions{3000ms});
@@ -58,12 +60,14 @@ TEST_CASE(
     zmq::context_t context;
     ThreadServer slow(
         context,
-        [](Frames& m) -> std::optional<Frames> {
-            if (m.size() < 3) return std::nullopt;
+        [](Frames& m) -> std::vector<Frames> {
+            if (m.size() < 3) return {};
             Frames reply;
             for (int i = 0; i < 3; ++i) reply.add(m.pop());
             reply.add(frame("SLOW"));
-            return reply;
+            std::vector<Frames> v;
+            v.push_back(std::move(reply));
+            return v;
         },
         100ms);
     ShotgunClient client(context, ShotgunOptions{2000ms});

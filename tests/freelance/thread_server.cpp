@@ -26,7 +26,7 @@ ThreadServer::ThreadServer(zmq::context_t& context, Handler handler, Duration de
             Frames m;
             while (m.recv(socket_, ZMQ_DONTWAIT)) {
                 ++received_;
-                if (auto reply = handler_(m)) later.emplace_back(Clock::now() + delay_, std::move(*reply));
+                for (auto& reply : handler_(m)) later.emplace_back(Clock::now() + delay_, std::move(reply));
                 m.clear();
             }
             while (!later.empty() && later.front().first <= Clock::now()) {

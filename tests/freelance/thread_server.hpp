@@ -6,16 +6,17 @@
 
 #include <atomic>
 #include <functional>
-#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace pirates::test {
 
 class ThreadServer {
   public:
-    // Gets the whole message as the ROUTER received it (identity first); returns the whole reply, or nullopt.
-    using Handler = std::function<std::optional<Frames>(Frames&)>;
+    // Gets the whole message as the ROUTER received it (identity first); returns the whole replies (maybe
+    // none).
+    using Handler = std::function<std::vector<Frames>(Frames&)>;
     // `identity_is_endpoint`: the ROUTER's routing identity is its own endpoint (a model-3 server).
     ThreadServer(zmq::context_t& context, Handler handler, Duration delay = Duration{0},
                  bool identity_is_endpoint = false);
