@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <pirates/freelance/server.hpp>
 
+#include <csignal>
+
 #include "support/net.hpp"
 #include "support/process.hpp"
 #include "thread_server.hpp"
@@ -210,4 +212,13 @@ TEST_CASE("raw: flclient exits 1 when requests go unanswered") {
     Process client("flclient", {"--model", "3", "--connect", ep, "--requests", "1", "--timeout-ms", "200"});
     CHECK(client.wait_exit(10s) == 1);
     CHECK(client.output().find("request 1 failed") != std::string::npos);
+}
+
+TEST_CASE("raw: flserver stops cleanly with exit 0 on SIGTERM and SIGINT, every model") {
+    for (const char* model : {"1", "2", "3"}) {
+        Process p("flserver", {"--model", model, "--bind", "tcp://127.0.0.1:*"});
+        start(p);
+        p.signal(std::string(model) == "2" ? SIGINT : SIGTERM);
+        CHECK(p.wait_exit(5s) == 0);
+    }
 }
