@@ -161,8 +161,27 @@ RouterClient::RouterClient(zmq::context_t& context, RouterOptions options)
     agent_ = std::thread([&context, endpoint, options] {
         try {
             Agent(context, endpoint, options).run();
+            return;
         } catch (const zmq::error_t& e) {
-            if (e.num() != ETERM) log::error("freelance agent stopped: {}", e.what());
+            if (e.num() == ETERM) return;
+            log::error("freelance agent stopped: {}", e.what());
+        }
+        // The agent failed: keep answering the API (FAILED) so that it never blocks, until STOP.
+        try {
+            zmq::socket_t pipe(context, zmq::socket_type::pair);
+            pipe.set(zmq::sockopt::linger, 0);
+            pipe.connect(endpoint);
+            while (true) {
+                Frames command;
+                if (!command.recv(pipe)) continue;
+                Frames answer;
+                bool stop = equals(command.front(), "STOP");
+                answer.add(frame(stop ? "DONE" : "FAILED"));
+                answer.add(frame("client agent failed"));
+                answer.send(pipe);
+                if (stop) return;
+            }
+        } catch (const zmq::error_t&) {
         }
     });
 }

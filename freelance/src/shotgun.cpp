@@ -53,7 +53,9 @@ Reply ShotgunClient::request(const Frames& body) {
         message.add(empty_frame());
         message.add(frame(sequence));
         for (const auto& f : body) message.add(Frame(f.data(), f.size()));
-        message.send(socket_);
+        // Never block: with every server gone for long, their pipes fill up; the request then just times out.
+        if (!message.send(socket_, ZMQ_DONTWAIT))
+            log::debug("request {} not queued: every pipe is full", sequence);
     }
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
     while (true) {
