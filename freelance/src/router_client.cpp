@@ -111,6 +111,14 @@ class Agent {
     // Send what the core wants sent (an unroutable send goes back to the core, which may want to send more),
     // then hand a finished request to the API.
     void pump() {
+        for (auto& endpoint : core_.take_reconnects()) {
+            log::debug("{} unroutable for too long: reconnecting", endpoint);
+            try {
+                router_.disconnect(endpoint);
+            } catch (const zmq::error_t&) {
+            }
+            router_.connect(endpoint);
+        }
         while (true) {
             auto out = core_.take_outgoing();
             if (out.empty()) break;

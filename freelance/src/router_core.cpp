@@ -24,7 +24,7 @@ RouterCore::Server* RouterCore::find(std::string_view endpoint) {
 bool RouterCore::connect(std::string endpoint, TimePoint now) {
     if (index_.contains(endpoint)) return false;
     index_.emplace(endpoint, servers_.size());
-    servers_.push_back(Server{std::move(endpoint), now, now, false});
+    servers_.push_back(Server{std::move(endpoint), now, now, false, std::nullopt});
     run_timers(now);
     return true;
 }
@@ -44,6 +44,7 @@ Result<std::uint64_t> RouterCore::request(Frames body, TimePoint now) {
 
 void RouterCore::heard(Server& s, TimePoint now) {
     s.alive = true;
+    s.unroutable_since.reset();
     s.expiry = now + options_.server_ttl;
 }
 
@@ -105,6 +106,7 @@ void RouterCore::on_unroutable(std::string_view endpoint, TimePoint now) {
     if (!s) return;
     ++counters_.unroutable;
     s->alive = false;
+    if (!s->unroutable_since) s->unroutable_since = now;
     s->ping_at = std::min(s->ping_at, now + std::min(options_.unroutable_retry, options_.ping_interval));
     if (pending_ && pending_->server && &servers_[*pending_->server] == s) dispatch(now);
     run_timers(now);
@@ -132,6 +134,11 @@ void RouterCore::run_timers(TimePoint now) {
         }
     }
     for (Server& s : servers_) {
+        if (s.unroutable_since && now >= *s.unroutable_since + options_.reconnect_after) {
+            reconnects_.push_back(s.endpoint);
+            ++counters_.reconnects;
+            s.unroutable_since = now;
+        }
         if (now < s.ping_at) continue;
         Frames ping;
         ping.add(frame("PING"));
@@ -144,7 +151,10 @@ void RouterCore::run_timers(TimePoint now) {
 
 TimePoint RouterCore::next_deadline() const {
     TimePoint next = TimePoint::max();
-    for (const Server& s : servers_) next = std::min(next, s.ping_at);
+    for (const Server& s : servers_) {
+        next = std::min(next, s.ping_at);
+        if (s.unroutable_since) next = std::min(next, *s.unroutable_since + options_.reconnect_after);
+    }
     if (pending_) {
         next = std::min(next, pending_->deadline);
         if (pending_->server) {
@@ -159,6 +169,12 @@ TimePoint RouterCore::next_deadline() const {
 std::vector<Outgoing> RouterCore::take_outgoing() {
     std::vector<Outgoing> out;
     out.swap(outbox_);
+    return out;
+}
+
+std::vector<std::string> RouterCore::take_reconnects() {
+    std::vector<std::string> out;
+    out.swap(reconnects_);
     return out;
 }
 

@@ -8,13 +8,34 @@
 
 namespace pirates::freelance {
 
+namespace {
+
+// Bind a concrete endpoint, retrying for a few seconds while the port is still held: a previous listener on
+// it closing (libzmq closes listeners asynchronously), or a restarted server whose port is not free yet.
+std::string bind_concrete(zmq::socket_t& socket, const std::string& endpoint) {
+    const TimePoint deadline = Clock::now() + Duration{5000};
+    bool warned = false;
+    while (true) {
+        try {
+            return bind_and_announce(socket, endpoint, "server");
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EADDRINUSE || Clock::now() >= deadline) throw;
+            if (!warned) log::warn("{} is in use, retrying for a few seconds", endpoint);
+            warned = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
+}
+
+}  // namespace
+
 std::string bind_with_identity(zmq::socket_t& socket, const std::string& bind, const std::string& identity) {
+    if (!bind.ends_with(":*")) {
+        socket.set(zmq::sockopt::routing_id, identity.empty() ? bind : identity);
+        return bind_concrete(socket, bind);
+    }
     if (!identity.empty()) {
         socket.set(zmq::sockopt::routing_id, identity);
-        return bind_and_announce(socket, bind, "server");
-    }
-    if (!bind.ends_with(":*")) {
-        socket.set(zmq::sockopt::routing_id, bind);
         return bind_and_announce(socket, bind, "server");
     }
     // OS-picked port: learn it, then bind again with the identity set (see the header for why).
@@ -22,17 +43,7 @@ std::string bind_with_identity(zmq::socket_t& socket, const std::string& bind, c
     std::string concrete = socket.get(zmq::sockopt::last_endpoint);
     socket.unbind(concrete);
     socket.set(zmq::sockopt::routing_id, concrete);
-    // unbind() closes the listener asynchronously, in libzmq's I/O thread: the port is free again a moment
-    // later.
-    const TimePoint deadline = Clock::now() + Duration{5000};
-    while (true) {
-        try {
-            return bind_and_announce(socket, concrete, "server");
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EADDRINUSE || Clock::now() >= deadline) throw;
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-    }
+    return bind_concrete(socket, concrete);
 }
 
 Server::Server(zmq::context_t& context, ServerConfig config)
@@ -42,7 +53,8 @@ Server::Server(zmq::context_t& context, ServerConfig config)
         endpoint_ = bind_with_identity(socket_, config_.bind, config_.identity);
         identity_ = config_.identity.empty() ? endpoint_ : config_.identity;
     } else {
-        endpoint_ = bind_and_announce(socket_, config_.bind, "server");
+        endpoint_ = config_.bind.ends_with(":*") ? bind_and_announce(socket_, config_.bind, "server")
+                                                 : bind_concrete(socket_, config_.bind);
     }
 }
 

@@ -267,3 +267,31 @@ TEST_CASE("router core: malformed input does not make a dead server alive") {
     f.core.on_message("A", make_frames({"garbage"}), f.clock.now());
     CHECK_FALSE(f.core.alive("A", f.clock.now()));
 }
+
+TEST_CASE(
+    "router core: a server unroutable for reconnect_after is reconnected, again and again, until it "
+    "answers") {
+    RouterOptions o = options();
+    o.reconnect_after = 100ms;
+    Fixture f(o);
+    f.core.connect("A", f.clock.now());
+    f.core.on_unroutable("A", f.clock.now());
+    CHECK(f.core.next_deadline() == f.clock.now() + 10ms);  // the retry ping comes first
+    for (int i = 0; i < 9; ++i) {
+        f.clock.advance(10ms);
+        f.core.tick(f.clock.now());
+        CHECK(f.core.take_reconnects().empty());
+        f.core.on_unroutable("A", f.clock.now());  // each retry ping bounces too
+    }
+    f.clock.advance(10ms);
+    f.core.tick(f.clock.now());
+    CHECK(f.core.take_reconnects() == std::vector<std::string>{"A"});
+    f.clock.advance(100ms);
+    f.core.tick(f.clock.now());
+    CHECK(f.core.take_reconnects() == std::vector<std::string>{"A"});
+    f.pong("A");
+    f.clock.advance(500ms);
+    f.core.tick(f.clock.now());
+    CHECK(f.core.take_reconnects().empty());
+    CHECK(f.core.counters().reconnects == 2);
+}

@@ -29,6 +29,10 @@ struct RouterOptions {
     // How soon to ping again a server whose PING could not be routed (not connected yet): a server added at
     // run time is used as soon as it is connected and answers, not a whole ping interval later.
     Duration unroutable_retry{20};
+    // A server that stayed unroutable this long is disconnected and connected again. This un-sticks the
+    // client when its TCP connection is stuck somewhere useless (on loopback, a connect to a port nobody
+    // listens on can end connected to itself, and libzmq then never tries again).
+    Duration reconnect_after{6000};
 };
 
 struct RouterCounters {
@@ -41,6 +45,7 @@ struct RouterCounters {
     std::uint64_t malformed = 0;  // empty messages, a sequence that is not a decimal number
     std::uint64_t unknown = 0;    // messages from a peer we never connected to
     std::uint64_t unroutable = 0;
+    std::uint64_t reconnects = 0;
 };
 
 // A message for the driver to send: the server's endpoint (its routing identity) then `frames`.
@@ -75,6 +80,8 @@ class RouterCore {
     // Drain what to send, and the finished request if any.
     std::vector<Outgoing> take_outgoing();
     std::optional<Completion> take_completion();
+    // Endpoints the driver should disconnect and connect again (see RouterOptions::reconnect_after).
+    std::vector<std::string> take_reconnects();
 
     bool busy() const { return pending_.has_value(); }
     bool known(std::string_view endpoint) const { return index_.contains(std::string(endpoint)); }
@@ -90,6 +97,7 @@ class RouterCore {
         TimePoint ping_at;
         TimePoint expiry;
         bool alive = false;  // heard at least once, and not failed since
+        std::optional<TimePoint> unroutable_since;
     };
     struct Pending {
         std::uint64_t sequence = 0;
@@ -115,6 +123,7 @@ class RouterCore {
     std::optional<Pending> pending_;
     std::vector<Outgoing> outbox_;
     std::optional<Completion> done_;
+    std::vector<std::string> reconnects_;
     RouterCounters counters_;
 };
 
