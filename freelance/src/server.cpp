@@ -12,7 +12,7 @@ namespace {
 
 // Bind a concrete endpoint, retrying for a few seconds while the port is still held: a previous listener on
 // it closing (libzmq closes listeners asynchronously), or a restarted server whose port is not free yet.
-std::string bind_concrete(zmq::socket_t& socket, const std::string& endpoint) {
+std::string bind_concrete(zmq::socket_t& socket, const std::string& endpoint, bool expect_busy = false) {
     const TimePoint deadline = Clock::now() + Duration{5000};
     bool warned = false;
     while (true) {
@@ -20,7 +20,7 @@ std::string bind_concrete(zmq::socket_t& socket, const std::string& endpoint) {
             return bind_and_announce(socket, endpoint, "server");
         } catch (const zmq::error_t& e) {
             if (e.num() != EADDRINUSE || Clock::now() >= deadline) throw;
-            if (!warned) log::warn("{} is in use, retrying for a few seconds", endpoint);
+            if (!warned && !expect_busy) log::warn("{} is in use, retrying for a few seconds", endpoint);
             warned = true;
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
         }
@@ -43,7 +43,7 @@ std::string bind_with_identity(zmq::socket_t& socket, const std::string& bind, c
     std::string concrete = socket.get(zmq::sockopt::last_endpoint);
     socket.unbind(concrete);
     socket.set(zmq::sockopt::routing_id, concrete);
-    return bind_concrete(socket, concrete);
+    return bind_concrete(socket, concrete, true);  // busy until libzmq has closed the first listener
 }
 
 Server::Server(zmq::context_t& context, ServerConfig config)
