@@ -5,6 +5,8 @@
 #include <pirates/common/signals.hpp>
 #include <pirates/freelance/server.hpp>
 
+#include <memory>
+
 using namespace pirates;
 
 int main(int argc, char** argv) {
@@ -22,7 +24,14 @@ int main(int argc, char** argv) {
 
     install_stop_signals();
     zmq::context_t context;
-    freelance::Server server(context, config);
+    std::unique_ptr<freelance::Server> bound;
+    try {
+        bound = std::make_unique<freelance::Server>(context, config);
+    } catch (const zmq::error_t& e) {
+        log::error("cannot bind {}: {}", config.bind, e.what());
+        return 1;
+    }
+    freelance::Server& server = *bound;
     if (config.model == 3) log::info("model 3 server, identity {}", server.identity());
     server.run();
     log::info("stopping: {} requests, {} pings, {} malformed", server.counters().requests,

@@ -77,3 +77,19 @@ TEST_CASE("model 1: a single server is retried (3 attempts by default) before fa
     }
     CHECK(seen == 3);
 }
+
+TEST_CASE("model 1: a server that crashes mid-run (--crash-after) is passed over for the next one") {
+    zmq::context_t context;
+    Process crashing("flserver", {"--model", "1", "--bind", "tcp://127.0.0.1:*", "--crash-after", "2"});
+    Process healthy("flserver", {"--model", "1", "--bind", "tcp://127.0.0.1:*"});
+    std::string c = crashing.bound_endpoint("server"), h = healthy.bound_endpoint("server");
+    REQUIRE(!c.empty());
+    REQUIRE(!h.empty());
+    SimpleClient client(context, {c, h}, SimpleOptions{300ms, 1});
+    for (int i = 0; i < 5; ++i) {
+        Reply reply = client.request(make_frames({"hello"}));
+        REQUIRE_MESSAGE(reply, (reply ? "" : reply.error().reason));
+        CHECK(reply->server == (i < 2 ? c : h));
+    }
+    CHECK(crashing.wait_exit(5s) == 3);  // crash_now()'s exit code
+}

@@ -139,3 +139,23 @@ TEST_CASE("model 3: a server connected at run time is used as soon as it answers
         CHECK(reply->server == b);
     }
 }
+
+TEST_CASE(
+    "model 3: a server that hangs (alive, silent, no PONG either) is failed over and every request "
+    "succeeds") {
+    zmq::context_t context;
+    Process hanging("flserver", {"--model", "3", "--bind", "tcp://127.0.0.1:*", "--hang-after", "2"});
+    Process healthy("flserver", {"--model", "3", "--bind", "tcp://127.0.0.1:*"});
+    std::string h = hanging.bound_endpoint("server"), ok = healthy.bound_endpoint("server");
+    REQUIRE(!h.empty());
+    REQUIRE(!ok.empty());
+    RouterClient client(context, fast_options());
+    REQUIRE(client.connect(h));
+    REQUIRE(client.connect(ok));
+    for (int i = 0; i < 30; ++i) {
+        Reply reply = client.request(make_frames({"hello"}));
+        REQUIRE_MESSAGE(reply, "request " << i << ": " << (reply ? "" : reply.error().reason));
+    }
+    CHECK(hanging.running());
+    CHECK(client.counters().failovers >= 1);
+}
