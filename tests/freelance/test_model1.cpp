@@ -85,7 +85,7 @@ TEST_CASE("model 1: a server that crashes mid-run (--crash-after) is passed over
     std::string c = crashing.bound_endpoint("server"), h = healthy.bound_endpoint("server");
     REQUIRE(!c.empty());
     REQUIRE(!h.empty());
-    SimpleClient client(context, {c, h}, SimpleOptions{300ms, 1});
+    SimpleClient client(context, {c, h}, SimpleOptions{500ms, 1});
     for (int i = 0; i < 5; ++i) {
         Reply reply = client.request(make_frames({"hello"}));
         REQUIRE_MESSAGE(reply, (reply ? "" : reply.error().reason));
