@@ -108,7 +108,10 @@ void RouterCore::on_unroutable(std::string_view endpoint, TimePoint now) {
     s->alive = false;
     if (!s->unroutable_since) s->unroutable_since = now;
     s->ping_at = std::min(s->ping_at, now + std::min(options_.unroutable_retry, options_.ping_interval));
-    if (pending_ && pending_->server && &servers_[*pending_->server] == s) dispatch(now);
+    if (pending_ && pending_->server && &servers_[*pending_->server] == s) {
+        ++counters_.failovers;  // the server holding the request is gone: do not wait for its attempt timeout
+        dispatch(now);
+    }
     run_timers(now);
 }
 

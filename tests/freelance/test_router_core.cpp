@@ -172,6 +172,7 @@ TEST_CASE("router core: an unroutable request fails over at once - an unroutable
     CHECK(sent(f.core) == std::vector<std::string>{"A|1|x"});
     f.core.on_unroutable("A", f.clock.now());
     CHECK(sent(f.core) == std::vector<std::string>{"B|1|x"});
+    CHECK(f.core.counters().failovers == 1);
     CHECK_FALSE(f.core.alive("A", f.clock.now()));
     CHECK(f.core.next_deadline() == f.clock.now() + 10ms);  // A's retry ping
     f.clock.advance(10ms);
