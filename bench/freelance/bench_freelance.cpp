@@ -156,7 +156,7 @@ Figure router(zmq::context_t& context, int servers, int n) {
 void print(const char* name, Figure f, const Figure* baseline) {
     if (baseline)
         fmt::print(
-            "{:<34} {:>10.0f} req/s {:>9.1f} us   x{:.2f} of baseline throughput, +{:.1f} us per round "
+            "{:<34} {:>10.0f} req/s {:>9.1f} us   x{:.2f} of baseline throughput, {:+.1f} us per round "
             "trip\n",
             name, f.per_second, f.rtt_us, f.per_second / baseline->per_second, f.rtt_us - baseline->rtt_us);
     else
