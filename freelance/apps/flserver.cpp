@@ -1,0 +1,40 @@
+// flserver: a Freelance server. --model 1: echo (REP envelope); 2: `seq "OK"` (REP envelope); 3: ROUTER whose
+// routing identity is its endpoint, PONG to PING and `seq "OK"` to requests.
+#include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/freelance/server.hpp>
+
+#include <memory>
+
+using namespace pirates;
+
+int main(int argc, char** argv) {
+    freelance::ServerConfig config;
+    CommandLine cli("flserver", "Freelance server (10/FLP), model 1, 2 or 3");
+    cli.integer("model", config.model, "1: echo, 2: seq \"OK\", 3: router with PING/PONG", 1, 3, true)
+        .endpoint("bind", config.bind, "endpoint to bind (tcp://127.0.0.1:* picks a port)", true)
+        .text("identity", config.identity,
+              "model 3: routing identity, the endpoint clients connect to "
+              "(default: the bound endpoint)");
+    config.chaos.add_flags(cli);
+    cli.parse(argc, argv);
+    if (!config.identity.empty() && config.model != 3)
+        cli.fail("--identity is only meaningful with --model 3");
+
+    install_stop_signals();
+    zmq::context_t context;
+    std::unique_ptr<freelance::Server> bound;
+    try {
+        bound = std::make_unique<freelance::Server>(context, config);
+    } catch (const zmq::error_t& e) {
+        log::error("cannot bind {}: {}", config.bind, e.what());
+        return 1;
+    }
+    freelance::Server& server = *bound;
+    if (config.model == 3) log::info("model 3 server, identity {}", server.identity());
+    server.run();
+    log::info("stopping: {} requests, {} pings, {} malformed", server.counters().requests,
+              server.counters().pings, server.counters().malformed);
+    return 0;
+}

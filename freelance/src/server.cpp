@@ -1,0 +1,142 @@
+#include <pirates/common/endpoint.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/common/reactor.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/freelance/server.hpp>
+
+#include <thread>
+
+namespace pirates::freelance {
+
+namespace {
+
+// Bind a concrete endpoint, retrying for a few seconds while the port is still held: a previous listener on
+// it closing (libzmq closes listeners asynchronously), or a restarted server whose port is not free yet.
+std::string bind_concrete(zmq::socket_t& socket, const std::string& endpoint, bool expect_busy = false) {
+    const TimePoint deadline = Clock::now() + Duration{5000};
+    bool warned = false;
+    while (true) {
+        try {
+            return bind_and_announce(socket, endpoint, "server");
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EADDRINUSE || Clock::now() >= deadline) throw;
+            if (!warned && !expect_busy) log::warn("{} is in use, retrying for a few seconds", endpoint);
+            warned = true;
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+    }
+}
+
+}  // namespace
+
+std::string bind_with_identity(zmq::socket_t& socket, const std::string& bind, const std::string& identity) {
+    if (!bind.ends_with(":*")) {
+        socket.set(zmq::sockopt::routing_id, identity.empty() ? bind : identity);
+        return bind_concrete(socket, bind);
+    }
+    if (!identity.empty()) {
+        socket.set(zmq::sockopt::routing_id, identity);
+        return bind_and_announce(socket, bind, "server");
+    }
+    // OS-picked port: learn it, then bind again with the identity set (see the header for why).
+    socket.bind(bind);
+    std::string concrete = socket.get(zmq::sockopt::last_endpoint);
+    socket.unbind(concrete);
+    socket.set(zmq::sockopt::routing_id, concrete);
+    return bind_concrete(socket, concrete, true);  // busy until libzmq has closed the first listener
+}
+
+Server::Server(zmq::context_t& context, ServerConfig config)
+    : config_(std::move(config)), socket_(context, zmq::socket_type::router) {
+    socket_.set(zmq::sockopt::linger, 0);
+    if (config_.model == 3) {
+        endpoint_ = bind_with_identity(socket_, config_.bind, config_.identity);
+        identity_ = config_.identity.empty() ? endpoint_ : config_.identity;
+    } else {
+        endpoint_ = config_.bind.ends_with(":*") ? bind_and_announce(socket_, config_.bind, "server")
+                                                 : bind_concrete(socket_, config_.bind);
+    }
+}
+
+void Server::run(const std::atomic<bool>* stop) {
+    auto stopped = [&] { return stop_requested() || (stop && stop->load(std::memory_order_relaxed)); };
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    while (!stopped()) {
+        Duration wait{100};
+        if (!delayed_.empty()) wait = std::min(wait, until(Clock::now(), delayed_.front().first));
+        try {
+            zmq::poll(&item, 1, wait);
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) throw;
+            continue;
+        }
+        Frames message;
+        for (int n = 0; n < 1000 && recv_nowait(socket_, message); ++n) {
+            handle(std::move(message));
+            message.clear();
+        }
+        flush_delayed(Clock::now());
+    }
+}
+
+void Server::flush_delayed(TimePoint now) {
+    while (!delayed_.empty() && delayed_.front().first <= now) {
+        answer(std::move(delayed_.front().second));
+        delayed_.pop_front();
+    }
+}
+
+void Server::answer(Frames reply) {
+    reply.send(socket_, ZMQ_DONTWAIT);
+}
+
+void Server::handle(Frames message) {
+    auto malformed = [&](std::string_view why) {
+        ++counters_.malformed;
+        log::debug("dropped malformed message ({}): {}", why, printable(message));
+    };
+    if (message.size() < 2) return malformed("no body");
+    Frames reply;
+    reply.add(message.pop());  // the client's identity
+    if (config_.model == 3) {
+        if (message.size() == 1 && equals(message.front(), "PING")) {
+            ++counters_.pings;
+            reply.add(frame("PONG"));
+            answer(std::move(reply));
+            return;
+        }
+        if (message.front().size() == 0) return malformed("empty sequence");
+        reply.add(message.pop());  // sequence
+        reply.add(frame("OK"));
+    } else {
+        // REP envelope: everything up to and including the empty delimiter goes back as it came.
+        while (!message.empty() && message.front().size() != 0) reply.add(message.pop());
+        if (message.empty()) return malformed("no delimiter");
+        reply.add(message.pop());
+        if (message.empty()) return malformed("empty body");
+        if (config_.model == 2) {
+            reply.add(message.pop());  // sequence
+            reply.add(frame("OK"));
+        } else {
+            while (!message.empty()) reply.add(message.pop());  // echo
+        }
+    }
+    long n = static_cast<long>(++counters_.requests);
+    switch (config_.chaos.on_request(n)) {
+        case Chaos::Action::crash:
+            crash_now();
+        case Chaos::Action::hang:
+            hang_until_stopped();
+        case Chaos::Action::drop:
+            log::debug("chaos: dropping request {}", n);
+            return;
+        case Chaos::Action::delay_then_answer:
+            delayed_.emplace_back(Clock::now() + config_.chaos.delay, std::move(reply));
+            return;
+        case Chaos::Action::answer:
+            answer(std::move(reply));
+            return;
+    }
+}
+
+}  // namespace pirates::freelance

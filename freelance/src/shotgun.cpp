@@ -1,0 +1,89 @@
+#include <pirates/common/log.hpp>
+#include <pirates/common/reactor.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/freelance/shotgun.hpp>
+
+namespace pirates::freelance {
+
+std::string ShotgunCore::begin(TimePoint now) {
+    current_ = std::to_string(++sequence_);
+    in_flight_ = true;
+    deadline_ = now + timeout_;
+    return current_;
+}
+
+ShotgunCore::Verdict ShotgunCore::on_reply(Frames& reply) {
+    if (reply.size() < 2 || reply.front().size() != 0) {
+        ++counters_.malformed;
+        return Verdict::malformed;
+    }
+    reply.pop();  // empty delimiter
+    Frame sequence = reply.pop();
+    if (!in_flight_ || !equals(sequence, current_)) {
+        ++counters_.stale;
+        return Verdict::stale;
+    }
+    in_flight_ = false;
+    ++counters_.answers;
+    return Verdict::answer;
+}
+
+void ShotgunCore::time_out() {
+    if (!in_flight_) return;
+    in_flight_ = false;
+    ++counters_.timeouts;
+}
+
+ShotgunClient::ShotgunClient(zmq::context_t& context, ShotgunOptions options)
+    : socket_(context, zmq::socket_type::dealer), core_(options.timeout) {
+    socket_.set(zmq::sockopt::linger, 0);
+}
+
+void ShotgunClient::connect(const std::string& endpoint) {
+    socket_.connect(endpoint);
+    ++servers_;
+}
+
+Reply ShotgunClient::request(const Frames& body) {
+    if (servers_ == 0) return error("no server endpoints");
+    const std::string sequence = core_.begin(Clock::now());
+    // A DEALER deals round robin over its peers: one copy per connected server reaches each of them.
+    for (std::size_t i = 0; i < servers_; ++i) {
+        Frames message;
+        message.add(empty_frame());
+        message.add(frame(sequence));
+        for (const auto& f : body) message.add(Frame(f.data(), f.size()));
+        // Never block: with every server gone for long, their pipes fill up; the request then just times out.
+        if (!message.send(socket_, ZMQ_DONTWAIT))
+            log::debug("request {} not queued: every pipe is full", sequence);
+    }
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    while (true) {
+        Duration left = until(Clock::now(), core_.deadline());
+        try {
+            zmq::poll(&item, 1, left);
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) throw;
+            if (stop_requested()) {
+                core_.time_out();
+                return error("interrupted");
+            }
+            continue;
+        }
+        Frames reply;
+        while (recv_nowait(socket_, reply)) {
+            auto verdict = core_.on_reply(reply);
+            if (verdict == ShotgunCore::Verdict::answer) return Answer{std::move(reply), {}};
+            log::debug("discarded {} reply {}",
+                       verdict == ShotgunCore::Verdict::stale ? "stale" : "malformed", printable(reply));
+            reply.clear();
+        }
+        if (core_.expired(Clock::now())) {
+            core_.time_out();
+            return error(
+                fmt::format("no reply from {} server(s) within {} ms", servers_, core_.timeout().count()));
+        }
+    }
+}
+
+}  // namespace pirates::freelance

@@ -1,0 +1,71 @@
+#include <pirates/common/log.hpp>
+#include <pirates/common/reactor.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/freelance/simple.hpp>
+
+namespace pirates::freelance {
+
+TryOrder::TryOrder(std::size_t servers, int attempts_per_server)
+    : servers_(servers), attempts_(attempts_per_server > 0 ? attempts_per_server : (servers == 1 ? 3 : 1)) {}
+
+std::optional<std::size_t> TryOrder::next() {
+    if (server_ >= servers_) return std::nullopt;
+    if (used_on_server_ == attempts_) {
+        ++server_;
+        used_on_server_ = 0;
+        if (server_ >= servers_) return std::nullopt;
+    }
+    ++used_on_server_;
+    return server_;
+}
+
+SimpleClient::SimpleClient(zmq::context_t& context, std::vector<std::string> endpoints, SimpleOptions options)
+    : context_(context), endpoints_(std::move(endpoints)), options_(options) {}
+
+namespace {
+
+// One attempt on a fresh REQ socket: the reply, or nullopt on silence.
+std::optional<Frames> attempt(zmq::context_t& context, const std::string& endpoint, const Frames& body,
+                              Duration timeout) {
+    zmq::socket_t socket(context, zmq::socket_type::req);
+    socket.set(zmq::sockopt::linger, 0);
+    socket.connect(endpoint);
+    Frames request = body.clone();
+    request.send(socket);
+    const TimePoint deadline = Clock::now() + timeout;
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    while (true) {
+        Duration left = until(Clock::now(), deadline);
+        try {
+            zmq::poll(&item, 1, left);
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) throw;
+            if (stop_requested()) return std::nullopt;
+            continue;
+        }
+        Frames reply;
+        if ((item.revents & ZMQ_POLLIN) && recv_nowait(socket, reply)) return reply;
+        if (left.count() == 0) return std::nullopt;
+    }
+}
+
+}  // namespace
+
+Reply SimpleClient::request(const Frames& body) {
+    if (endpoints_.empty()) return error("no server endpoints");
+    if (body.empty()) return error("empty request");
+    TryOrder order(endpoints_.size(), options_.attempts_per_server);
+    int attempts = 0;
+    while (auto index = order.next()) {
+        if (stop_requested()) return error("interrupted");
+        const std::string& endpoint = endpoints_[*index];
+        ++attempts;
+        if (auto reply = attempt(context_, endpoint, body, options_.timeout))
+            return Answer{std::move(*reply), endpoint};
+        log::debug("no reply from {} within {} ms", endpoint, options_.timeout.count());
+    }
+    return error(fmt::format("no reply from {} server(s) after {} attempt(s) of {} ms", endpoints_.size(),
+                             attempts, options_.timeout.count()));
+}
+
+}  // namespace pirates::freelance

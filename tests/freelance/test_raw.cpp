@@ -1,0 +1,226 @@
+// Raw frames, written by hand from protocols.md: to flserver (each model), and from servers written here to
+// flclient (each model). Our own encoders are not used on the test side, so a symmetric bug cannot hide.
+#include <doctest/doctest.h>
+#include <pirates/freelance/server.hpp>
+
+#include <csignal>
+
+#include "support/net.hpp"
+#include "support/process.hpp"
+#include "thread_server.hpp"
+
+using namespace pirates;
+using namespace std::chrono_literals;
+using pirates::test::make_frames;
+using pirates::test::Process;
+using pirates::test::recv_within;
+using pirates::test::strings;
+using pirates::test::ThreadServer;
+using V = std::vector<std::string>;
+
+namespace {
+
+std::string start(Process& p) {
+    std::string ep = p.bound_endpoint("server");
+    REQUIRE(!ep.empty());
+    return ep;
+}
+
+// A message from a ROUTER addressed to `identity`, retried while the peer is not connected yet
+// (ROUTER_MANDATORY).
+void send_routed(zmq::socket_t& router, const std::string& identity,
+                 std::initializer_list<std::string_view> parts) {
+    bool sent = test::eventually(
+        [&] {
+            auto m = make_frames(parts);
+            m.push(frame(identity));
+            try {
+                return m.send(router, ZMQ_DONTWAIT);
+            } catch (const zmq::error_t& e) {
+                if (e.num() != EHOSTUNREACH) throw;
+                return false;
+            }
+        },
+        5s);
+    REQUIRE(sent);
+}
+
+std::vector<Frames> one(Frames m) {
+    std::vector<Frames> v;
+    v.push_back(std::move(m));
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("raw: flserver model 1 echoes the body under the REP envelope, and ignores junk") {
+    Process p("flserver", {"--model", "1", "--bind", "tcp://127.0.0.1:*"});
+    std::string ep = start(p);
+    zmq::context_t context;
+    zmq::socket_t dealer(context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(ep);
+    make_frames({"no delimiter"}).send(dealer);
+    make_frames({""}).send(dealer);  // delimiter, no body
+    make_frames({std::string_view("\x00\xff\x01", 3)}).send(dealer);
+    make_frames({"", "hello", std::string_view("\x00\x01", 2)}).send(dealer);
+    Frames reply;
+    REQUIRE(recv_within(dealer, reply, 5s));
+    CHECK(strings(reply) == V{"", "hello", std::string("\x00\x01", 2)});
+    make_frames({"", "again"}).send(dealer);
+    reply.clear();
+    REQUIRE(recv_within(dealer, reply, 5s));
+    CHECK(strings(reply) == V{"", "again"});
+    CHECK(p.running());
+}
+
+TEST_CASE("raw: flserver model 2 answers \"\" seq body with \"\" seq \"OK\"") {
+    Process p("flserver", {"--model", "2", "--bind", "tcp://127.0.0.1:*"});
+    std::string ep = start(p);
+    zmq::context_t context;
+    zmq::socket_t dealer(context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(ep);
+    make_frames({"garbage", "more"}).send(dealer);
+    make_frames({"", "17", "hello"}).send(dealer);
+    Frames reply;
+    REQUIRE(recv_within(dealer, reply, 5s));
+    CHECK(strings(reply) == V{"", "17", "OK"});
+    // A REQ, as the Guide's client might use for a single server, gets the same.
+    zmq::socket_t req(context, zmq::socket_type::req);
+    req.set(zmq::sockopt::linger, 0);
+    req.connect(ep);
+    make_frames({"3", "body"}).send(req);
+    reply.clear();
+    REQUIRE(recv_within(req, reply, 5s));
+    CHECK(strings(reply) == V{"3", "OK"});
+}
+
+TEST_CASE(
+    "raw: flserver model 3 has its endpoint as identity, answers PING with PONG and seq with seq \"OK\"") {
+    Process p("flserver", {"--model", "3", "--bind", "tcp://127.0.0.1:*"});
+    std::string ep = start(p);
+    zmq::context_t context;
+    zmq::socket_t router(context, zmq::socket_type::router);
+    router.set(zmq::sockopt::linger, 0);
+    router.set(zmq::sockopt::router_mandatory, 1);
+    router.connect(ep);
+    send_routed(router, ep, {"PING"});
+    Frames reply;
+    REQUIRE(recv_within(router, reply, 5s));
+    CHECK(strings(reply) == V{ep, "PONG"});
+    send_routed(router, ep, {""});  // an empty sequence: dropped
+    send_routed(router, ep, {"42", "hello", "world"});
+    reply.clear();
+    REQUIRE(recv_within(router, reply, 5s));
+    CHECK(strings(reply) == V{ep, "42", "OK"});
+    CHECK(p.running());
+}
+
+TEST_CASE("raw: flserver --identity sets the routing identity explicitly") {
+    Process p("flserver",
+              {"--model", "3", "--bind", "tcp://127.0.0.1:*", "--identity", "tcp://server.example:1"});
+    std::string ep = start(p);
+    zmq::context_t context;
+    zmq::socket_t router(context, zmq::socket_type::router);
+    router.set(zmq::sockopt::linger, 0);
+    router.set(zmq::sockopt::router_mandatory, 1);
+    router.connect(ep);
+    send_routed(router, "tcp://server.example:1", {"PING"});
+    Frames reply;
+    REQUIRE(recv_within(router, reply, 5s));
+    CHECK(strings(reply) == V{"tcp://server.example:1", "PONG"});
+}
+
+TEST_CASE("raw: flserver rejects bad flags with exit code 2") {
+    Process a("flserver", {"--model", "4", "--bind", "tcp://127.0.0.1:*"});
+    CHECK(a.wait_exit(5s) == 2);
+    Process b("flserver", {"--model", "1", "--bind", "tcp://127.0.0.1:*", "--identity", "x"});
+    CHECK(b.wait_exit(5s) == 2);
+    Process c("flclient", {"--model", "2"});
+    CHECK(c.wait_exit(5s) == 2);
+}
+
+TEST_CASE("raw: flclient model 1 against a REP-envelope server written here") {
+    zmq::context_t context;
+    ThreadServer server(context, [](Frames& m) -> std::vector<Frames> {
+        // [identity] "" "hello"
+        if (strings(m).size() != 3 || m[1].size() != 0 || m[2].to_string() != "hello") return {};
+        return one(std::move(m));
+    });
+    Process client("flclient", {"--model", "1", "--connect", server.endpoint(), "--requests", "3"});
+    REQUIRE(client.wait_exit(10s) == 0);
+    CHECK(client.wait_for("answered 3/3, average round trip"));  // the last line: all output is read
+    CHECK(client.count("hello") >= 3);
+}
+
+TEST_CASE("raw: flclient model 2 against a server written here, which also sends a stale reply first") {
+    zmq::context_t context;
+    ThreadServer server(context, [](Frames& m) -> std::vector<Frames> {
+        // [identity] "" seq "hello"
+        auto s = strings(m);
+        if (s.size() != 4 || !s[1].empty() || s[3] != "hello") return {};
+        std::vector<Frames> replies;
+        for (std::string seq : {std::string("999999"), s[2]}) {  // a stale sequence first, then the real one
+            Frames reply;
+            reply.add(frame(s[0]));
+            reply.add(frame(""));
+            reply.add(frame(seq));
+            reply.add(frame(seq == s[2] ? "OK" : "STALE"));
+            replies.push_back(std::move(reply));
+        }
+        return replies;
+    });
+    Process client("flclient", {"--model", "2", "--connect", server.endpoint(), "--requests", "3"});
+    REQUIRE(client.wait_exit(10s) == 0);
+    CHECK(client.wait_for("answered 3/3"));
+    CHECK(client.count("[\"OK\"]") == 3);
+    CHECK(client.count("STALE") == 0);
+    CHECK(server.received() == 3);
+}
+
+TEST_CASE("raw: flclient model 3 against a ROUTER server written here, identity = its endpoint") {
+    zmq::context_t context;
+    ThreadServer server(
+        context,
+        [](Frames& m) -> std::vector<Frames> {
+            auto s = strings(m);
+            Frames reply;
+            if (s.size() == 2 && s[1] == "PING") {
+                reply.add(frame(s[0]));
+                reply.add(frame("PONG"));
+            } else if (s.size() == 3 && s[2] == "hello") {
+                reply.add(frame(s[0]));
+                reply.add(frame(s[1]));
+                reply.add(frame("OK"));
+            } else {
+                return {};
+            }
+            return one(std::move(reply));
+        },
+        Duration{0}, true);
+    Process client("flclient",
+                   {"--model", "3", "--connect", server.endpoint(), "--requests", "3", "--ping-ms", "50"});
+    REQUIRE(client.wait_exit(10s) == 0);
+    CHECK(client.wait_for("answered 3/3"));
+    CHECK(client.count("[\"OK\"] from " + server.endpoint()) == 3);
+}
+
+TEST_CASE("raw: flclient exits 1 when requests go unanswered") {
+    zmq::context_t context;
+    zmq::socket_t silent(context, zmq::socket_type::router);
+    silent.set(zmq::sockopt::linger, 0);
+    std::string ep = test::bind_loopback(silent);
+    Process client("flclient", {"--model", "3", "--connect", ep, "--requests", "1", "--timeout-ms", "200"});
+    CHECK(client.wait_exit(10s) == 1);
+    CHECK(client.wait_for("request 1 failed"));
+}
+
+TEST_CASE("raw: flserver stops cleanly with exit 0 on SIGTERM and SIGINT, every model") {
+    for (const char* model : {"1", "2", "3"}) {
+        Process p("flserver", {"--model", model, "--bind", "tcp://127.0.0.1:*"});
+        start(p);
+        p.signal(std::string(model) == "2" ? SIGINT : SIGTERM);
+        CHECK(p.wait_exit(5s) == 0);
+    }
+}
