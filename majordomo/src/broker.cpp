@@ -28,6 +28,23 @@ std::string Broker::summary() const {
         s.workers_expired, s.unroutable);
 }
 
+void Broker::publish() {
+    const auto& s = core_.stats();
+    workers_.store(core_.worker_count(), std::memory_order_relaxed);
+    idle_.store(core_.idle_count(), std::memory_order_relaxed);
+    services_.store(core_.service_count(), std::memory_order_relaxed);
+    queued_.store(core_.queued_count(), std::memory_order_relaxed);
+    requests_.store(s.client_requests, std::memory_order_relaxed);
+    replies_.store(s.replies, std::memory_order_relaxed);
+    malformed_.store(s.malformed, std::memory_order_relaxed);
+    protocol_errors_.store(s.protocol_errors, std::memory_order_relaxed);
+}
+
+Broker::Snapshot Broker::snapshot() const {
+    return Snapshot{workers_.load(),  idle_.load(),    services_.load(),  queued_.load(),
+                    requests_.load(), replies_.load(), malformed_.load(), protocol_errors_.load()};
+}
+
 void Broker::send_all() {
     for (Frames& m : out_) {
         const std::size_t n = m.size();
@@ -82,6 +99,7 @@ void Broker::run() {
             core_.tick(now, out_);
             send_all();
         }
+        publish();
         if (options_.summary_interval.count() > 0 && now >= next_summary) {
             log::info("{}", summary());
             next_summary = now + options_.summary_interval;
@@ -91,6 +109,7 @@ void Broker::run() {
         core_.disconnect_all(out_);
         send_all();
     }
+    publish();
     log::info("broker stopping: {}", summary());
 }
 

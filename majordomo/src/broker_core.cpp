@@ -86,17 +86,11 @@ void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames&& body, Tim
         return;
     }
     Service* s = find_service(name);
-    if (!s) {
-        if (services_.size() >= config_.max_services) {
-            ++stats_.service_limit_drops;
-            log::debug("request for new service {} dropped: {} services exist already", printable(service),
-                       services_.size());
-            return;
-        }
-        auto [it, inserted] = services_.try_emplace(std::string(name));
-        s = &it->second;
-        s->name = it->first;
-        log::debug("service '{}' created", s->name);
+    if (!s && !(s = create_service(name))) {
+        ++stats_.service_limit_drops;
+        log::debug("request for new service {} dropped: {} services with workers exist", printable(service),
+                   services_.size());
+        return;
     }
     if (s->queue.empty() && !s->idle.empty()) {  // the common case: straight to the LRU idle worker
         send_request(*s->idle.front(), std::move(identity), std::move(body), out);
@@ -144,26 +138,21 @@ void BrokerCore::on_ready(Frame&& identity, Frame&& service, TimePoint now, Outb
         return;
     }
     Service* s = find_service(name);
-    if (!s) {
-        if (services_.size() >= config_.max_services) {
-            ++stats_.service_limit_drops;
-            log::debug("READY for new service {} refused: {} services exist already", printable(service),
-                       services_.size());
-            Frames m = encode_disconnect();
-            m.push(std::move(identity));
-            out.push_back(std::move(m));
-            ++stats_.disconnects_sent;
-            return;
-        }
-        auto [it, inserted] = services_.try_emplace(std::string(name));
-        s = &it->second;
-        s->name = it->first;
+    if (!s && !(s = create_service(name))) {
+        ++stats_.service_limit_drops;
+        log::debug("READY for new service {} refused: {} services with workers exist", printable(service),
+                   services_.size());
+        Frames m = encode_disconnect();
+        m.push(std::move(identity));
+        out.push_back(std::move(m));
+        ++stats_.disconnects_sent;
+        return;
     }
     auto [it, inserted] = workers_.try_emplace(std::string(id));
     Worker& w = it->second;
     w.identity = it->first;
     w.service = s;
-    ++s->workers;
+    if (s->workers++ == 0) orphans_.erase(*s);
     ++stats_.workers_registered;
     w.expiry = now + ttl_;
     expiry_.push_back(w);
@@ -241,16 +230,38 @@ void BrokerCore::forget(Worker& w) {
     s.idle.erase(w);
     beats_.erase(w);
     expiry_.erase(w);
-    --s.workers;
     workers_.erase(workers_.find(w.identity));  // w is gone after this line
+    if (--s.workers == 0 && !s.queue.empty()) orphans_.push_back(s);
     maybe_remove_service(s);
 }
 
 void BrokerCore::maybe_remove_service(Service& s) {
     if (s.workers == 0 && s.queue.empty()) {
         log::debug("service '{}' removed (no workers, nothing queued)", s.name);
+        orphans_.erase(s);
         services_.erase(services_.find(s.name));
     }
+}
+
+BrokerCore::Service* BrokerCore::create_service(std::string_view name) {
+    if (services_.size() >= config_.max_services) {
+        Service* victim = orphans_.front();
+        if (!victim) return nullptr;
+        ++stats_.services_evicted;
+        stats_.evicted_requests += victim->queue.size();
+        log::debug("service '{}' evicted with {} queued requests (max_services)", victim->name,
+                   victim->queue.size());
+        queued_ -= victim->queue.size();
+        victim->queue.clear();
+        maybe_remove_service(*victim);
+    }
+    auto [it, inserted] = services_.try_emplace(std::string(name));
+    Service& s = it->second;
+    s.name = it->first;
+    // A new service has no worker yet: it is an orphan until one registers (on_ready takes it out at once).
+    orphans_.push_back(s);
+    log::debug("service '{}' created", s.name);
+    return &s;
 }
 
 void BrokerCore::tick(TimePoint now, Outbox& out) {
@@ -332,6 +343,15 @@ std::string BrokerCore::check_invariants() const {
         });
     }
     if (services_.size() > config_.max_services) fail("more services than max_services");
+    std::size_t orphans = 0;
+    for (const auto& [name, s] : services_)
+        if (s.workers == 0) {
+            ++orphans;
+            if (!orphans_.contains(s)) fail("service '" + name + "' without workers not in the orphan list");
+        } else if (orphans_.contains(s)) {
+            fail("service '" + name + "' with workers in the orphan list");
+        }
+    if (orphans != orphans_.size()) fail("orphan list size wrong");
     if (queued != queued_) fail("queued counter wrong");
     if (idle != beats_.size()) fail("idle lists and heartbeat list differ in size");
     for (const auto& [id, w] : workers_) {

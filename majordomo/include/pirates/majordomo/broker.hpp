@@ -32,6 +32,12 @@ class Broker {
     // Read the core only from the thread running run(), or after it returned.
     const BrokerCore& core() const { return core_; }
     std::string summary() const;
+    // Counts published by the running loop after each turn, safe to read from any thread.
+    struct Snapshot {
+        std::size_t workers, idle, services, queued;
+        std::uint64_t requests, replies, malformed, protocol_errors;
+    };
+    Snapshot snapshot() const;
 
   private:
     void send_all();
@@ -43,6 +49,9 @@ class Broker {
     BrokerCore::Outbox out_;
     std::string endpoint_;
     std::atomic<bool> stop_{false};
+    std::atomic<std::size_t> workers_{0}, idle_{0}, services_{0}, queued_{0};
+    std::atomic<std::uint64_t> requests_{0}, replies_{0}, malformed_{0}, protocol_errors_{0};
+    void publish();
 };
 
 }  // namespace pirates::majordomo

@@ -67,6 +67,8 @@ struct BrokerStats {
     std::uint64_t malformed = 0;  // dropped as invalid
     std::uint64_t queue_full_drops = 0;     // requests refused by a full service queue
     std::uint64_t service_limit_drops = 0;  // requests or READYs refused because max_services exist
+    std::uint64_t services_evicted = 0;     // services without workers evicted to make room (max_services)
+    std::uint64_t evicted_requests = 0;     // requests dropped with them
     std::uint64_t unroutable = 0;           // (driver) messages to peers that were gone
 };
 
@@ -200,6 +202,7 @@ class BrokerCore {
         detail::List<Worker, &Worker::idle_hook> idle;
         std::size_t workers = 0;
         bool full_warned = false;
+        detail::Hook<Service> orphan_hook;  // in orphans_ while it has no worker (only queued requests)
     };
 
     void on_client(Frame&& identity, Frame&& service, Frames&& body, TimePoint now, Outbox& out);
@@ -216,6 +219,7 @@ class BrokerCore {
     void dispatch(Service& s, Outbox& out);
     void forget(Worker& w);
     void maybe_remove_service(Service& s);
+    Service* create_service(std::string_view name);
     void send_to_worker(const Worker& w, Frames&& message, Outbox& out);
 
     BrokerConfig config_;
@@ -224,6 +228,10 @@ class BrokerCore {
     std::unordered_map<std::string, Worker, detail::StringHash, std::equal_to<>> workers_;
     detail::List<Worker, &Worker::expiry_hook> expiry_;
     detail::List<Worker, &Worker::beat_hook> beats_;
+    // Services with queued requests but no worker, oldest first: when max_services exist, the oldest of them
+    // is evicted (its requests dropped) to make room, so requests for names nobody serves cannot lock real
+    // workers out.
+    detail::List<Service, &Service::orphan_hook> orphans_;
     std::size_t queued_ = 0;
     BrokerStats stats_;
 };
