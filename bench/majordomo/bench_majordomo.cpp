@@ -1,0 +1,216 @@
+// bench_majordomo: what the Majordomo broker costs, against raw libzmq doing the same hops in the same run.
+//   (a) raw:  DEALER clients -> ROUTER/DEALER zmq::proxy -> REP echo workers
+//   (b) MDP:  DEALER clients speaking MDPC01 -> pirates::majordomo::Broker -> pirates::majordomo::Worker echo
+// Loads: 1 client x 1 in flight (latency p50/p99, req/s) and 4 clients x 16 in flight across 8 workers
+// (req/s), bodies of 16 B and 4 KiB. Everything over tcp loopback, one process, one thread per
+// client/worker/broker.
+#include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/majordomo/broker.hpp>
+#include <pirates/majordomo/protocol.hpp>
+#include <pirates/majordomo/worker.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <thread>
+#include <vector>
+
+using namespace pirates;
+using namespace pirates::majordomo;
+
+namespace {
+
+using Micros = std::chrono::duration<double, std::micro>;
+
+struct Figures {
+    double rate = 0;          // requests/s
+    double p50 = 0, p99 = 0;  // microseconds (latency runs only)
+};
+
+// One client thread: `count` requests with `window` in flight; records round-trip times when window == 1.
+void run_client(zmq::context_t& ctx, const std::string& ep, bool mdp, std::size_t body_size, int count,
+                int window, std::vector<double>* latencies) {
+    zmq::socket_t s(ctx, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(ep);
+    std::string payload(body_size, 'x');
+    auto make = [&] {
+        Frames body;
+        body.add(frame(payload));
+        if (mdp) return encode_client_request("echo", std::move(body));
+        body.push(Frame());  // "" for the REP worker
+        return body;
+    };
+    int sent = 0, received = 0;
+    auto t0 = Clock::now();
+    for (; sent < std::min(window, count); ++sent) make().send(s);
+    while (received < count) {
+        Frames reply;
+        if (!reply.recv(s)) continue;
+        ++received;
+        if (reply.size() != (mdp ? 4u : 2u) || reply.back().size() != body_size) {
+            std::fprintf(stderr, "bench: unexpected reply %s\n", printable(reply).c_str());
+            std::exit(1);
+        }
+        if (latencies) {
+            auto t1 = Clock::now();
+            latencies->push_back(Micros(t1 - t0).count());
+            t0 = t1;
+        }
+        if (sent < count) {
+            make().send(s);
+            ++sent;
+        }
+    }
+}
+
+Figures run_load(zmq::context_t& ctx, const std::string& ep, bool mdp, std::size_t body, int clients,
+                 int window, int total) {
+    // Warm-up: connections up, workers registered, caches warm.
+    run_client(ctx, ep, mdp, body, 200, 1, nullptr);
+    std::vector<std::vector<double>> lat(clients);
+    std::vector<std::thread> threads;
+    auto start = Clock::now();
+    for (int c = 0; c < clients; ++c)
+        threads.emplace_back([&, c] {
+            run_client(ctx, ep, mdp, body, total / clients, window, window == 1 ? &lat[c] : nullptr);
+        });
+    for (auto& t : threads) t.join();
+    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    Figures f;
+    f.rate = (total / clients) * clients / secs;
+    if (window == 1 && !lat[0].empty()) {
+        auto& v = lat[0];
+        std::sort(v.begin(), v.end());
+        f.p50 = v[v.size() / 2];
+        f.p99 = v[std::min(v.size() - 1, v.size() * 99 / 100)];
+    }
+    return f;
+}
+
+// (a) raw libzmq: ROUTER/DEALER proxy and REP echo workers.
+struct RawSystem {
+    zmq::context_t ctx;
+    std::string ep;
+    std::vector<std::thread> threads;
+    explicit RawSystem(int workers) {
+        std::atomic<bool> bound{false};
+        std::string backend = "inproc://unused";
+        threads.emplace_back([this, &bound] {
+            zmq::socket_t front(ctx, zmq::socket_type::router), back(ctx, zmq::socket_type::dealer);
+            front.set(zmq::sockopt::linger, 0);
+            back.set(zmq::sockopt::linger, 0);
+            front.bind("tcp://127.0.0.1:*");
+            back.bind("tcp://127.0.0.1:*");
+            ep = front.get(zmq::sockopt::last_endpoint);
+            backend_ep = back.get(zmq::sockopt::last_endpoint);
+            bound = true;
+            try {
+                zmq::proxy(front, back);
+            } catch (const zmq::error_t&) {
+            }
+        });
+        while (!bound) std::this_thread::yield();
+        for (int i = 0; i < workers; ++i)
+            threads.emplace_back([this] {
+                zmq::socket_t rep(ctx, zmq::socket_type::rep);
+                rep.set(zmq::sockopt::linger, 0);
+                rep.connect(backend_ep);
+                try {
+                    while (true) {
+                        Frames m;
+                        m.recv(rep);
+                        m.send(rep);
+                    }
+                } catch (const zmq::error_t&) {
+                }
+            });
+    }
+    ~RawSystem() {
+        ctx.shutdown();
+        for (auto& t : threads) t.join();
+    }
+    std::string backend_ep;
+};
+
+// (b) our broker and workers.
+struct MdpSystem {
+    zmq::context_t ctx;
+    std::unique_ptr<Broker> broker;
+    std::thread broker_thread;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::vector<std::thread> threads;
+    explicit MdpSystem(int n) {
+        BrokerOptions options;
+        options.bind = "tcp://127.0.0.1:*";
+        broker = std::make_unique<Broker>(ctx, options);
+        broker_thread = std::thread([this] { broker->run(); });
+        for (int i = 0; i < n; ++i) {
+            workers.push_back(std::make_unique<Worker>(ctx, WorkerConfig{broker->endpoint(), "echo"}));
+        }
+        for (auto& w : workers)
+            threads.emplace_back([&w] { w->run([](Frames&& body) { return std::move(body); }); });
+        while (broker->snapshot().workers < static_cast<std::size_t>(n)) std::this_thread::yield();
+    }
+    ~MdpSystem() {
+        for (auto& w : workers) w->stop();
+        for (auto& t : threads) t.join();
+        workers.clear();
+        broker->stop();
+        broker_thread.join();
+    }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    int latency_requests = 20000, throughput_requests = 100000;
+    bool only_throughput = false;
+    CommandLine cli("bench_majordomo",
+                    "Majordomo broker vs a raw libzmq ROUTER/DEALER proxy, same run, same hops.");
+    cli.integer("latency-requests", latency_requests, "round trips for the 1-in-flight load (default 20000)",
+                100)
+        .integer("throughput-requests", throughput_requests, "requests for the 4x16 load (default 100000)",
+                 1000)
+        .flag("only-throughput", only_throughput, "skip the 1-in-flight load (for profiling)");
+    cli.parse(argc, argv);
+    log::set_level(log::Level::warn);
+
+    std::printf(
+        "bench_majordomo: %u cores; tcp loopback; raw = DEALER -> ROUTER/DEALER proxy -> REP; "
+        "mdp = DEALER -> mdbroker -> mdworker API\n",
+        std::thread::hardware_concurrency());
+    std::printf("%-32s %12s %12s %8s\n", "load", "raw", "mdp", "mdp/raw");
+    for (std::size_t body : {std::size_t{16}, std::size_t{4096}}) {
+        Figures raw1, mdp1, raw8, mdp8;
+        if (!only_throughput) {
+            RawSystem raw(1);
+            raw1 = run_load(raw.ctx, raw.ep, false, body, 1, 1, latency_requests);
+        }
+        if (!only_throughput) {
+            MdpSystem mdp(1);
+            mdp1 = run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 1, 1, latency_requests);
+        }
+        {
+            RawSystem raw(8);
+            raw8 = run_load(raw.ctx, raw.ep, false, body, 4, 16, throughput_requests);
+        }
+        {
+            MdpSystem mdp(8);
+            mdp8 = run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 4, 16, throughput_requests);
+        }
+        auto label = [&](const char* what) { return fmt::format("{} B, {}", body, what); };
+        std::printf("%-32s %12.0f %12.0f %8.2f\n", label("1x1 req/s").c_str(), raw1.rate, mdp1.rate,
+                    mdp1.rate / raw1.rate);
+        std::printf("%-32s %12.1f %12.1f %8.2f\n", label("1x1 p50 us").c_str(), raw1.p50, mdp1.p50,
+                    mdp1.p50 / raw1.p50);
+        std::printf("%-32s %12.1f %12.1f %8.2f\n", label("1x1 p99 us").c_str(), raw1.p99, mdp1.p99,
+                    mdp1.p99 / raw1.p99);
+        std::printf("%-32s %12.0f %12.0f %8.2f\n", label("4x16, 8 workers req/s").c_str(), raw8.rate,
+                    mdp8.rate, mdp8.rate / raw8.rate);
+        std::fflush(stdout);
+    }
+    return 0;
+}
