@@ -163,53 +163,73 @@ struct MdpSystem {
     }
 };
 
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-    int latency_requests = 20000, throughput_requests = 100000;
+    int latency_requests = 5000, throughput_requests = 20000, repeat = 3;
     bool only_throughput = false;
     CommandLine cli("bench_majordomo",
                     "Majordomo broker vs a raw libzmq ROUTER/DEALER proxy, same run, same hops.");
-    cli.integer("latency-requests", latency_requests, "round trips for the 1-in-flight load (default 20000)",
+    cli.integer("latency-requests", latency_requests, "round trips for the 1-in-flight load (default 5000)",
                 100)
-        .integer("throughput-requests", throughput_requests, "requests for the 4x16 load (default 100000)",
+        .integer("throughput-requests", throughput_requests, "requests for the 4x16 load (default 20000)",
                  1000)
+        .integer("repeat", repeat,
+                 "runs of each figure, alternating raw and mdp; the median is printed (default 3)", 1, 100)
         .flag("only-throughput", only_throughput, "skip the 1-in-flight load (for profiling)");
     cli.parse(argc, argv);
     log::set_level(log::Level::warn);
 
     std::printf(
         "bench_majordomo: %u cores; tcp loopback; raw = DEALER -> ROUTER/DEALER proxy -> REP; "
-        "mdp = DEALER -> mdbroker -> mdworker API\n",
-        std::thread::hardware_concurrency());
-    std::printf("%-32s %12s %12s %8s\n", "load", "raw", "mdp", "mdp/raw");
+        "mdp = DEALER -> mdbroker -> mdworker API; median of %d runs\n",
+        std::thread::hardware_concurrency(), repeat);
+    std::printf("%-34s %12s %12s %8s\n", "load", "raw", "mdp", "mdp/raw");
     for (std::size_t body : {std::size_t{16}, std::size_t{4096}}) {
-        Figures raw1, mdp1, raw8, mdp8;
+        std::vector<double> raw_rate1, mdp_rate1, raw_p50, mdp_p50, raw_p99, mdp_p99, raw_rate8, mdp_rate8;
+        for (int r = 0; r < repeat; ++r) {
+            if (!only_throughput) {
+                {
+                    RawSystem raw(1);
+                    auto f = run_load(raw.ctx, raw.ep, false, body, 1, 1, latency_requests);
+                    raw_rate1.push_back(f.rate);
+                    raw_p50.push_back(f.p50);
+                    raw_p99.push_back(f.p99);
+                }
+                {
+                    MdpSystem mdp(1);
+                    auto f = run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 1, 1, latency_requests);
+                    mdp_rate1.push_back(f.rate);
+                    mdp_p50.push_back(f.p50);
+                    mdp_p99.push_back(f.p99);
+                }
+            }
+            {
+                RawSystem raw(8);
+                raw_rate8.push_back(run_load(raw.ctx, raw.ep, false, body, 4, 16, throughput_requests).rate);
+            }
+            {
+                MdpSystem mdp(8);
+                mdp_rate8.push_back(
+                    run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 4, 16, throughput_requests).rate);
+            }
+        }
+        auto row = [&](const char* what, const char* fmt_, const std::vector<double>& a,
+                       const std::vector<double>& b) {
+            double x = median(a), y = median(b);
+            std::printf(fmt_, fmt::format("{} B, {}", body, what).c_str(), x, y, x > 0 ? y / x : 0.0);
+        };
         if (!only_throughput) {
-            RawSystem raw(1);
-            raw1 = run_load(raw.ctx, raw.ep, false, body, 1, 1, latency_requests);
+            row("1 client x 1, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate1, mdp_rate1);
+            row("1 client x 1, p50 us", "%-34s %12.1f %12.1f %8.2f\n", raw_p50, mdp_p50);
+            row("1 client x 1, p99 us", "%-34s %12.1f %12.1f %8.2f\n", raw_p99, mdp_p99);
         }
-        if (!only_throughput) {
-            MdpSystem mdp(1);
-            mdp1 = run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 1, 1, latency_requests);
-        }
-        {
-            RawSystem raw(8);
-            raw8 = run_load(raw.ctx, raw.ep, false, body, 4, 16, throughput_requests);
-        }
-        {
-            MdpSystem mdp(8);
-            mdp8 = run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 4, 16, throughput_requests);
-        }
-        auto label = [&](const char* what) { return fmt::format("{} B, {}", body, what); };
-        std::printf("%-32s %12.0f %12.0f %8.2f\n", label("1x1 req/s").c_str(), raw1.rate, mdp1.rate,
-                    mdp1.rate / raw1.rate);
-        std::printf("%-32s %12.1f %12.1f %8.2f\n", label("1x1 p50 us").c_str(), raw1.p50, mdp1.p50,
-                    mdp1.p50 / raw1.p50);
-        std::printf("%-32s %12.1f %12.1f %8.2f\n", label("1x1 p99 us").c_str(), raw1.p99, mdp1.p99,
-                    mdp1.p99 / raw1.p99);
-        std::printf("%-32s %12.0f %12.0f %8.2f\n", label("4x16, 8 workers req/s").c_str(), raw8.rate,
-                    mdp8.rate, mdp8.rate / raw8.rate);
+        row("4 clients x 16, 8 workers, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate8, mdp_rate8);
         std::fflush(stdout);
     }
     return 0;

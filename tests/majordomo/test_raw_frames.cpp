@@ -93,6 +93,14 @@ TEST_CASE("raw frames to mdbroker: READY, REQUEST, REPLY, HEARTBEAT, MMI, protoc
     send(worker, {"", "MDPW01", "\x03", request[3], "", "AGAIN"});
     CHECK(next(client) == S{"", "MDPC01", "echo", "AGAIN"});
 
+    // A REPLY for a client that does not exist (ROUTER_MANDATORY: EHOSTUNREACH) is dropped; the broker lives on.
+    send(client, {"", "MDPC01", "echo", "third"});
+    request = next_not_heartbeat(worker);
+    REQUIRE(request.size() == 6);
+    send(worker, {"", "MDPW01", "\x03", "NOBODY", "", "lost"});
+    send(worker, {"", "MDPW01", "\x03", request[3], "", "THIRD"});
+    CHECK(next(client) == S{"", "MDPC01", "echo", "THIRD"});
+
     // A second READY: DISCONNECT. A HEARTBEAT from a worker the broker does not know: DISCONNECT.
     send(worker, {"", "MDPW01", "\x01", "echo"});
     CHECK(next_not_heartbeat(worker) == S{"", "MDPW01", "\x05"});
