@@ -163,6 +163,41 @@ struct MdpSystem {
     }
 };
 
+// The broker core alone, no sockets: a request in, the REQUEST out, the worker's REPLY in, the reply out, for
+// 8 workers. One message object is reused for input, as the driver does; output is "sent" (consumed) at once.
+struct NullOutbox final : Outbox {
+    std::string last_identity;
+    void send(Frames& m) override {
+        last_identity.assign(static_cast<const char*>(m[0].data()), m[0].size());
+        for (auto& f : m) Frame gone(std::move(f));  // a socket send takes the frames
+    }
+};
+
+double core_ns_per_request(int n, std::size_t body_size) {
+    BrokerCore core(BrokerConfig{});
+    NullOutbox out;
+    TimePoint now = Clock::now();
+    const std::string payload(body_size, 'x');
+    Frames m;
+    auto fill = [&m](std::initializer_list<std::string_view> parts) {
+        m.clear();
+        for (auto p : parts) m.add(frame(p));
+    };
+    for (int w = 0; w < 8; ++w) {
+        std::string id = "W" + std::to_string(w);
+        fill({id, "", "MDPW01", "\x01", "echo"});
+        core.on_message(std::move(m), now, out);
+    }
+    auto start = Clock::now();
+    for (int i = 0; i < n; ++i) {
+        fill({"CLIENT", "", "MDPC01", "echo", payload});
+        core.on_message(std::move(m), now, out);
+        fill({out.last_identity, "", "MDPW01", "\x03", "CLIENT", "", payload});
+        core.on_message(std::move(m), now, out);
+    }
+    return std::chrono::duration<double, std::nano>(Clock::now() - start).count() / n;
+}
+
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     return v.empty() ? 0 : v[v.size() / 2];
@@ -172,7 +207,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
     int latency_requests = 5000, throughput_requests = 20000, repeat = 3;
-    bool only_throughput = false;
+    bool only_throughput = false, core_only = false;
     CommandLine cli("bench_majordomo",
                     "Majordomo broker vs a raw libzmq ROUTER/DEALER proxy, same run, same hops.");
     cli.integer("latency-requests", latency_requests, "round trips for the 1-in-flight load (default 5000)",
@@ -181,9 +216,15 @@ int main(int argc, char** argv) {
                  1000)
         .integer("repeat", repeat,
                  "runs of each figure, alternating raw and mdp; the median is printed (default 3)", 1, 100)
-        .flag("only-throughput", only_throughput, "skip the 1-in-flight load (for profiling)");
+        .flag("only-throughput", only_throughput, "skip the 1-in-flight load (for profiling)")
+        .flag("core-only", core_only, "only the broker core without sockets (for profiling)");
     cli.parse(argc, argv);
     log::set_level(log::Level::warn);
+    if (core_only) {
+        for (std::size_t body : {std::size_t{16}, std::size_t{4096}})
+            std::printf("%zu B, broker core alone: %.0f ns/req\n", body, core_ns_per_request(1000000, body));
+        return 0;
+    }
 
     std::printf(
         "bench_majordomo: %u cores; tcp loopback; raw = DEALER -> ROUTER/DEALER proxy -> REP; "
@@ -230,6 +271,8 @@ int main(int argc, char** argv) {
             row("1 client x 1, p99 us", "%-34s %12.1f %12.1f %8.2f\n", raw_p99, mdp_p99);
         }
         row("4 clients x 16, 8 workers, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate8, mdp_rate8);
+        std::printf("%-34s %12s %12.0f\n", fmt::format("{} B, broker core alone, ns/req", body).c_str(), "-",
+                    core_ns_per_request(200000, body));
         std::fflush(stdout);
     }
     return 0;

@@ -14,7 +14,6 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, const ClockSource
     socket_.set(zmq::sockopt::sndhwm, options_.hwm);
     socket_.set(zmq::sockopt::rcvhwm, options_.hwm);
     socket_.set(zmq::sockopt::linger, 100);
-    out_.reserve(64);
     endpoint_ = bind_and_announce(socket_, options_.bind, "broker");
 }
 
@@ -45,8 +44,8 @@ Broker::Snapshot Broker::snapshot() const {
                     requests_.load(), replies_.load(), malformed_.load(), protocol_errors_.load()};
 }
 
-void Broker::send_all() {
-    for (Frames& m : out_) {
+void Broker::send_now(Frames& m) {
+    {
         const std::size_t n = m.size();
         std::size_t i = 0;
         try {
@@ -63,7 +62,6 @@ void Broker::send_all() {
             log::debug("dropped a message to {}: peer gone or not keeping up", hex(m[0].to_string_view()));
         }
     }
-    out_.clear();
 }
 
 void Broker::run() {
@@ -85,10 +83,9 @@ void Broker::run() {
             // Drain what is waiting (bounded, so timers are not starved under a flood).
             try {
                 for (int n = 0; n < 10000; ++n) {
-                    Frames m;
-                    if (!m.recv(socket_, ZMQ_DONTWAIT)) break;
-                    core_.on_message(std::move(m), clock_.now(), out_);
-                    if (!out_.empty()) send_all();
+                    // One message object reused for every receive: its storage is kept between messages.
+                    if (!in_.recv(socket_, ZMQ_DONTWAIT)) break;
+                    core_.on_message(std::move(in_), clock_.now(), out_);
                 }
             } catch (const zmq::error_t& e) {
                 if (e.num() != EINTR) throw;
@@ -97,7 +94,6 @@ void Broker::run() {
         now = clock_.now();
         if (now >= core_.next_deadline()) {
             core_.tick(now, out_);
-            send_all();
         }
         publish();
         if (options_.summary_interval.count() > 0 && now >= next_summary) {
@@ -107,7 +103,6 @@ void Broker::run() {
     }
     if (options_.disconnect_on_stop) {
         core_.disconnect_all(out_);
-        send_all();
     }
     publish();
     log::info("broker stopping: {}", summary());

@@ -26,7 +26,7 @@ struct Fixture {
         return all(out);
     }
     std::vector<S> tick() { return all(core.tick(clock.now())); }
-    static std::vector<S> all(const BrokerCore::Outbox& out) {
+    static std::vector<S> all(const BrokerCore::Messages& out) {
         std::vector<S> v;
         for (const auto& m : out) v.push_back(strings(m));
         return v;
@@ -444,9 +444,9 @@ TEST_CASE("disconnect_all says DISCONNECT to every worker and forgets them") {
     f.ready("W1", "a");
     f.ready("W2", "b");
     f.send({"C", "", "MDPC01", "a", "x"});
-    BrokerCore::Outbox out;
+    OutboxVector out;
     f.core.disconnect_all(out);
-    CHECK(out.size() == 2);
+    CHECK(out.messages.size() == 2);
     CHECK(f.core.worker_count() == 0);
     CHECK(f.core.service_count() == 0);
     f.check();

@@ -93,7 +93,8 @@ TEST_CASE("raw frames to mdbroker: READY, REQUEST, REPLY, HEARTBEAT, MMI, protoc
     send(worker, {"", "MDPW01", "\x03", request[3], "", "AGAIN"});
     CHECK(next(client) == S{"", "MDPC01", "echo", "AGAIN"});
 
-    // A REPLY for a client that does not exist (ROUTER_MANDATORY: EHOSTUNREACH) is dropped; the broker lives on.
+    // A REPLY for a client that does not exist (ROUTER_MANDATORY: EHOSTUNREACH) is dropped; the broker lives
+    // on.
     send(client, {"", "MDPC01", "echo", "third"});
     request = next_not_heartbeat(worker);
     REQUIRE(request.size() == 6);

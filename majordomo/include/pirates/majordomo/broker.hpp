@@ -40,13 +40,20 @@ class Broker {
     Snapshot snapshot() const;
 
   private:
-    void send_all();
+    // Sends a message the core produced, at once (no queueing, no copy).
+    void send_now(Frames& message);
+    struct SocketOutbox final : Outbox {
+        Broker* broker;
+        explicit SocketOutbox(Broker* b) : broker(b) {}
+        void send(Frames& message) override { broker->send_now(message); }
+    };
 
     zmq::socket_t socket_;
     BrokerOptions options_;
     const ClockSource& clock_;
     BrokerCore core_;
-    BrokerCore::Outbox out_;
+    SocketOutbox out_{this};
+    Frames in_;
     std::string endpoint_;
     std::atomic<bool> stop_{false};
     std::atomic<std::size_t> workers_{0}, idle_{0}, services_{0}, queued_{0};

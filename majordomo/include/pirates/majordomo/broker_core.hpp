@@ -126,9 +126,24 @@ struct StringHash {
 };
 }  // namespace detail
 
+// Where the core puts what it sends: each message identity frame first. The receiver may consume the frames
+// (a driver sends them at once, with no copy and no move of the message object).
+class Outbox {
+  public:
+    virtual ~Outbox() = default;
+    virtual void send(Frames& message) = 0;
+};
+
+// An Outbox that keeps the messages (tests, simple drivers).
+class OutboxVector final : public Outbox {
+  public:
+    std::vector<Frames> messages;
+    void send(Frames& message) override { messages.push_back(std::move(message)); }
+};
+
 class BrokerCore {
   public:
-    using Outbox = std::vector<Frames>;
+    using Messages = std::vector<Frames>;
 
     explicit BrokerCore(BrokerConfig config = {});
     BrokerCore(const BrokerCore&) = delete;
@@ -144,15 +159,15 @@ class BrokerCore {
     void disconnect_all(Outbox& out);
 
     // Conveniences for tests.
-    Outbox on_message(Frames&& message, TimePoint now) {
-        Outbox out;
+    Messages on_message(Frames&& message, TimePoint now) {
+        OutboxVector out;
         on_message(std::move(message), now, out);
-        return out;
+        return std::move(out.messages);
     }
-    Outbox tick(TimePoint now) {
-        Outbox out;
+    Messages tick(TimePoint now) {
+        OutboxVector out;
         tick(now, out);
-        return out;
+        return std::move(out.messages);
     }
 
     // ---- Introspection ----
@@ -205,22 +220,25 @@ class BrokerCore {
         detail::Hook<Service> orphan_hook;  // in orphans_ while it has no worker (only queued requests)
     };
 
-    void on_client(Frame&& identity, Frame&& service, Frames&& body, TimePoint now, Outbox& out);
-    void on_mmi(Frame&& identity, Frame&& service, Frames&& body, Outbox& out);
+    // `body` is the received message with its header frames taken off: it is re-headed and sent in place.
+    void on_client(Frame&& identity, Frame&& service, Frames& body, Outbox& out);
+    void on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox& out);
     void on_ready(Frame&& identity, Frame&& service, TimePoint now, Outbox& out);
-    void on_reply(Worker& w, Frame&& client, Frames&& body, TimePoint now, Outbox& out);
+    void on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out);
     void protocol_error(Frame&& identity, Worker* known, std::string_view what, Outbox& out);
 
     Worker* find_worker(std::string_view identity);
     Service* find_service(std::string_view name);
     void refresh(Worker& w, TimePoint now);
     void make_idle(Worker& w, TimePoint now, Outbox& out);
-    void send_request(Worker& w, Frame&& client, Frames&& body, Outbox& out);
+    void send_request(Worker& w, Frame&& client, Frames& body, Outbox& out);
     void dispatch(Service& s, Outbox& out);
     void forget(Worker& w);
     void maybe_remove_service(Service& s);
     Service* create_service(std::string_view name);
-    void send_to_worker(const Worker& w, Frames&& message, Outbox& out);
+    void send_to_worker(const Worker& w, Frames& message, Outbox& out);
+    void send_command(const Worker& w, Frames&& command, Outbox& out) { send_to_worker(w, command, out); }
+    void send_to(Frame&& identity, Frames& message, Outbox& out);
 
     BrokerConfig config_;
     Duration ttl_;
