@@ -280,8 +280,8 @@ int main(int argc, char** argv) {
             row("1 client x 1, p99 us", "%-34s %12.1f %12.1f %8.2f\n", raw_p99, mdp_p99);
         }
         row("4 clients x 16, 8 workers, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate8, mdp_rate8);
-        std::printf("%-34s %12s %12.0f\n", fmt::format("{} B, broker core alone, CPU ns/req", body).c_str(), "-",
-                    core_ns_per_request(200000, body));
+        std::printf("%-34s %12s %12.0f\n", fmt::format("{} B, broker core alone, CPU ns/req", body).c_str(),
+                    "-", core_ns_per_request(200000, body));
         std::fflush(stdout);
     }
     return 0;
