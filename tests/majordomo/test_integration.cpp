@@ -21,15 +21,16 @@ namespace {
 
 const std::string READY_LOG = "ready for 'echo'";
 
-std::unique_ptr<Process> broker_process(const std::string& bind = "tcp://127.0.0.1:*") {
+std::unique_ptr<Process> broker_process(const std::string& bind = "tcp://127.0.0.1:*",
+                                        const std::string& hb = "50") {
     return std::make_unique<Process>("mdbroker",
-                                     std::vector<std::string>{"--bind", bind, "--heartbeat-ms", "50", "-v"});
+                                     std::vector<std::string>{"--bind", bind, "--heartbeat-ms", hb, "-v"});
 }
 
 std::unique_ptr<Process> worker_process(const std::string& ep, const std::string& service,
-                                        std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"--connect",      ep,   "--service",      service,
-                                  "--heartbeat-ms", "50", "--reconnect-ms", "50"};
+                                        std::vector<std::string> extra = {}, const std::string& hb = "50") {
+    std::vector<std::string> args{"--connect",      ep, "--service",      service,
+                                  "--heartbeat-ms", hb, "--reconnect-ms", "50"};
     args.insert(args.end(), extra.begin(), extra.end());
     return std::make_unique<Process>("mdworker", args);
 }
@@ -37,10 +38,12 @@ std::unique_ptr<Process> worker_process(const std::string& ep, const std::string
 }  // namespace
 
 TEST_CASE("a worker killed in the middle of a request: the client retries and another worker answers") {
-    auto broker = broker_process();
+    // Slower heartbeats here (expiry 750 ms): the test relies on the LRU order, which a spurious expiry on a
+    // loaded machine would change.
+    auto broker = broker_process("tcp://127.0.0.1:*", "250");
     std::string ep = broker->bound_endpoint("broker");
     REQUIRE(!ep.empty());
-    auto doomed = worker_process(ep, "echo", {"--crash-after", "1"});  // dies on its second request
+    auto doomed = worker_process(ep, "echo", {"--crash-after", "1"}, "250");  // dies on its second request
     REQUIRE(broker->wait_for(READY_LOG));
     zmq::context_t ctx;
     Client client(ctx, ClientConfig{ep, 1000ms, 3});
@@ -48,7 +51,7 @@ TEST_CASE("a worker killed in the middle of a request: the client retries and an
     REQUIRE(first.ok());
     CHECK(first.attempts == 1);
 
-    auto healthy = worker_process(ep, "echo");
+    auto healthy = worker_process(ep, "echo", {}, "250");
     REQUIRE(eventually([&] { return broker->count(READY_LOG) == 2; }));
     // The doomed worker has been idle longest: it gets the next request and dies holding it.
     auto second = client.request("echo", make_frames({"two"}));
