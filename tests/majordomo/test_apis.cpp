@@ -99,7 +99,7 @@ TEST_CASE("worker API: heartbeats every interval, and ignores malformed messages
     CHECK(worker.stats().connects == 1);
 }
 
-TEST_CASE("worker API: a silent broker is presumed dead; the worker reconnects and registers again") {
+TEST_CASE("worker API: a silent broker is presumed dead, the worker reconnects and registers again") {
     zmq::context_t ctx;
     FakeBroker broker(ctx);
     Worker worker(ctx, WorkerConfig{broker.endpoint, "echo", 20ms, 3, {30ms, 60ms, 0.2}});
@@ -171,7 +171,7 @@ TEST_CASE("sync client: request, silence, reopen and resend, then the answer") {
     CHECK(client.stats().retries == 1);
 }
 
-TEST_CASE("sync client: gives up after its attempts, as a value; a reply for another service is discarded") {
+TEST_CASE("sync client: gives up after its attempts, as a value, a reply for another service is discarded") {
     zmq::context_t ctx;
     FakeBroker broker(ctx);
     std::thread fake([&] {
@@ -188,7 +188,7 @@ TEST_CASE("sync client: gives up after its attempts, as a value; a reply for ano
     CHECK(client.stats().discarded == 1);
 }
 
-TEST_CASE("async client: replies in any order are matched to their requests; stale ones are dropped") {
+TEST_CASE("async client: replies in any order are matched to their requests, stale ones are dropped") {
     zmq::context_t ctx;
     FakeBroker broker(ctx);
     AsyncClient client(ctx, AsyncClientConfig{broker.endpoint, 5000ms, 1});

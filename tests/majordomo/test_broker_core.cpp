@@ -47,7 +47,7 @@ S heartbeat_to(const std::string& w) {
 
 }  // namespace
 
-TEST_CASE("READY registers an idle worker; a request goes to it; its REPLY goes back to the client") {
+TEST_CASE("READY registers an idle worker, a request goes to it, its REPLY goes back to the client") {
     Fixture f;
     CHECK(f.send({"W1", "", "MDPW01", READY, "echo"}).empty());
     CHECK(f.core.worker_count() == 1);
@@ -69,7 +69,7 @@ TEST_CASE("READY registers an idle worker; a request goes to it; its REPLY goes 
     f.check();
 }
 
-TEST_CASE("requests wait on their service until a worker comes; the oldest goes first") {
+TEST_CASE("requests wait on their service until a worker comes, the oldest goes first") {
     Fixture f;
     CHECK(f.send({"C1", "", "MDPC01", "echo", "one"}).empty());
     CHECK(f.send({"C2", "", "MDPC01", "echo", "two"}).empty());
@@ -199,7 +199,7 @@ TEST_CASE("DISCONNECT from an idle worker: forgotten, nothing sent, and later pu
     CHECK(f.core.worker_count() == 0);  // W2 expired in that second: DISCONNECT to W2 only
 }
 
-TEST_CASE("DISCONNECT from a busy worker: forgotten; its service stays while requests wait") {
+TEST_CASE("DISCONNECT from a busy worker: forgotten, its service stays while requests wait") {
     Fixture f;
     f.ready("W1", "echo");
     f.send({"C1", "", "MDPC01", "echo", "a"});  // W1 busy
@@ -307,7 +307,7 @@ TEST_CASE("next_deadline is the earliest of the next heartbeat and the next expi
     CHECK(f.core.next_deadline() == f.clock.now() + 300ms);
 }
 
-TEST_CASE("mmi.service answers 200/404 without creating a service; other mmi.* answer 501") {
+TEST_CASE("mmi.service answers 200/404 without creating a service, other mmi.* answer 501") {
     Fixture f;
     f.ready("W1", "echo");
     auto out = f.send({"C", "", "MDPC01", "mmi.service", "echo"});
@@ -335,7 +335,7 @@ TEST_CASE("mmi.service answers 200/404 without creating a service; other mmi.* a
     f.check();
 }
 
-TEST_CASE("a full service queue drops the newest request; the queued ones are still delivered") {
+TEST_CASE("a full service queue drops the newest request, the queued ones are still delivered") {
     Fixture f({Duration{100}, 3, 2, 10000});
     f.send({"C1", "", "MDPC01", "echo", "1"});
     f.send({"C2", "", "MDPC01", "echo", "2"});
