@@ -14,7 +14,6 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, const ClockSource
     socket_.set(zmq::sockopt::sndhwm, options_.hwm);
     socket_.set(zmq::sockopt::rcvhwm, options_.hwm);
     socket_.set(zmq::sockopt::linger, 100);
-    out_.reserve(64);
     endpoint_ = bind_and_announce(socket_, options_.bind, "broker");
 }
 
@@ -28,8 +27,25 @@ std::string Broker::summary() const {
         s.workers_expired, s.unroutable);
 }
 
-void Broker::send_all() {
-    for (Frames& m : out_) {
+void Broker::publish() {
+    const auto& s = core_.stats();
+    workers_.store(core_.worker_count(), std::memory_order_relaxed);
+    idle_.store(core_.idle_count(), std::memory_order_relaxed);
+    services_.store(core_.service_count(), std::memory_order_relaxed);
+    queued_.store(core_.queued_count(), std::memory_order_relaxed);
+    requests_.store(s.client_requests, std::memory_order_relaxed);
+    replies_.store(s.replies, std::memory_order_relaxed);
+    malformed_.store(s.malformed, std::memory_order_relaxed);
+    protocol_errors_.store(s.protocol_errors, std::memory_order_relaxed);
+}
+
+Broker::Snapshot Broker::snapshot() const {
+    return Snapshot{workers_.load(),  idle_.load(),    services_.load(),  queued_.load(),
+                    requests_.load(), replies_.load(), malformed_.load(), protocol_errors_.load()};
+}
+
+void Broker::send_now(Frames& m) {
+    {
         const std::size_t n = m.size();
         std::size_t i = 0;
         try {
@@ -46,7 +62,6 @@ void Broker::send_all() {
             log::debug("dropped a message to {}: peer gone or not keeping up", hex(m[0].to_string_view()));
         }
     }
-    out_.clear();
 }
 
 void Broker::run() {
@@ -68,10 +83,9 @@ void Broker::run() {
             // Drain what is waiting (bounded, so timers are not starved under a flood).
             try {
                 for (int n = 0; n < 10000; ++n) {
-                    Frames m;
-                    if (!m.recv(socket_, ZMQ_DONTWAIT)) break;
-                    core_.on_message(std::move(m), clock_.now(), out_);
-                    if (!out_.empty()) send_all();
+                    // One message object reused for every receive: its storage is kept between messages.
+                    if (!in_.recv(socket_, ZMQ_DONTWAIT)) break;
+                    core_.on_message(std::move(in_), clock_.now(), out_);
                 }
             } catch (const zmq::error_t& e) {
                 if (e.num() != EINTR) throw;
@@ -80,8 +94,8 @@ void Broker::run() {
         now = clock_.now();
         if (now >= core_.next_deadline()) {
             core_.tick(now, out_);
-            send_all();
         }
+        publish();
         if (options_.summary_interval.count() > 0 && now >= next_summary) {
             log::info("{}", summary());
             next_summary = now + options_.summary_interval;
@@ -89,8 +103,8 @@ void Broker::run() {
     }
     if (options_.disconnect_on_stop) {
         core_.disconnect_all(out_);
-        send_all();
     }
+    publish();
     log::info("broker stopping: {}", summary());
 }
 

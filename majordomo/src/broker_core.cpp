@@ -35,24 +35,26 @@ void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out) {
         return;
     }
     Frame identity = message.pop();
-    auto decoded = decode_broker_inbound(std::move(message));
+    auto decoded = decode_broker_header(message);
     if (!decoded) {
         ++stats_.malformed;
         log::debug("dropped malformed message from {}: {}", hex(identity.to_string_view()),
                    decoded.error().reason);
         return;
     }
-    BrokerInbound& in = *decoded;
-    if (auto* r = std::get_if<ClientRequest>(&in)) {
-        on_client(std::move(identity), std::move(r->service), std::move(r->body), now, out);
-        return;
-    }
-    if (auto* ready = std::get_if<WorkerReady>(&in)) {
-        on_ready(std::move(identity), std::move(ready->service), now, out);
-        return;
+    BrokerHeader& header = decoded.value();
+    switch (header.kind) {
+        case InboundKind::client_request:
+            on_client(std::move(identity), std::move(header.name), message, out);
+            return;
+        case InboundKind::ready:
+            on_ready(std::move(identity), std::move(header.name), now, out);
+            return;
+        default:
+            break;
     }
     Worker* w = find_worker(identity.to_string_view());
-    if (std::holds_alternative<WorkerDisconnect>(in)) {
+    if (header.kind == InboundKind::disconnect) {
         if (w) {
             ++stats_.worker_disconnects;
             log::debug("worker {} disconnected", hex(w->identity));
@@ -64,42 +66,35 @@ void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out) {
     }
     if (!w) {
         protocol_error(std::move(identity), nullptr,
-                       std::holds_alternative<WorkerReply>(in) ? "REPLY from an unknown worker"
-                                                               : "HEARTBEAT from an unknown worker",
+                       header.kind == InboundKind::reply ? "REPLY from an unknown worker"
+                                                         : "HEARTBEAT from an unknown worker",
                        out);
         return;
     }
     refresh(*w, now);
-    if (auto* reply = std::get_if<WorkerReply>(&in)) {
-        on_reply(*w, std::move(reply->client), std::move(reply->body), now, out);
+    if (header.kind == InboundKind::reply) {
+        on_reply(*w, std::move(header.name), message, now, out);
     } else {
         ++stats_.heartbeats_received;
     }
 }
 
-void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames&& body, TimePoint now, Outbox& out) {
-    (void)now;
+void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames& body, Outbox& out) {
     ++stats_.client_requests;
     std::string_view name = service.to_string_view();
     if (is_mmi(name)) {
-        on_mmi(std::move(identity), std::move(service), std::move(body), out);
+        on_mmi(std::move(identity), std::move(service), body, out);
         return;
     }
     Service* s = find_service(name);
-    if (!s) {
-        if (services_.size() >= config_.max_services) {
-            ++stats_.service_limit_drops;
-            log::debug("request for new service {} dropped: {} services exist already", printable(service),
-                       services_.size());
-            return;
-        }
-        auto [it, inserted] = services_.try_emplace(std::string(name));
-        s = &it->second;
-        s->name = it->first;
-        log::debug("service '{}' created", s->name);
+    if (!s && !(s = create_service(name))) {
+        ++stats_.service_limit_drops;
+        log::debug("request for new service {} dropped: {} services with workers exist", printable(service),
+                   services_.size());
+        return;
     }
     if (s->queue.empty() && !s->idle.empty()) {  // the common case: straight to the LRU idle worker
-        send_request(*s->idle.front(), std::move(identity), std::move(body), out);
+        send_request(*s->idle.front(), std::move(identity), body, out);
         return;
     }
     if (s->queue.size() >= config_.max_queue) {
@@ -113,23 +108,27 @@ void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames&& body, Tim
         log::debug("request from {} for '{}' dropped: queue full", hex(identity.to_string_view()), s->name);
         return;
     }
-    s->queue.push_back(Pending{std::move(identity), std::move(body)});
+    s->queue.push_back(Pending{std::move(identity), std::move(body)});  // the one move: a queued request
     ++queued_;
     dispatch(*s, out);
 }
 
-void BrokerCore::on_mmi(Frame&& identity, Frame&& service, Frames&& body, Outbox& out) {
+void BrokerCore::on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox& out) {
     ++stats_.mmi_requests;
     std::string_view code = "501";
     if (service.to_string_view() == "mmi.service") {
         const Service* s = find_service(body.front().to_string_view());  // a lookup, never an insertion
         code = (s && s->workers > 0) ? "200" : "404";
     }
-    Frames reply;
-    reply.add(copy_frame(code));
-    Frames m = encode_client_reply(service, std::move(reply));
-    m.push(std::move(identity));
-    out.push_back(std::move(m));
+    body.clear();
+    body.add(copy_frame(code));
+    push_client_reply_header(body, service.to_string_view());
+    send_to(std::move(identity), body, out);
+}
+
+void BrokerCore::send_to(Frame&& identity, Frames& message, Outbox& out) {
+    message.push(std::move(identity));
+    out.send(message);
 }
 
 void BrokerCore::on_ready(Frame&& identity, Frame&& service, TimePoint now, Outbox& out) {
@@ -144,26 +143,20 @@ void BrokerCore::on_ready(Frame&& identity, Frame&& service, TimePoint now, Outb
         return;
     }
     Service* s = find_service(name);
-    if (!s) {
-        if (services_.size() >= config_.max_services) {
-            ++stats_.service_limit_drops;
-            log::debug("READY for new service {} refused: {} services exist already", printable(service),
-                       services_.size());
-            Frames m = encode_disconnect();
-            m.push(std::move(identity));
-            out.push_back(std::move(m));
-            ++stats_.disconnects_sent;
-            return;
-        }
-        auto [it, inserted] = services_.try_emplace(std::string(name));
-        s = &it->second;
-        s->name = it->first;
+    if (!s && !(s = create_service(name))) {
+        ++stats_.service_limit_drops;
+        log::debug("READY for new service {} refused: {} services with workers exist", printable(service),
+                   services_.size());
+        Frames m = encode_disconnect();
+        send_to(std::move(identity), m, out);
+        ++stats_.disconnects_sent;
+        return;
     }
     auto [it, inserted] = workers_.try_emplace(std::string(id));
     Worker& w = it->second;
     w.identity = it->first;
     w.service = s;
-    ++s->workers;
+    if (s->workers++ == 0) orphans_.erase(*s);
     ++stats_.workers_registered;
     w.expiry = now + ttl_;
     expiry_.push_back(w);
@@ -172,11 +165,10 @@ void BrokerCore::on_ready(Frame&& identity, Frame&& service, TimePoint now, Outb
     make_idle(w, now, out);
 }
 
-void BrokerCore::on_reply(Worker& w, Frame&& client, Frames&& body, TimePoint now, Outbox& out) {
+void BrokerCore::on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out) {
     ++stats_.replies;
-    Frames m = encode_client_reply(copy_frame(w.service->name), std::move(body));
-    m.push(std::move(client));
-    out.push_back(std::move(m));
+    push_client_reply_header(body, w.service->name);
+    send_to(std::move(client), body, out);
     if (!w.idle) make_idle(w, now, out);  // an idle worker is never added to the idle list twice
 }
 
@@ -185,8 +177,7 @@ void BrokerCore::protocol_error(Frame&& identity, Worker* known, std::string_vie
     log::debug("protocol error from {}: {}; sending DISCONNECT", hex(identity.to_string_view()), what);
     if (known) forget(*known);
     Frames m = encode_disconnect();
-    m.push(std::move(identity));
-    out.push_back(std::move(m));
+    send_to(std::move(identity), m, out);
     ++stats_.disconnects_sent;
 }
 
@@ -210,20 +201,21 @@ void BrokerCore::make_idle(Worker& w, TimePoint now, Outbox& out) {
     dispatch(*w.service, out);
 }
 
-void BrokerCore::send_request(Worker& w, Frame&& client, Frames&& body, Outbox& out) {
+void BrokerCore::send_request(Worker& w, Frame&& client, Frames& body, Outbox& out) {
     w.idle = false;
     w.service->idle.erase(w);
     beats_.erase(w);
     ++stats_.dispatched;
-    send_to_worker(w, encode_request(std::move(client), std::move(body)), out);
+    push_request_header(body, std::move(client));
+    send_to_worker(w, body, out);
 }
 
 void BrokerCore::dispatch(Service& s, Outbox& out) {
     while (!s.queue.empty() && !s.idle.empty()) {
-        Pending p = std::move(s.queue.front());
+        Pending& p = s.queue.front();
+        send_request(*s.idle.front(), std::move(p.client), p.body, out);
         s.queue.pop_front();
         --queued_;
-        send_request(*s.idle.front(), std::move(p.client), std::move(p.body), out);
     }
     if (s.full_warned && s.queue.size() < config_.max_queue) {
         s.full_warned = false;
@@ -231,9 +223,9 @@ void BrokerCore::dispatch(Service& s, Outbox& out) {
     }
 }
 
-void BrokerCore::send_to_worker(const Worker& w, Frames&& message, Outbox& out) {
+void BrokerCore::send_to_worker(const Worker& w, Frames& message, Outbox& out) {
     message.push(copy_frame(w.identity));
-    out.push_back(std::move(message));
+    out.send(message);
 }
 
 void BrokerCore::forget(Worker& w) {
@@ -241,16 +233,38 @@ void BrokerCore::forget(Worker& w) {
     s.idle.erase(w);
     beats_.erase(w);
     expiry_.erase(w);
-    --s.workers;
     workers_.erase(workers_.find(w.identity));  // w is gone after this line
+    if (--s.workers == 0 && !s.queue.empty()) orphans_.push_back(s);
     maybe_remove_service(s);
 }
 
 void BrokerCore::maybe_remove_service(Service& s) {
     if (s.workers == 0 && s.queue.empty()) {
         log::debug("service '{}' removed (no workers, nothing queued)", s.name);
+        orphans_.erase(s);
         services_.erase(services_.find(s.name));
     }
+}
+
+BrokerCore::Service* BrokerCore::create_service(std::string_view name) {
+    if (services_.size() >= config_.max_services) {
+        Service* victim = orphans_.front();
+        if (!victim) return nullptr;
+        ++stats_.services_evicted;
+        stats_.evicted_requests += victim->queue.size();
+        log::debug("service '{}' evicted with {} queued requests (max_services)", victim->name,
+                   victim->queue.size());
+        queued_ -= victim->queue.size();
+        victim->queue.clear();
+        maybe_remove_service(*victim);
+    }
+    auto [it, inserted] = services_.try_emplace(std::string(name));
+    Service& s = it->second;
+    s.name = it->first;
+    // A new service has no worker yet: it is an orphan until one registers (on_ready takes it out at once).
+    orphans_.push_back(s);
+    log::debug("service '{}' created", s.name);
+    return &s;
 }
 
 void BrokerCore::tick(TimePoint now, Outbox& out) {
@@ -259,14 +273,14 @@ void BrokerCore::tick(TimePoint now, Outbox& out) {
         if (w->expiry > now) break;
         ++stats_.workers_expired;
         log::debug("worker {} of '{}' expired", hex(w->identity), w->service->name);
-        send_to_worker(*w, encode_disconnect(), out);  // if it is only slow, it registers again
+        send_command(*w, encode_disconnect(), out);  // if it is only slow, it registers again
         ++stats_.disconnects_sent;
         forget(*w);
     }
     // Heartbeats to the idle workers whose heartbeat is due, in due order.
     while (Worker* w = beats_.front()) {
         if (w->heartbeat_at > now) break;
-        send_to_worker(*w, encode_heartbeat(), out);
+        send_command(*w, encode_heartbeat(), out);
         ++stats_.heartbeats_sent;
         beats_.erase(*w);
         TimePoint beat = now + config_.heartbeat;
@@ -285,7 +299,7 @@ TimePoint BrokerCore::next_deadline() const {
 
 void BrokerCore::disconnect_all(Outbox& out) {
     while (Worker* w = expiry_.front()) {
-        send_to_worker(*w, encode_disconnect(), out);
+        send_command(*w, encode_disconnect(), out);
         ++stats_.disconnects_sent;
         forget(*w);
     }
@@ -332,6 +346,15 @@ std::string BrokerCore::check_invariants() const {
         });
     }
     if (services_.size() > config_.max_services) fail("more services than max_services");
+    std::size_t orphans = 0;
+    for (const auto& [name, s] : services_)
+        if (s.workers == 0) {
+            ++orphans;
+            if (!orphans_.contains(s)) fail("service '" + name + "' without workers not in the orphan list");
+        } else if (orphans_.contains(s)) {
+            fail("service '" + name + "' with workers in the orphan list");
+        }
+    if (orphans != orphans_.size()) fail("orphan list size wrong");
     if (queued != queued_) fail("queued counter wrong");
     if (idle != beats_.size()) fail("idle lists and heartbeat list differ in size");
     for (const auto& [id, w] : workers_) {

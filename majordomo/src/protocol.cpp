@@ -40,7 +40,7 @@ std::string_view command_name(unsigned char command) {
     }
 }
 
-Result<BrokerInbound> decode_broker_inbound(Frames&& m) {
+Result<BrokerHeader> decode_broker_header(Frames& m) {
     if (m.size() < 3) return error("too short for MDP (fewer than 3 frames)");
     if (m.front().size() != 0) return error("first frame is not the empty delimiter");
     m.pop();
@@ -49,7 +49,7 @@ Result<BrokerInbound> decode_broker_inbound(Frames&& m) {
         if (m.size() < 2) return error("client request without a body");
         Frame service = m.pop();
         if (service.size() == 0) return error("client request with an empty service name");
-        return BrokerInbound{ClientRequest{std::move(service), std::move(m)}};
+        return BrokerHeader{InboundKind::client_request, std::move(service)};
     }
     if (!equals(protocol, worker_protocol)) return error("unknown protocol frame " + printable(protocol));
     Frame command = m.pop();
@@ -59,7 +59,7 @@ Result<BrokerInbound> decode_broker_inbound(Frames&& m) {
             if (m.size() != 1) return error("READY needs exactly one service frame");
             Frame service = m.pop();
             if (service.size() == 0) return error("READY with an empty service name");
-            return BrokerInbound{WorkerReady{std::move(service)}};
+            return BrokerHeader{InboundKind::ready, std::move(service)};
         }
         case 0x03: {
             if (m.size() < 3) return error("REPLY too short (client-id \"\" body... expected)");
@@ -68,17 +68,36 @@ Result<BrokerInbound> decode_broker_inbound(Frames&& m) {
             if (m.front().size() != 0)
                 return error("REPLY without the empty frame after the client identity");
             m.pop();
-            return BrokerInbound{WorkerReply{std::move(client), std::move(m)}};
+            return BrokerHeader{InboundKind::reply, std::move(client)};
         }
         case 0x04:
             if (!m.empty()) return error("HEARTBEAT with extra frames");
-            return BrokerInbound{WorkerHeartbeat{}};
+            return BrokerHeader{InboundKind::heartbeat, Frame()};
         case 0x05:
             if (!m.empty()) return error("DISCONNECT with extra frames");
-            return BrokerInbound{WorkerDisconnect{}};
+            return BrokerHeader{InboundKind::disconnect, Frame()};
         default:
             return error("unknown worker command " + hex(command.to_string_view()));
     }
+}
+
+Result<BrokerInbound> decode_broker_inbound(Frames&& m) {
+    auto header = decode_broker_header(m);
+    if (!header) return header.error();
+    Frame name = std::move(header.value().name);
+    switch (header.value().kind) {
+        case InboundKind::client_request:
+            return BrokerInbound{ClientRequest{std::move(name), std::move(m)}};
+        case InboundKind::ready:
+            return BrokerInbound{WorkerReady{std::move(name)}};
+        case InboundKind::reply:
+            return BrokerInbound{WorkerReply{std::move(name), std::move(m)}};
+        case InboundKind::heartbeat:
+            return BrokerInbound{WorkerHeartbeat{}};
+        case InboundKind::disconnect:
+            return BrokerInbound{WorkerDisconnect{}};
+    }
+    return error("unreachable");
 }
 
 Result<WorkerInbound> decode_worker_inbound(Frames&& m) {
@@ -168,11 +187,20 @@ Frames encode_disconnect() {
     return m;
 }
 
-Frames encode_request(Frame client, Frames body) {
+void push_request_header(Frames& body, Frame client) {
     body.push(Frame());
     body.push(std::move(client));
     body.push(command_frame(Command::request));
     push_header(body, worker_protocol);
+}
+
+void push_client_reply_header(Frames& body, std::string_view service) {
+    body.push(text_frame(service));
+    push_header(body, client_protocol);
+}
+
+Frames encode_request(Frame client, Frames body) {
+    push_request_header(body, std::move(client));
     return body;
 }
 

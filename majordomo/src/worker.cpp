@@ -145,25 +145,30 @@ std::optional<Request> Worker::on_readable() {
 std::optional<Request> Worker::recv(Duration timeout) {
     const TimePoint deadline = clock_.now() + timeout;
     while (!stopped()) {
-        if (auto r = on_readable()) return r;
         TimePoint now = clock_.now();
         if (now >= next_deadline()) {
             on_timer();
             continue;
         }
-        if (now >= deadline) return std::nullopt;
+        // Poll first, then read: zmq_poll returns at once when a message is already queued, and an empty
+        // non-blocking read would cost a system call on every request.
         auto wait = std::min({until(now, std::min(deadline, next_deadline())), Duration{100}});
         try {
             if (socket_) {
                 zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
                 zmq::poll(&item, 1, wait);
+                if (item.revents & ZMQ_POLLIN) {
+                    if (auto r = on_readable()) return r;
+                    continue;
+                }
             } else {
-                zmq::poll(static_cast<zmq::pollitem_t*>(nullptr), 0,
-                          wait);  // waiting for the reconnect time: nothing to read meanwhile
+                // Waiting for the reconnect time: nothing to read meanwhile.
+                zmq::poll(static_cast<zmq::pollitem_t*>(nullptr), 0, wait);
             }
         } catch (const zmq::error_t& e) {
             if (e.num() != EINTR) throw;
         }
+        if (clock_.now() >= deadline) return std::nullopt;
     }
     return std::nullopt;
 }

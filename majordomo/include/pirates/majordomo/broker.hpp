@@ -32,17 +32,33 @@ class Broker {
     // Read the core only from the thread running run(), or after it returned.
     const BrokerCore& core() const { return core_; }
     std::string summary() const;
+    // Counts published by the running loop after each turn, safe to read from any thread.
+    struct Snapshot {
+        std::size_t workers, idle, services, queued;
+        std::uint64_t requests, replies, malformed, protocol_errors;
+    };
+    Snapshot snapshot() const;
 
   private:
-    void send_all();
+    // Sends a message the core produced, at once (no queueing, no copy).
+    void send_now(Frames& message);
+    struct SocketOutbox final : Outbox {
+        Broker* broker;
+        explicit SocketOutbox(Broker* b) : broker(b) {}
+        void send(Frames& message) override { broker->send_now(message); }
+    };
 
     zmq::socket_t socket_;
     BrokerOptions options_;
     const ClockSource& clock_;
     BrokerCore core_;
-    BrokerCore::Outbox out_;
+    SocketOutbox out_{this};
+    Frames in_;
     std::string endpoint_;
     std::atomic<bool> stop_{false};
+    std::atomic<std::size_t> workers_{0}, idle_{0}, services_{0}, queued_{0};
+    std::atomic<std::uint64_t> requests_{0}, replies_{0}, malformed_{0}, protocol_errors_{0};
+    void publish();
 };
 
 }  // namespace pirates::majordomo

@@ -67,6 +67,8 @@ struct BrokerStats {
     std::uint64_t malformed = 0;  // dropped as invalid
     std::uint64_t queue_full_drops = 0;     // requests refused by a full service queue
     std::uint64_t service_limit_drops = 0;  // requests or READYs refused because max_services exist
+    std::uint64_t services_evicted = 0;     // services without workers evicted to make room (max_services)
+    std::uint64_t evicted_requests = 0;     // requests dropped with them
     std::uint64_t unroutable = 0;           // (driver) messages to peers that were gone
 };
 
@@ -124,9 +126,24 @@ struct StringHash {
 };
 }  // namespace detail
 
+// Where the core puts what it sends: each message identity frame first. The receiver may consume the frames
+// (a driver sends them at once, with no copy and no move of the message object).
+class Outbox {
+  public:
+    virtual ~Outbox() = default;
+    virtual void send(Frames& message) = 0;
+};
+
+// An Outbox that keeps the messages (tests, simple drivers).
+class OutboxVector final : public Outbox {
+  public:
+    std::vector<Frames> messages;
+    void send(Frames& message) override { messages.push_back(std::move(message)); }
+};
+
 class BrokerCore {
   public:
-    using Outbox = std::vector<Frames>;
+    using Messages = std::vector<Frames>;
 
     explicit BrokerCore(BrokerConfig config = {});
     BrokerCore(const BrokerCore&) = delete;
@@ -142,15 +159,15 @@ class BrokerCore {
     void disconnect_all(Outbox& out);
 
     // Conveniences for tests.
-    Outbox on_message(Frames&& message, TimePoint now) {
-        Outbox out;
+    Messages on_message(Frames&& message, TimePoint now) {
+        OutboxVector out;
         on_message(std::move(message), now, out);
-        return out;
+        return std::move(out.messages);
     }
-    Outbox tick(TimePoint now) {
-        Outbox out;
+    Messages tick(TimePoint now) {
+        OutboxVector out;
         tick(now, out);
-        return out;
+        return std::move(out.messages);
     }
 
     // ---- Introspection ----
@@ -200,23 +217,28 @@ class BrokerCore {
         detail::List<Worker, &Worker::idle_hook> idle;
         std::size_t workers = 0;
         bool full_warned = false;
+        detail::Hook<Service> orphan_hook;  // in orphans_ while it has no worker (only queued requests)
     };
 
-    void on_client(Frame&& identity, Frame&& service, Frames&& body, TimePoint now, Outbox& out);
-    void on_mmi(Frame&& identity, Frame&& service, Frames&& body, Outbox& out);
+    // `body` is the received message with its header frames taken off: it is re-headed and sent in place.
+    void on_client(Frame&& identity, Frame&& service, Frames& body, Outbox& out);
+    void on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox& out);
     void on_ready(Frame&& identity, Frame&& service, TimePoint now, Outbox& out);
-    void on_reply(Worker& w, Frame&& client, Frames&& body, TimePoint now, Outbox& out);
+    void on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out);
     void protocol_error(Frame&& identity, Worker* known, std::string_view what, Outbox& out);
 
     Worker* find_worker(std::string_view identity);
     Service* find_service(std::string_view name);
     void refresh(Worker& w, TimePoint now);
     void make_idle(Worker& w, TimePoint now, Outbox& out);
-    void send_request(Worker& w, Frame&& client, Frames&& body, Outbox& out);
+    void send_request(Worker& w, Frame&& client, Frames& body, Outbox& out);
     void dispatch(Service& s, Outbox& out);
     void forget(Worker& w);
     void maybe_remove_service(Service& s);
-    void send_to_worker(const Worker& w, Frames&& message, Outbox& out);
+    Service* create_service(std::string_view name);
+    void send_to_worker(const Worker& w, Frames& message, Outbox& out);
+    void send_command(const Worker& w, Frames&& command, Outbox& out) { send_to_worker(w, command, out); }
+    void send_to(Frame&& identity, Frames& message, Outbox& out);
 
     BrokerConfig config_;
     Duration ttl_;
@@ -224,6 +246,10 @@ class BrokerCore {
     std::unordered_map<std::string, Worker, detail::StringHash, std::equal_to<>> workers_;
     detail::List<Worker, &Worker::expiry_hook> expiry_;
     detail::List<Worker, &Worker::beat_hook> beats_;
+    // Services with queued requests but no worker, oldest first: when max_services exist, the oldest of them
+    // is evicted (its requests dropped) to make room, so requests for names nobody serves cannot lock real
+    // workers out.
+    detail::List<Service, &Service::orphan_hook> orphans_;
     std::size_t queued_ = 0;
     BrokerStats stats_;
 };

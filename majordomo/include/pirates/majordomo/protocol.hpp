@@ -58,6 +58,16 @@ using BrokerInbound =
 // Decode a message received by the broker, identity already removed. The message is consumed.
 Result<BrokerInbound> decode_broker_inbound(Frames&& message);
 
+// The broker's hot path: decode only the header, popping its frames off `message` and leaving the body
+// (client request, worker reply) in place, so the same message object can be re-headed and sent on without
+// moving it.
+enum class InboundKind { client_request, ready, reply, heartbeat, disconnect };
+struct BrokerHeader {
+    InboundKind kind;
+    Frame name;  // the service (client_request, ready) or the client identity (reply); empty otherwise
+};
+Result<BrokerHeader> decode_broker_header(Frames& message);
+
 // ---- What a worker receives from the broker (DEALER: no identity) ----
 struct BrokerRequest {
     Frame client;
@@ -90,6 +100,9 @@ Frames encode_heartbeat();
 Frames encode_disconnect();
 // Broker -> worker.
 Frames encode_request(Frame client, Frames body);
+// In place, for a body already in a message: put the header in front.
+void push_request_header(Frames& body, Frame client);                   // "" "MDPW01" 0x02 client ""
+void push_client_reply_header(Frames& body, std::string_view service);  // "" "MDPC01" service
 
 // Human-readable name of a command byte, for logs.
 std::string_view command_name(unsigned char command);

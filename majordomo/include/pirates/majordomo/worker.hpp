@@ -18,6 +18,7 @@
 #include <pirates/common/frames.hpp>
 #include <pirates/common/heartbeat.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -106,7 +107,7 @@ class Worker {
     int disconnects_in_a_row_ = 0;
     std::optional<TimePoint> reconnect_at_;  // set while waiting to reconnect
     std::uint64_t connection_ = 0;
-    bool stopped_ = false;
+    std::atomic<bool> stopped_{false};
     WorkerStats stats_;
 };
 

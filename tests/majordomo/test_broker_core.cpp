@@ -1,0 +1,485 @@
+// Unit tests of the broker core: every rule of 7/MDP 0.1 and 8/MMI, every class of malformed input, driven by
+// a manual clock. Messages are written here frame by frame from protocols.md, not built with our encoder.
+#include <doctest/doctest.h>
+#include <pirates/majordomo/broker_core.hpp>
+
+#include "support/net.hpp"
+
+using namespace pirates;
+using namespace pirates::majordomo;
+using namespace std::chrono_literals;
+using pirates::test::make_frames;
+using pirates::test::strings;
+using S = std::vector<std::string>;
+
+namespace {
+
+const std::string READY = "\x01", REQUEST = "\x02", REPLY = "\x03", HEARTBEAT = "\x04", DISCONNECT = "\x05";
+
+struct Fixture {
+    ManualClock clock;
+    BrokerCore core;
+    explicit Fixture(BrokerConfig c = {Duration{100}, 3, 10000, 10000}) : core(c) {}
+
+    std::vector<S> send(std::initializer_list<std::string_view> parts) {
+        auto out = core.on_message(make_frames(parts), clock.now());
+        return all(out);
+    }
+    std::vector<S> tick() { return all(core.tick(clock.now())); }
+    static std::vector<S> all(const BrokerCore::Messages& out) {
+        std::vector<S> v;
+        for (const auto& m : out) v.push_back(strings(m));
+        return v;
+    }
+    void ready(std::string_view w, std::string_view service) {
+        auto out = send({w, "", "MDPW01", READY, service});
+        REQUIRE(core.worker(w));
+    }
+    void check() { CHECK(core.check_invariants() == ""); }
+};
+
+S disconnect_to(const std::string& w) {
+    return {w, "", "MDPW01", DISCONNECT};
+}
+S heartbeat_to(const std::string& w) {
+    return {w, "", "MDPW01", HEARTBEAT};
+}
+
+}  // namespace
+
+TEST_CASE("READY registers an idle worker, a request goes to it, its REPLY goes back to the client") {
+    Fixture f;
+    CHECK(f.send({"W1", "", "MDPW01", READY, "echo"}).empty());
+    CHECK(f.core.worker_count() == 1);
+    CHECK(f.core.worker("W1")->idle);
+    CHECK(f.core.service("echo")->workers == 1);
+    f.check();
+
+    auto out = f.send({"C1", "", "MDPC01", "echo", "hello", "world"});
+    REQUIRE(out.size() == 1);
+    CHECK(out[0] == S{"W1", "", "MDPW01", REQUEST, "C1", "", "hello", "world"});
+    CHECK_FALSE(f.core.worker("W1")->idle);
+    f.check();
+
+    out = f.send({"W1", "", "MDPW01", REPLY, "C1", "", "HELLO", "WORLD"});
+    REQUIRE(out.size() == 1);
+    CHECK(out[0] == S{"C1", "", "MDPC01", "echo", "HELLO", "WORLD"});
+    CHECK(f.core.worker("W1")->idle);
+    CHECK(f.core.stats().replies == 1);
+    f.check();
+}
+
+TEST_CASE("requests wait on their service until a worker comes, the oldest goes first") {
+    Fixture f;
+    CHECK(f.send({"C1", "", "MDPC01", "echo", "one"}).empty());
+    CHECK(f.send({"C2", "", "MDPC01", "echo", "two"}).empty());
+    CHECK(f.core.queued_count() == 2);
+    CHECK(f.core.service("echo")->workers == 0);
+    f.check();
+    auto out = f.send({"W1", "", "MDPW01", READY, "echo"});
+    REQUIRE(out.size() == 1);
+    CHECK(out[0] == S{"W1", "", "MDPW01", REQUEST, "C1", "", "one"});
+    out = f.send({"W1", "", "MDPW01", REPLY, "C1", "", "one"});
+    REQUIRE(out.size() == 2);
+    CHECK(out[0] == S{"C1", "", "MDPC01", "echo", "one"});
+    CHECK(out[1] == S{"W1", "", "MDPW01", REQUEST, "C2", "", "two"});
+    CHECK(f.core.queued_count() == 0);
+    f.check();
+}
+
+TEST_CASE("idle workers are used least recently used first") {
+    Fixture f;
+    f.ready("W1", "echo");
+    f.ready("W2", "echo");
+    f.ready("W3", "echo");
+    auto out = f.send({"C", "", "MDPC01", "echo", "a"});
+    CHECK(out[0][0] == "W1");
+    out = f.send({"C", "", "MDPC01", "echo", "b"});
+    CHECK(out[0][0] == "W2");
+    f.send({"W1", "", "MDPW01", REPLY, "C", "", "a"});  // W1 idle again, behind W3
+    out = f.send({"C", "", "MDPC01", "echo", "c"});
+    CHECK(out[0][0] == "W3");
+    out = f.send({"C", "", "MDPC01", "echo", "d"});
+    CHECK(out[0][0] == "W1");
+    f.check();
+}
+
+TEST_CASE("several services at once are independent") {
+    Fixture f;
+    f.ready("WA", "alpha");
+    f.ready("WB", "beta");
+    auto out = f.send({"C", "", "MDPC01", "beta", "x"});
+    CHECK(out[0][0] == "WB");
+    out = f.send({"C", "", "MDPC01", "beta", "y"});
+    CHECK(out.empty());  // beta's only worker is busy; alpha's worker is not used
+    CHECK(f.core.service("beta")->queued == 1);
+    out = f.send({"C", "", "MDPC01", "alpha", "z"});
+    CHECK(out[0][0] == "WA");
+    out = f.send({"WB", "", "MDPW01", REPLY, "C", "", "x"});
+    REQUIRE(out.size() == 2);
+    CHECK(out[0] == S{"C", "", "MDPC01", "beta", "x"});
+    CHECK(out[1] == S{"WB", "", "MDPW01", REQUEST, "C", "", "y"});
+    f.check();
+}
+
+TEST_CASE("a second READY from a known worker: DISCONNECT, and the worker is forgotten everywhere") {
+    Fixture f;
+    f.ready("W1", "echo");
+    auto out = f.send({"W1", "", "MDPW01", READY, "echo"});
+    REQUIRE(out.size() == 1);
+    CHECK(out[0] == disconnect_to("W1"));
+    CHECK_FALSE(f.core.worker("W1"));
+    CHECK(f.core.worker_count() == 0);
+    CHECK(f.core.idle_count() == 0);
+    CHECK_FALSE(f.core.service("echo"));  // no workers, nothing queued: gone
+    CHECK(f.core.stats().protocol_errors == 1);
+    f.check();
+    // Nothing left to purge or heartbeat later.
+    f.clock.advance(10s);
+    CHECK(f.tick().empty());
+}
+
+TEST_CASE("a second READY from a busy worker forgets it and keeps the service's queue") {
+    Fixture f;
+    f.ready("W1", "echo");
+    f.send({"C1", "", "MDPC01", "echo", "a"});
+    f.send({"C2", "", "MDPC01", "echo", "b"});
+    auto out = f.send({"W1", "", "MDPW01", READY, "other"});
+    CHECK(out == std::vector<S>{disconnect_to("W1")});
+    CHECK(f.core.service("echo")->queued == 1);
+    f.check();
+}
+
+TEST_CASE("READY for an mmi.* service is refused by its service frame, without creating a service") {
+    Fixture f;
+    for (std::string_view name : {"mmi.service", "mmi.", "mmi.anything"}) {
+        auto out = f.send({"W1", "", "MDPW01", READY, name});
+        CHECK(out == std::vector<S>{disconnect_to("W1")});
+        CHECK_FALSE(f.core.worker("W1"));
+        CHECK(f.core.service_count() == 0);
+    }
+    // The test is a prefix test on the service name, not on the identity and not a substring search.
+    f.ready("mmi.identity", "echo");
+    f.ready("W2", "mmi");
+    f.ready("W3", "mmix");
+    f.ready("W4", "xmmi.service");
+    CHECK(f.core.worker_count() == 4);
+    CHECK(f.core.stats().protocol_errors == 3);
+    f.check();
+}
+
+TEST_CASE("REPLY or HEARTBEAT from an unknown worker: DISCONNECT, nothing forwarded, nothing created") {
+    Fixture f;
+    auto out = f.send({"W9", "", "MDPW01", REPLY, "C1", "", "body"});
+    CHECK(out == std::vector<S>{disconnect_to("W9")});
+    out = f.send({"W9", "", "MDPW01", HEARTBEAT});
+    CHECK(out == std::vector<S>{disconnect_to("W9")});
+    CHECK(f.core.worker_count() == 0);
+    CHECK(f.core.service_count() == 0);
+    CHECK(f.core.stats().protocol_errors == 2);
+    CHECK(f.core.stats().replies == 0);
+    f.check();
+}
+
+TEST_CASE("DISCONNECT from an idle worker: forgotten, nothing sent, and later purges do not trip on it") {
+    Fixture f;
+    f.ready("W1", "echo");
+    f.ready("W2", "echo");
+    CHECK(f.send({"W1", "", "MDPW01", DISCONNECT}).empty());
+    CHECK_FALSE(f.core.worker("W1"));
+    CHECK(f.core.idle_count() == 1);
+    CHECK(f.core.service("echo")->workers == 1);
+    CHECK(f.core.expiry_order() == S{"W2"});
+    f.check();
+    // The Python broker's bug: the worker left the idle list but stayed in the expiry list.
+    f.clock.advance(1s);
+    auto out = f.tick();
+    for (const auto& m : out) CHECK(m[0] != "W1");
+    f.check();
+    CHECK(f.core.worker_count() == 0);  // W2 expired in that second: DISCONNECT to W2 only
+}
+
+TEST_CASE("DISCONNECT from a busy worker: forgotten, its service stays while requests wait") {
+    Fixture f;
+    f.ready("W1", "echo");
+    f.send({"C1", "", "MDPC01", "echo", "a"});  // W1 busy
+    f.send({"C2", "", "MDPC01", "echo", "b"});  // queued
+    CHECK(f.send({"W1", "", "MDPW01", DISCONNECT}).empty());
+    CHECK(f.core.worker_count() == 0);
+    CHECK(f.core.service("echo")->queued == 1);
+    f.check();
+    // A late REPLY from it is an unknown worker's REPLY.
+    auto out = f.send({"W1", "", "MDPW01", REPLY, "C1", "", "a"});
+    CHECK(out == std::vector<S>{disconnect_to("W1")});
+    // A new worker takes the waiting request.
+    out = f.send({"W2", "", "MDPW01", READY, "echo"});
+    CHECK(out == std::vector<S>{{"W2", "", "MDPW01", REQUEST, "C2", "", "b"}});
+    f.check();
+}
+
+TEST_CASE("DISCONNECT from an unknown worker is ignored") {
+    Fixture f;
+    CHECK(f.send({"W1", "", "MDPW01", DISCONNECT}).empty());
+    CHECK(f.core.stats().unknown_disconnects == 1);
+    CHECK(f.core.worker_count() == 0);
+}
+
+TEST_CASE("expiry: silent workers are dropped (DISCONNECT sent), idle or busy, in expiry order") {
+    Fixture f;  // heartbeat 100 ms, liveness 3: ttl 300 ms
+    f.ready("A", "echo");
+    f.clock.advance(10ms);
+    f.ready("B", "echo");
+    f.clock.advance(10ms);
+    f.ready("C", "echo");
+    CHECK(f.core.expiry_order() == S{"A", "B", "C"});
+    f.clock.advance(50ms);
+    f.send({"A", "", "MDPW01", HEARTBEAT});  // A heard last: now it expires last
+    CHECK(f.core.expiry_order() == S{"B", "C", "A"});
+    f.send({"X", "", "MDPC01", "echo", "job"});  // A (least recently used) busy: busy workers expire too
+    CHECK_FALSE(f.core.worker("A")->idle);
+    f.check();
+    // At 300 ms after B's READY: B and C are past expiry, A (heard at 70 ms) is not.
+    f.clock.set(f.clock.now() - 70ms + 10ms + 300ms);
+    auto out = f.tick();
+    std::vector<S> disconnects;
+    for (auto& m : out)
+        if (m[3] == DISCONNECT) disconnects.push_back(m);
+    CHECK(disconnects == std::vector<S>{disconnect_to("B")});
+    f.clock.advance(10ms);
+    out = f.tick();
+    CHECK(std::count(out.begin(), out.end(), disconnect_to("C")) == 1);
+    CHECK(f.core.worker("A"));
+    CHECK(f.core.worker_count() == 1);
+    CHECK(f.core.stats().workers_expired == 2);
+    f.check();
+    f.clock.advance(1s);
+    out = f.tick();
+    CHECK(out == std::vector<S>{disconnect_to("A")});
+    CHECK(f.core.worker_count() == 0);
+    CHECK_FALSE(f.core.service("echo"));
+    f.check();
+}
+
+TEST_CASE("a heartbeat from an idle worker never puts it in the idle list twice") {
+    Fixture f;
+    f.ready("W1", "echo");
+    for (int i = 0; i < 5; ++i) f.send({"W1", "", "MDPW01", HEARTBEAT});
+    CHECK(f.core.idle_count() == 1);
+    CHECK(f.core.service("echo")->idle == 1);
+    // An unsolicited REPLY from an idle worker is forwarded (the spec says so) but does not list it twice.
+    auto out = f.send({"W1", "", "MDPW01", REPLY, "C1", "", "x"});
+    CHECK(out == std::vector<S>{{"C1", "", "MDPC01", "echo", "x"}});
+    CHECK(f.core.idle_count() == 1);
+    f.check();
+    // One request: W1 taken once; the second waits (W1 was in the list once only).
+    CHECK(f.send({"C", "", "MDPC01", "echo", "1"}).size() == 1);
+    CHECK(f.send({"C", "", "MDPC01", "echo", "2"}).empty());
+    f.check();
+}
+
+TEST_CASE("heartbeats go to idle workers when due, one per interval, not to busy ones") {
+    Fixture f;  // interval 100 ms
+    f.ready("W1", "echo");
+    f.ready("W2", "echo");
+    f.send({"C", "", "MDPC01", "echo", "job"});  // W1 busy
+    CHECK(f.tick().empty());
+    CHECK(f.core.next_deadline() == f.clock.now() + 100ms);
+    f.clock.advance(99ms);
+    CHECK(f.tick().empty());
+    f.clock.advance(1ms);
+    CHECK(f.tick() == std::vector<S>{heartbeat_to("W2")});
+    CHECK(f.tick().empty());  // not again until the next interval
+    // Incoming traffic from W2 keeps it alive but does not push our heartbeat to it back.
+    f.clock.advance(50ms);
+    f.send({"W2", "", "MDPW01", HEARTBEAT});
+    f.clock.advance(50ms);
+    CHECK(f.tick() == std::vector<S>{heartbeat_to("W2")});
+    CHECK(f.core.stats().heartbeats_sent == 2);
+    f.check();
+}
+
+TEST_CASE("next_deadline is the earliest of the next heartbeat and the next expiry") {
+    Fixture f;
+    CHECK(f.core.next_deadline() == TimePoint::max());
+    f.ready("W1", "echo");
+    CHECK(f.core.next_deadline() == f.clock.now() + 100ms);
+    f.send({"C", "", "MDPC01", "echo", "job"});  // busy: no heartbeat due, only its expiry
+    CHECK(f.core.next_deadline() == f.clock.now() + 300ms);
+}
+
+TEST_CASE("mmi.service answers 200/404 without creating a service, other mmi.* answer 501") {
+    Fixture f;
+    f.ready("W1", "echo");
+    auto out = f.send({"C", "", "MDPC01", "mmi.service", "echo"});
+    CHECK(out == std::vector<S>{{"C", "", "MDPC01", "mmi.service", "200"}});
+    out = f.send({"C", "", "MDPC01", "mmi.service", "nosuch"});
+    CHECK(out == std::vector<S>{{"C", "", "MDPC01", "mmi.service", "404"}});
+    CHECK_FALSE(f.core.service("nosuch"));
+    CHECK(f.core.service_count() == 1);
+    // A service with requests waiting but no worker is not available.
+    f.send({"C", "", "MDPC01", "later", "x"});
+    out = f.send({"C", "", "MDPC01", "mmi.service", "later"});
+    CHECK(out == std::vector<S>{{"C", "", "MDPC01", "mmi.service", "404"}});
+    // A busy worker is still a registered worker.
+    f.send({"C", "", "MDPC01", "echo", "x"});
+    out = f.send({"C", "", "MDPC01", "mmi.service", "echo"});
+    CHECK(out[0][4] == "200");
+    out = f.send({"C", "", "MDPC01", "mmi.discovery", "x"});
+    CHECK(out == std::vector<S>{{"C", "", "MDPC01", "mmi.discovery", "501"}});
+    out = f.send({"C", "", "MDPC01", "mmi.", "x"});
+    CHECK(out == std::vector<S>{{"C", "", "MDPC01", "mmi.", "501"}});
+    CHECK(f.core.stats().mmi_requests == 6);
+    // "mmi" and "mmiservice" are ordinary service names.
+    CHECK(f.send({"C", "", "MDPC01", "mmiservice", "x"}).empty());
+    CHECK(f.core.service("mmiservice"));
+    f.check();
+}
+
+TEST_CASE("a full service queue drops the newest request, the queued ones are still delivered") {
+    Fixture f({Duration{100}, 3, 2, 10000});
+    f.send({"C1", "", "MDPC01", "echo", "1"});
+    f.send({"C2", "", "MDPC01", "echo", "2"});
+    CHECK(f.send({"C3", "", "MDPC01", "echo", "3"}).empty());
+    CHECK(f.core.queued_count() == 2);
+    CHECK(f.core.stats().queue_full_drops == 1);
+    f.check();
+    auto out = f.send({"W1", "", "MDPW01", READY, "echo"});
+    CHECK(out[0][4] == "C1");
+    out = f.send({"W1", "", "MDPW01", REPLY, "C1", "", "1"});
+    CHECK(out[1][4] == "C2");
+    f.check();
+}
+
+TEST_CASE("the number of services is bounded: services without workers make room, served ones never do") {
+    Fixture f({Duration{100}, 3, 10, 2});
+    f.send({"C", "", "MDPC01", "s1", "x"});
+    f.send({"C", "", "MDPC01", "s2", "x"});
+    // A third name evicts the oldest service that has no worker, with its queued request.
+    CHECK(f.send({"C", "", "MDPC01", "s3", "x"}).empty());
+    CHECK(f.core.service_count() == 2);
+    CHECK_FALSE(f.core.service("s1"));
+    CHECK(f.core.stats().services_evicted == 1);
+    CHECK(f.core.stats().evicted_requests == 1);
+    CHECK(f.core.queued_count() == 2);
+    f.check();
+    // A worker for a new service is never locked out by requests for names nobody serves.
+    auto out = f.send({"W1", "", "MDPW01", READY, "s4"});
+    CHECK(out.empty());
+    CHECK(f.core.worker("W1"));
+    CHECK_FALSE(f.core.service("s2"));
+    f.ready("W2", "s3");  // s3's request goes to W2
+    f.check();
+    // Now every service has a worker: a new service is refused.
+    CHECK(f.send({"C", "", "MDPC01", "s5", "x"}).empty());
+    CHECK(f.send({"W3", "", "MDPW01", READY, "s6"}) == std::vector<S>{disconnect_to("W3")});
+    CHECK(f.core.stats().service_limit_drops == 2);
+    CHECK(f.core.service_count() == 2);
+    // A served service whose last worker leaves with requests waiting becomes evictable again.
+    f.send({"C", "", "MDPC01", "s3", "y"});  // queued behind W2's job
+    f.send({"W2", "", "MDPW01", DISCONNECT});
+    CHECK(f.core.service("s3")->queued == 1);
+    f.send({"C", "", "MDPC01", "s7", "x"});
+    CHECK_FALSE(f.core.service("s3"));
+    CHECK(f.core.service("s7"));
+    f.check();
+}
+
+TEST_CASE("malformed messages of every class are counted and dropped, changing nothing") {
+    Fixture f;
+    f.ready("W1", "echo");
+    f.send({"C0", "", "MDPC01", "echo", "busy"});  // W1 busy, so a stray request would show up as queued
+    using namespace std::string_literals;
+    const std::vector<std::vector<std::string>> bad = {
+        {"C"},                                                   // identity only
+        {"C", ""},                                               // delimiter only
+        {"C", "", "MDPC01"},                                     // no service
+        {"C", "", "MDPC01", "echo"},                             // no body
+        {"C", "", "MDPC01", "", "body"},                         // empty service name
+        {"C", "x", "MDPC01", "echo", "body"},                    // delimiter not empty
+        {"C", "MDPC01", "echo", "body"},                         // no delimiter (REQ-less DEALER forgot it)
+        {"C", "", "MDPC02", "echo", "body"},                     // other protocol version
+        {"C", "", "MDPC0", "echo", "body"},                      // truncated protocol
+        {"C", "", "mdpc01", "echo", "body"},                     // wrong case
+        {"W2", "", "MDPW01"},                                    // no command
+        {"W2", "", "MDPW01", ""},                                // empty command frame
+        {"W2", "", "MDPW01", "\x01\x01", "echo"},                // two-byte command
+        {"W2", "", "MDPW01", "\0"s},                             // command 0x00
+        {"W2", "", "MDPW01", "\x06"},                            // command 0x06
+        {"W2", "", "MDPW01", "\xff"},                            // command 0xFF
+        {"W2", "", "MDPW01", REQUEST, "C", "", "b"},             // REQUEST is broker -> worker only
+        {"W2", "", "MDPW01", READY},                             // READY without service
+        {"W2", "", "MDPW01", READY, ""},                         // READY with empty service
+        {"W2", "", "MDPW01", READY, "echo", "extra"},            // READY with extra frames
+        {"W1", "", "MDPW01", REPLY, "C0"},                       // REPLY without "" and body
+        {"W1", "", "MDPW01", REPLY, "C0", ""},                   // REPLY without body
+        {"W1", "", "MDPW01", REPLY, "C0", "x", "b"},             // REPLY with non-empty delimiter
+        {"W1", "", "MDPW01", REPLY, "", "", "b"},                // REPLY with empty client identity
+        {"W1", "", "MDPW01", HEARTBEAT, "extra"},                // HEARTBEAT with extra frames
+        {"W1", "", "MDPW01", DISCONNECT, "extra"},               // DISCONNECT with extra frames
+        {"J", "\xde\xad\xbe\xef", "\x00\x01\x02"s, "\xff\xfe"},  // binary junk
+    };
+    const auto before = f.core.stats();
+    for (const auto& parts : bad) {
+        Frames m;
+        for (const auto& p : parts) m.add(frame(p));
+        auto out = f.core.on_message(std::move(m), f.clock.now());
+        CHECK_MESSAGE(out.empty(), "frames: ", parts.size(),
+                      " first after identity: ", parts.size() > 1 ? parts[1] : "");
+    }
+    CHECK(f.core.on_message(Frames(), f.clock.now()).empty());  // no frames at all
+    CHECK(f.core.stats().malformed == before.malformed + bad.size() + 1);
+    CHECK(f.core.stats().protocol_errors == before.protocol_errors);
+    CHECK(f.core.worker_count() == 1);
+    CHECK(f.core.service_count() == 1);
+    CHECK(f.core.queued_count() == 0);
+    CHECK_FALSE(f.core.worker("W1")->idle);
+    f.check();
+    // And the broker still works.
+    auto out = f.send({"W1", "", "MDPW01", REPLY, "C0", "", "done"});
+    CHECK(out == std::vector<S>{{"C0", "", "MDPC01", "echo", "done"}});
+}
+
+TEST_CASE("disconnect_all says DISCONNECT to every worker and forgets them") {
+    Fixture f;
+    f.ready("W1", "a");
+    f.ready("W2", "b");
+    f.send({"C", "", "MDPC01", "a", "x"});
+    OutboxVector out;
+    f.core.disconnect_all(out);
+    CHECK(out.messages.size() == 2);
+    CHECK(f.core.worker_count() == 0);
+    CHECK(f.core.service_count() == 0);
+    f.check();
+}
+
+TEST_CASE("workers coming and going leave no state behind") {
+    Fixture f;
+    for (int round = 0; round < 200; ++round) {
+        std::string w = "W" + std::to_string(round);
+        std::string svc = "svc" + std::to_string(round % 7);
+        f.ready(w, svc);
+        f.send({"C", "", "MDPC01", svc, "x"});
+        switch (round % 4) {
+            case 0:
+                f.send({w, "", "MDPW01", DISCONNECT});
+                break;
+            case 1:
+                f.send({w, "", "MDPW01", READY, svc});
+                break;
+            case 2:
+                f.send({w, "", "MDPW01", REPLY, "C", "", "x"});
+                f.send({w, "", "MDPW01", DISCONNECT});
+                break;
+            case 3:
+                f.clock.advance(1s);
+                f.tick();
+                break;
+        }
+    }
+    f.check();
+    CHECK(f.core.worker_count() == 0);
+    CHECK(f.core.idle_count() == 0);
+    CHECK(f.core.service_count() <= 7);  // only services with requests still waiting remain
+    f.clock.advance(1h);
+    CHECK(f.tick().empty());
+}

@@ -1,0 +1,144 @@
+// Integration over tcp loopback with the real executables: faults, restarts, MMI, several services, async
+// load.
+#include <doctest/doctest.h>
+#include <pirates/majordomo/client.hpp>
+
+#include "support/net.hpp"
+#include "support/process.hpp"
+
+#include <csignal>
+
+using namespace pirates;
+using namespace pirates::majordomo;
+using namespace std::chrono_literals;
+using pirates::test::eventually;
+using pirates::test::make_frames;
+using pirates::test::Process;
+using pirates::test::strings;
+using S = std::vector<std::string>;
+
+namespace {
+
+const std::string READY_LOG = "ready for 'echo'";
+
+std::unique_ptr<Process> broker_process(const std::string& bind = "tcp://127.0.0.1:*",
+                                        const std::string& hb = "50") {
+    return std::make_unique<Process>("mdbroker",
+                                     std::vector<std::string>{"--bind", bind, "--heartbeat-ms", hb, "-v"});
+}
+
+std::unique_ptr<Process> worker_process(const std::string& ep, const std::string& service,
+                                        std::vector<std::string> extra = {}, const std::string& hb = "50") {
+    std::vector<std::string> args{"--connect",      ep, "--service",      service,
+                                  "--heartbeat-ms", hb, "--reconnect-ms", "50"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<Process>("mdworker", args);
+}
+
+}  // namespace
+
+TEST_CASE("a worker killed in the middle of a request: the client retries and another worker answers") {
+    // Slower heartbeats here (expiry 750 ms): the test relies on the LRU order, which a spurious expiry on a
+    // loaded machine would change.
+    auto broker = broker_process("tcp://127.0.0.1:*", "250");
+    std::string ep = broker->bound_endpoint("broker");
+    REQUIRE(!ep.empty());
+    auto doomed = worker_process(ep, "echo", {"--crash-after", "1"}, "250");  // dies on its second request
+    REQUIRE(broker->wait_for(READY_LOG));
+    zmq::context_t ctx;
+    Client client(ctx, ClientConfig{ep, 1000ms, 3});
+    auto first = client.request("echo", make_frames({"one"}));
+    REQUIRE(first.ok());
+    CHECK(first.attempts == 1);
+
+    auto healthy = worker_process(ep, "echo", {}, "250");
+    REQUIRE(eventually([&] { return broker->count(READY_LOG) == 2; }));
+    // The doomed worker has been idle longest: it gets the next request and dies holding it.
+    auto second = client.request("echo", make_frames({"two"}));
+    REQUIRE(second.ok());
+    CHECK(strings(second.body) == S{"two"});
+    CHECK(second.attempts == 2);
+    CHECK(doomed->wait_exit() == 3);  // chaos crash exit code
+    CHECK(healthy->running());
+}
+
+TEST_CASE("the broker killed and restarted on the same endpoint: workers register again, clients complete") {
+    auto broker = broker_process();
+    std::string ep = broker->bound_endpoint("broker");
+    REQUIRE(!ep.empty());
+    auto w1 = worker_process(ep, "echo");
+    auto w2 = worker_process(ep, "echo");
+    REQUIRE(eventually([&] { return broker->count(READY_LOG) == 2; }));
+    zmq::context_t ctx;
+    Client client(ctx, ClientConfig{ep, 300ms, 30});
+    REQUIRE(client.request("echo", make_frames({"before"})).ok());
+
+    broker->kill9();
+    broker->wait_exit();
+    // A client starts while there is no broker at all.
+    Process mdclient("mdclient", {"--connect", ep, "--service", "echo", "--requests", "20", "--timeout-ms",
+                                  "300", "--retries", "40"});
+    broker = broker_process(ep);
+    REQUIRE(broker->bound_endpoint("broker") == ep);
+    CHECK(eventually([&] { return broker->count(READY_LOG) == 2; }, 10s));
+    auto after = client.request("echo", make_frames({"after"}));
+    REQUIRE(after.ok());
+    CHECK(strings(after.body) == S{"after"});
+    CHECK(mdclient.wait_exit(20s) == 0);
+    CHECK(mdclient.wait_for("answered 20 matched 20"));
+}
+
+TEST_CASE("MMI through the broker: 200 for a served service, 404 otherwise, 501 for other mmi.*") {
+    auto broker = broker_process();
+    std::string ep = broker->bound_endpoint("broker");
+    auto w = worker_process(ep, "echo");
+    REQUIRE(broker->wait_for(READY_LOG));
+    zmq::context_t ctx;
+    Client client(ctx, ClientConfig{ep, 2000ms, 1});
+    auto ok = client.request("mmi.service", make_frames({"echo"}));
+    REQUIRE(ok.ok());
+    CHECK(strings(ok.body) == S{"200"});
+    auto missing = client.request("mmi.service", make_frames({"nosuch"}));
+    REQUIRE(missing.ok());
+    CHECK(strings(missing.body) == S{"404"});
+    auto other = client.request("mmi.whatever", make_frames({"x"}));
+    REQUIRE(other.ok());
+    CHECK(strings(other.body) == S{"501"});
+    // The lookup did not create "nosuch": still 404, and the worker count of echo is untouched.
+    CHECK(strings(client.request("mmi.service", make_frames({"nosuch"})).body) == S{"404"});
+    w->signal(SIGTERM);
+    CHECK(w->wait_exit() == 0);
+    CHECK(eventually([&] {
+        auto r = client.request("mmi.service", make_frames({"echo"}));
+        return r.ok() && strings(r.body) == S{"404"};
+    }));
+}
+
+TEST_CASE("several services at once, each client served by its own service's workers") {
+    auto broker = broker_process();
+    std::string ep = broker->bound_endpoint("broker");
+    std::vector<std::unique_ptr<Process>> workers;
+    for (const char* svc : {"alpha", "alpha", "beta", "gamma"}) workers.push_back(worker_process(ep, svc));
+    REQUIRE(eventually([&] { return broker->count("ready for '") == 4; }));
+    std::vector<std::unique_ptr<Process>> clients;
+    for (const char* svc : {"alpha", "beta", "gamma"})
+        clients.push_back(std::make_unique<Process>(
+            "mdclient", std::vector<std::string>{"--connect", ep, "--service", svc, "--requests", "100"}));
+    clients.push_back(std::make_unique<Process>(
+        "mdclient",
+        std::vector<std::string>{"--connect", ep, "--service", "alpha", "--requests", "300", "--async"}));
+    for (auto& c : clients) CHECK(c->wait_exit(30s) == 0);
+}
+
+TEST_CASE("async client: 1,000 requests in flight across 4 workers, every reply matched") {
+    auto broker = broker_process();
+    std::string ep = broker->bound_endpoint("broker");
+    std::vector<std::unique_ptr<Process>> workers;
+    for (int i = 0; i < 4; ++i) workers.push_back(worker_process(ep, "echo"));
+    REQUIRE(eventually([&] { return broker->count(READY_LOG) == 4; }));
+    Process client("mdclient", {"--connect", ep, "--service", "echo", "--requests", "1000", "--async",
+                                "--window", "1000", "--timeout-ms", "10000"});
+    CHECK(client.wait_exit(60s) == 0);
+    CHECK(client.wait_for("sent 1000 answered 1000 matched 1000"));
+    for (auto& w : workers) CHECK(w->running());
+}
