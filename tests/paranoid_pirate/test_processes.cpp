@@ -1,0 +1,192 @@
+// Fault tests with real processes: ppqueue, ppworker, and a retrying (Lazy Pirate) client in the test.
+// Timings are short (heartbeat 50 ms); deadlines are generous because CI machines are slow.
+#include <doctest/doctest.h>
+
+#include "retry_client.hpp"
+#include "support/net.hpp"
+#include "support/process.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <memory>
+#include <thread>
+
+using namespace pirates;
+using namespace pirates::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::vector<std::string> kTiming = {"--heartbeat-ms", "50", "--liveness", "3"};
+
+std::vector<std::string> args(std::vector<std::string> a, const std::vector<std::string>& more) {
+    a.insert(a.end(), more.begin(), more.end());
+    return a;
+}
+
+std::unique_ptr<Process> start_queue(const std::string& frontend = "tcp://127.0.0.1:*",
+                                     const std::string& backend = "tcp://127.0.0.1:*") {
+    return std::make_unique<Process>("ppqueue",
+                                     args({"--frontend", frontend, "--backend", backend}, kTiming));
+}
+
+std::unique_ptr<Process> start_worker(const std::string& backend, std::vector<std::string> extra = {}) {
+    auto a = args({"--connect", backend, "--reconnect-ms", "50", "--reconnect-max-ms", "400", "-v"}, kTiming);
+    return std::make_unique<Process>("ppworker", args(a, extra));
+}
+
+}  // namespace
+
+TEST_CASE("requests go through ppqueue to ppworkers and back; both stop cleanly on SIGTERM") {
+    auto queue = start_queue();
+    const auto frontend = queue->bound_endpoint("frontend");
+    const auto backend = queue->bound_endpoint("backend");
+    REQUIRE_FALSE(backend.empty());
+    auto w1 = start_worker(backend);
+    auto w2 = start_worker(backend);
+    zmq::context_t ctx;
+    RetryClient client(ctx, frontend, 2000ms, 3);
+    for (int i = 0; i < 20; ++i)
+        CHECK(client.request("hello " + std::to_string(i)) == "hello " + std::to_string(i));
+    CHECK(client.retries() == 0);
+    // Both workers took part (least recently used first).
+    CHECK(w1->count("request ") > 0);
+    CHECK(w2->count("request ") > 0);
+    for (auto* p : {w1.get(), w2.get(), queue.get()}) {
+        p->signal(SIGTERM);
+        CHECK(p->wait_exit() == 0);
+    }
+}
+
+TEST_CASE("kill -9 of a worker in the middle of a request: the client retries and another worker answers") {
+    auto queue = start_queue();
+    const auto frontend = queue->bound_endpoint("frontend");
+    const auto backend = queue->bound_endpoint("backend");
+    REQUIRE_FALSE(backend.empty());
+    // The victim answers its first request, then takes 30 s over each one: plenty of time to be killed
+    // mid-way.
+    auto victim = start_worker(backend, {"--slow-after", "1", "--delay-ms", "30000"});
+    auto healthy = start_worker(backend);
+
+    zmq::context_t ctx;
+    std::atomic<bool> stop{false};
+    std::atomic<int> done{0};
+    std::atomic<int> failed{0};
+    std::atomic<int> retries{0};
+    std::thread client_thread([&] {
+        RetryClient client(ctx, frontend, 500ms, 20);
+        for (int i = 0; !stop && i < 500; ++i) {
+            std::string body = "request " + std::to_string(i);
+            if (client.request(body) == body)
+                ++done;
+            else
+                ++failed;
+            retries = client.retries();
+        }
+    });
+    const bool victim_busy = victim->wait_for("chaos: answering request 2 after", 10000ms);
+    CHECK(victim_busy);
+    const int done_at_kill = done;
+    victim->kill9();
+    CHECK(victim->wait_exit() == 128 + SIGKILL);
+    // The request the victim held is answered by the healthy worker after a retry, and more follow.
+    CHECK(eventually([&] { return done >= done_at_kill + 5; }, 10000ms));
+    stop = true;
+    client_thread.join();
+    CHECK(failed == 0);
+    CHECK(retries >= 1);
+    MESSAGE("requests done: " << done.load() << ", client retries: " << retries.load());
+}
+
+TEST_CASE("a hung worker (alive, silent) is dropped after liveness x heartbeat and gets no more requests") {
+    auto queue = start_queue();
+    const auto frontend = queue->bound_endpoint("frontend");
+    const auto backend = queue->bound_endpoint("backend");
+    REQUIRE_FALSE(backend.empty());
+    auto hung = start_worker(backend, {"--hang-after", "1"});  // answers one request, then freezes while idle
+    REQUIRE(queue->wait_for("ready", 5000ms));
+    auto healthy = start_worker(backend);
+
+    zmq::context_t ctx;
+    RetryClient client(ctx, frontend, 500ms, 20);
+    // Until the hung worker has taken (and answered) its one request.
+    for (int i = 0; i < 200 && hung->count("simulating a hang") == 0; ++i)
+        REQUIRE(client.request("warm-up " + std::to_string(i)).has_value());
+    REQUIRE(hung->wait_for("simulating a hang", 5000ms));
+    const auto hang_seen = Clock::now();
+    // Expected after 3 x 50 ms of silence (+ at most one heartbeat of detection); the deadline is generous.
+    REQUIRE(queue->wait_for("expired", 5000ms));
+    const auto expired_seen = Clock::now();
+    MESSAGE("hung worker dropped "
+            << std::chrono::duration_cast<Duration>(expired_seen - hang_seen).count()
+            << " ms after the test saw it hang (bound: liveness x heartbeat + one = 200 ms)");
+
+    // From now on every request is answered first time, by the healthy worker.
+    const auto healthy_before = healthy->count("request ");
+    RetryClient strict(ctx, frontend, 3000ms, 1);
+    for (int i = 0; i < 20; ++i)
+        CHECK(strict.request("after " + std::to_string(i)) == "after " + std::to_string(i));
+    CHECK(eventually([&] { return healthy->count("request ") >= healthy_before + 20; }, 5000ms));
+    CHECK(hung->count("request ") == 1);
+    CHECK(hung->running());
+}
+
+TEST_CASE(
+    "ppqueue killed and restarted on the same endpoints: workers back off, reconnect, clients complete") {
+    auto queue = start_queue();
+    const auto frontend = queue->bound_endpoint("frontend");
+    const auto backend = queue->bound_endpoint("backend");
+    REQUIRE_FALSE(backend.empty());
+    auto w1 = start_worker(backend);
+    auto w2 = start_worker(backend);
+
+    zmq::context_t ctx;
+    RetryClient client(ctx, frontend, 300ms, 50);
+    for (int i = 0; i < 5; ++i) REQUIRE(client.request("before " + std::to_string(i)).has_value());
+
+    queue->kill9();
+    queue->wait_exit();
+    // The workers notice the silence and start backing off (more than one attempt while the queue is down).
+    CHECK(w1->wait_for("queue silent", 5000ms));
+    CHECK(eventually([&] { return w2->count("queue silent") >= 2; }, 5000ms));
+
+    std::atomic<int> done{0};
+    std::thread client_thread([&] {
+        RetryClient c(ctx, frontend, 300ms, 100);
+        for (int i = 0; i < 10; ++i)
+            if (c.request("across " + std::to_string(i)) == "across " + std::to_string(i)) ++done;
+    });
+    queue = start_queue(frontend, backend);  // the concrete endpoints the first run announced
+    CHECK(queue->bound_endpoint("backend") == backend);
+    client_thread.join();
+    CHECK(done == 10);
+    CHECK(w1->wait_for("reconnected"));
+    CHECK(w2->wait_for("reconnected"));
+    for (int i = 0; i < 5; ++i)
+        CHECK(client.request("after " + std::to_string(i)) == "after " + std::to_string(i));
+}
+
+TEST_CASE("bad flags exit with code 2; --help exits 0") {
+    Process a("ppqueue", {"--frontend", "tcp://127.0.0.1:*"});  // --backend missing
+    CHECK(a.wait_exit() == 2);
+    Process b("ppworker", {"--connect", "nonsense"});
+    CHECK(b.wait_exit() == 2);
+    Process c("ppworker",
+              {"--connect", "tcp://127.0.0.1:1", "--reconnect-ms", "500", "--reconnect-max-ms", "100"});
+    CHECK(c.wait_exit() == 2);
+    Process d("ppqueue", {"--help"});
+    CHECK(d.wait_exit() == 0);
+    CHECK(d.wait_for("--heartbeat-ms", 5000ms));
+}
+
+TEST_CASE("a ppworker waiting to reconnect still stops at once on SIGTERM") {
+    zmq::context_t ctx;
+    zmq::socket_t router(ctx, zmq::socket_type::router);
+    router.set(zmq::sockopt::linger, 0);
+    const auto ep = bind_loopback(router);
+    Process worker("ppworker", {"--connect", ep, "--heartbeat-ms", "20", "--liveness", "1", "--reconnect-ms",
+                                "60000", "--reconnect-max-ms", "60000"});
+    REQUIRE(worker.wait_for("queue silent", 5000ms));  // nobody answers: now waiting a minute
+    worker.signal(SIGTERM);
+    CHECK(worker.wait_exit(5000ms) == 0);
+}
