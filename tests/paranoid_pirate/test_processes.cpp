@@ -37,7 +37,7 @@ std::unique_ptr<Process> start_worker(const std::string& backend, std::vector<st
 
 }  // namespace
 
-TEST_CASE("requests go through ppqueue to ppworkers and back; both stop cleanly on SIGTERM") {
+TEST_CASE("requests go through ppqueue to ppworkers and back - both stop cleanly on SIGTERM") {
     auto queue = start_queue();
     const auto frontend = queue->bound_endpoint("frontend");
     const auto backend = queue->bound_endpoint("backend");
@@ -166,7 +166,7 @@ TEST_CASE(
         CHECK(client.request("after " + std::to_string(i)) == "after " + std::to_string(i));
 }
 
-TEST_CASE("bad flags exit with code 2; --help exits 0") {
+TEST_CASE("bad flags exit with code 2 - --help exits 0") {
     Process a("ppqueue", {"--frontend", "tcp://127.0.0.1:*"});  // --backend missing
     CHECK(a.wait_exit() == 2);
     Process b("ppworker", {"--connect", "nonsense"});

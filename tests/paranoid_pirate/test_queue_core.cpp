@@ -87,7 +87,7 @@ TEST_CASE("heartbeats go to every idle worker once per interval, and only when d
     CHECK(f.queue.stats().heartbeats_out == 4);
 }
 
-TEST_CASE("a busy worker gets no heartbeat; an empty queue sends none") {
+TEST_CASE("a busy worker gets no heartbeat - an empty queue sends none") {
     Fixture f;
     f.clock.advance(1000ms);
     f.tick();
@@ -229,7 +229,7 @@ TEST_CASE("next deadline: the earlier of the next heartbeat and the first expiry
     CHECK(fast.next_deadline() == t0 + 1200ms);
 }
 
-TEST_CASE("malformed worker messages are counted and dropped; the sender still counts as alive") {
+TEST_CASE("malformed worker messages are counted and dropped - the sender still counts as alive") {
     using namespace std::string_view_literals;
     Fixture f;
     f.worker({"A", "\x03"});                                    // unknown one-byte command
