@@ -2,6 +2,8 @@
 // Timings are short (heartbeat 50 ms); deadlines are generous because CI machines are slow.
 #include <doctest/doctest.h>
 
+#include <pirates/paranoid_pirate/worker.hpp>
+
 #include "retry_client.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
@@ -189,4 +191,39 @@ TEST_CASE("a ppworker waiting to reconnect still stops at once on SIGTERM") {
     REQUIRE(worker.wait_for("queue silent", 5000ms));  // nobody answers: now waiting a minute
     worker.signal(SIGTERM);
     CHECK(worker.wait_exit(5000ms) == 0);
+}
+
+TEST_CASE("the Worker library in-process: the handler's reply goes back, nullopt sends nothing") {
+    auto queue = start_queue();
+    const auto frontend = queue->bound_endpoint("frontend");
+    const auto backend = queue->bound_endpoint("backend");
+    REQUIRE_FALSE(backend.empty());
+    zmq::context_t ctx;
+    std::atomic<bool> done{false};
+    std::atomic<int> handled{0};
+    std::thread worker_thread([&] {
+        paranoid_pirate::WorkerConfig config{backend, {50ms, 3, BackoffPolicy{50ms, 400ms, 0.2}}};
+        paranoid_pirate::Worker worker(ctx, config, [&](Frames request) -> std::optional<Frames> {
+            ++handled;
+            if (equals(request[0], "drop")) return std::nullopt;
+            Frames reply;
+            reply.add(frame("re: " + request[0].to_string()));
+            return reply;
+        });
+        while (!done && worker.run_once(20ms)) {
+        }
+    });
+    zmq::socket_t req(ctx, zmq::socket_type::req);
+    req.set(zmq::sockopt::linger, 0);
+    req.connect(frontend);
+    req.send(frame("hello"), zmq::send_flags::none);
+    Frames reply;
+    REQUIRE(recv_within(req, reply, 5000ms));
+    CHECK(strings(reply) == std::vector<std::string>{"re: hello"});
+    req.send(frame("drop"), zmq::send_flags::none);
+    reply.clear();
+    CHECK(eventually([&] { return handled == 2; }, 5000ms));
+    CHECK_FALSE(recv_within(req, reply, 300ms));  // no reply was sent
+    done = true;
+    worker_thread.join();
 }
