@@ -4,7 +4,7 @@
 
 #include <pirates/paranoid_pirate/worker.hpp>
 
-#include "retry_client.hpp"
+#include <pirates/lazy_pirate/client.hpp>
 #include "support/net.hpp"
 #include "support/process.hpp"
 
@@ -37,6 +37,21 @@ std::unique_ptr<Process> start_worker(const std::string& backend, std::vector<st
     return std::make_unique<Process>("ppworker", args(a, extra));
 }
 
+// The Lazy Pirate client (pirates::lazy_pirate): REQ, timeout, close and reopen, bounded attempts.
+using lazy_pirate::Client;
+Client lazy_client(zmq::context_t& ctx, const std::string& frontend, Duration timeout, int attempts) {
+    lazy_pirate::ClientOptions options;
+    options.check = lazy_pirate::echo_check();
+    return Client(ctx, frontend, RetryPolicy{timeout, attempts}, options);
+}
+
+// The reply's single frame, or nullopt if the client gave up.
+std::optional<std::string> ask(Client& client, const std::string& body) {
+    auto outcome = client.request(body);
+    if (!outcome || outcome.reply.size() != 1) return std::nullopt;
+    return outcome.reply[0].to_string();
+}
+
 }  // namespace
 
 TEST_CASE("requests go through ppqueue to ppworkers and back - both stop cleanly on SIGTERM") {
@@ -47,10 +62,10 @@ TEST_CASE("requests go through ppqueue to ppworkers and back - both stop cleanly
     auto w1 = start_worker(backend);
     auto w2 = start_worker(backend);
     zmq::context_t ctx;
-    RetryClient client(ctx, frontend, 2000ms, 3);
+    Client client = lazy_client(ctx, frontend, 2000ms, 3);
     for (int i = 0; i < 20; ++i)
-        CHECK(client.request("hello " + std::to_string(i)) == "hello " + std::to_string(i));
-    CHECK(client.retries() == 0);
+        CHECK(ask(client, "hello " + std::to_string(i)) == "hello " + std::to_string(i));
+    CHECK(static_cast<int>(client.counters().retries) == 0);
     // Both workers took part (least recently used first).
     CHECK(w1->count("request ") > 0);
     CHECK(w2->count("request ") > 0);
@@ -76,14 +91,14 @@ TEST_CASE("kill -9 of a worker in the middle of a request: the client retries an
     std::atomic<int> failed{0};
     std::atomic<int> retries{0};
     std::thread client_thread([&] {
-        RetryClient client(ctx, frontend, 500ms, 20);
+        Client client = lazy_client(ctx, frontend, 500ms, 20);
         for (int i = 0; !stop && i < 500; ++i) {
             std::string body = "request " + std::to_string(i);
-            if (client.request(body) == body)
+            if (ask(client, body) == body)
                 ++done;
             else
                 ++failed;
-            retries = client.retries();
+            retries = static_cast<int>(client.counters().retries);
         }
     });
     const bool victim_busy = victim->wait_for("chaos: answering request 2 after", 10000ms);
@@ -109,10 +124,10 @@ TEST_CASE("a hung worker (alive, silent) is dropped after liveness x heartbeat a
     auto healthy = start_worker(backend);
 
     zmq::context_t ctx;
-    RetryClient client(ctx, frontend, 500ms, 20);
+    Client client = lazy_client(ctx, frontend, 500ms, 20);
     // Until the hung worker has taken (and answered) its one request.
     for (int i = 0; i < 200 && hung->count("simulating a hang") == 0; ++i)
-        REQUIRE(client.request("warm-up " + std::to_string(i)).has_value());
+        REQUIRE(ask(client, "warm-up " + std::to_string(i)).has_value());
     REQUIRE(hung->wait_for("simulating a hang", 5000ms));
     const auto hang_seen = Clock::now();
     // Expected after 3 x 50 ms of silence (+ at most one heartbeat of detection); the deadline is generous.
@@ -124,9 +139,9 @@ TEST_CASE("a hung worker (alive, silent) is dropped after liveness x heartbeat a
 
     // From now on every request is answered first time, by the healthy worker.
     const auto healthy_before = healthy->count("request ");
-    RetryClient strict(ctx, frontend, 3000ms, 1);
+    Client strict = lazy_client(ctx, frontend, 3000ms, 1);
     for (int i = 0; i < 20; ++i)
-        CHECK(strict.request("after " + std::to_string(i)) == "after " + std::to_string(i));
+        CHECK(ask(strict, "after " + std::to_string(i)) == "after " + std::to_string(i));
     CHECK(eventually([&] { return healthy->count("request ") >= healthy_before + 20; }, 5000ms));
     CHECK(hung->count("request ") == 1);
     CHECK(hung->running());
@@ -142,8 +157,8 @@ TEST_CASE(
     auto w2 = start_worker(backend);
 
     zmq::context_t ctx;
-    RetryClient client(ctx, frontend, 300ms, 50);
-    for (int i = 0; i < 5; ++i) REQUIRE(client.request("before " + std::to_string(i)).has_value());
+    Client client = lazy_client(ctx, frontend, 300ms, 50);
+    for (int i = 0; i < 5; ++i) REQUIRE(ask(client, "before " + std::to_string(i)).has_value());
 
     queue->kill9();
     queue->wait_exit();
@@ -153,9 +168,9 @@ TEST_CASE(
 
     std::atomic<int> done{0};
     std::thread client_thread([&] {
-        RetryClient c(ctx, frontend, 300ms, 100);
+        Client c = lazy_client(ctx, frontend, 300ms, 100);
         for (int i = 0; i < 10; ++i)
-            if (c.request("across " + std::to_string(i)) == "across " + std::to_string(i)) ++done;
+            if (ask(c, "across " + std::to_string(i)) == "across " + std::to_string(i)) ++done;
     });
     queue = start_queue(frontend, backend);  // the concrete endpoints the first run announced
     CHECK(queue->bound_endpoint("backend") == backend);
@@ -164,7 +179,7 @@ TEST_CASE(
     CHECK(w1->wait_for("reconnected"));
     CHECK(w2->wait_for("reconnected"));
     for (int i = 0; i < 5; ++i)
-        CHECK(client.request("after " + std::to_string(i)) == "after " + std::to_string(i));
+        CHECK(ask(client, "after " + std::to_string(i)) == "after " + std::to_string(i));
 }
 
 TEST_CASE("bad flags exit with code 2 - --help exits 0") {
