@@ -29,7 +29,12 @@ std::vector<std::string> args(std::vector<std::string> a, const std::vector<std:
 std::unique_ptr<Process> start_queue(const std::string& frontend = "tcp://127.0.0.1:*",
                                      const std::string& backend = "tcp://127.0.0.1:*") {
     return std::make_unique<Process>("ppqueue",
-                                     args({"--frontend", frontend, "--backend", backend}, kTiming));
+                                     args({"--frontend", frontend, "--backend", backend, "-v"}, kTiming));
+}
+
+// Until the queue has logged READY from `n` workers (debug line "worker <id> ready").
+bool workers_ready(const Process& queue, std::size_t n) {
+    return eventually([&] { return queue.count(" ready\n") >= n; }, 10000ms);
 }
 
 std::unique_ptr<Process> start_worker(const std::string& backend, std::vector<std::string> extra = {}) {
@@ -61,6 +66,7 @@ TEST_CASE("requests go through ppqueue to ppworkers and back - both stop cleanly
     REQUIRE_FALSE(backend.empty());
     auto w1 = start_worker(backend);
     auto w2 = start_worker(backend);
+    REQUIRE(workers_ready(*queue, 2));
     zmq::context_t ctx;
     Client client = lazy_client(ctx, frontend, 2000ms, 3);
     for (int i = 0; i < 20; ++i)
