@@ -47,8 +47,9 @@ std::string Queue::bind_backend(const std::string& endpoint) {
 }
 
 bool Queue::on_frontend() {
+    core_.expire(clock_.now());
     if (!core_.has_idle_worker()) {
-        reactor_.enable(frontend_, false);
+        update();
         return false;
     }
     Frames message;

@@ -189,6 +189,19 @@ TEST_CASE("a request never goes to a worker whose expiry has passed, even betwee
     CHECK(f.queue.idle_count() == 0);
 }
 
+TEST_CASE(
+    "expire() drops dead workers before the driver reads the frontend, so no request is taken in vain") {
+    Fixture f;
+    f.ready("A");
+    f.clock.advance(2999ms);
+    f.queue.expire(f.clock.now());
+    CHECK(f.queue.has_idle_worker());
+    f.clock.advance(1ms);
+    f.queue.expire(f.clock.now());
+    CHECK_FALSE(f.queue.has_idle_worker());  // the driver stops polling the frontend: requests wait there
+    CHECK(f.queue.stats().expired == 1);
+}
+
 TEST_CASE("a request while no worker is idle is counted and dropped (the driver does not read then)") {
     Fixture f;
     f.client({"C", "", "x"});

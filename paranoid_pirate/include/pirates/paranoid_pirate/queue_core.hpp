@@ -60,6 +60,10 @@ class QueueCore {
     void on_client_message(Frames message, TimePoint now, Outbox& out);
     // Send due heartbeats and purge expired workers. Call at next_deadline() (calling earlier is harmless).
     void on_tick(TimePoint now, Outbox& out);
+    // Drop the idle workers whose expiry has passed (on_tick and on_client_message do it too). The driver
+    // calls it before reading the frontend, so that it never takes a request it would have no live worker
+    // for.
+    void expire(TimePoint now) { purge(now); }
     // The backend could not route to this worker (it disconnected): forget it.
     void on_unreachable(std::string_view worker_id);
 
