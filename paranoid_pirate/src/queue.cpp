@@ -71,6 +71,11 @@ bool Queue::on_backend() {
 
 void Queue::on_timer() {
     timer_ = 0;
+    // Read what workers already sent before judging them: after a stall (a loaded machine, a burst of
+    // traffic), heartbeats can sit in the backend socket beyond the reactor's burst limit, and purging first
+    // would drop live workers. Bounded, so a flood cannot hold the timer off for ever.
+    for (int n = 0; n < 100000 && on_backend(); ++n) {
+    }
     core_.on_tick(clock_.now(), outbox_);
     flush();
     update();
