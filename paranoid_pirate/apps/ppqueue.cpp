@@ -1,0 +1,39 @@
+// ppqueue: the Paranoid Pirate queue (6/PPP). Clients (REQ / Lazy Pirate) on the frontend, ppworkers on the
+// backend; heartbeats to idle workers, silent workers dropped after liveness x heartbeat.
+#include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/paranoid_pirate/queue.hpp>
+
+using namespace pirates;
+
+int main(int argc, char** argv) {
+    std::string frontend, backend;
+    paranoid_pirate::QueueConfig config;
+    CommandLine cli("ppqueue", "Paranoid Pirate queue: LRU queue of heartbeating workers");
+    cli.endpoint("frontend", frontend, "endpoint to bind for clients", true)
+        .endpoint("backend", backend, "endpoint to bind for workers", true)
+        .millis("heartbeat-ms", config.heartbeat, "heartbeat interval (default 1000)")
+        .integer("liveness", config.liveness, "heartbeats missed before a worker is dropped (default 3)", 1,
+                 1000);
+    cli.parse(argc, argv);
+    install_stop_signals();
+
+    zmq::context_t context(1);
+    paranoid_pirate::Queue queue(context, config);
+    try {
+        queue.bind_frontend(frontend);
+        queue.bind_backend(backend);
+    } catch (const zmq::error_t& e) {
+        log::error("cannot bind: {}", e.what());
+        return 1;
+    }
+    log::info("ready: heartbeat {} ms, liveness {}", config.heartbeat.count(), config.liveness);
+    queue.run();
+    const auto& s = queue.core().stats();
+    log::info(
+        "stopped: {} requests, {} replies, {} workers expired, {} invalid worker and {} invalid client "
+        "messages",
+        s.requests, s.replies, s.expired, s.invalid_worker, s.invalid_client);
+    return 0;
+}

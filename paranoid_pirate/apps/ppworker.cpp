@@ -1,0 +1,63 @@
+// ppworker: a Paranoid Pirate worker that echoes each request. Heartbeats the queue, reconnects with back-off
+// when the queue goes silent. The chaos flags make it crash, hang (alive, silent), drop or slow down.
+#include <pirates/common/chaos.hpp>
+#include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/paranoid_pirate/worker.hpp>
+
+#include <thread>
+
+using namespace pirates;
+
+int main(int argc, char** argv) {
+    paranoid_pirate::WorkerConfig config;
+    Chaos chaos;
+    CommandLine cli("ppworker", "Paranoid Pirate worker: echoes requests, heartbeats, reconnects");
+    cli.endpoint("connect", config.endpoint, "the queue's backend endpoint", true)
+        .millis("heartbeat-ms", config.timing.heartbeat, "heartbeat interval (default 1000)")
+        .integer("liveness", config.timing.liveness,
+                 "silent heartbeats before the queue is presumed dead (default 3)", 1, 1000)
+        .millis("reconnect-ms", config.timing.reconnect.initial, "first reconnect delay (default 1000)")
+        .millis("reconnect-max-ms", config.timing.reconnect.max, "longest reconnect delay (default 32000)");
+    chaos.add_flags(cli);
+    cli.parse(argc, argv);
+    if (config.timing.reconnect.max < config.timing.reconnect.initial)
+        cli.fail("--reconnect-max-ms must be at least --reconnect-ms");
+    install_stop_signals();
+
+    long count = 0;
+    bool hang = false;
+    auto handler = [&](Frames request) -> std::optional<Frames> {
+        ++count;
+        log::debug("request {}: {}", count, printable(request));
+        switch (chaos.on_request(count)) {
+            case Chaos::Action::crash:
+                crash_now();
+            case Chaos::Action::hang:
+                hang_until_stopped();
+            case Chaos::Action::drop:
+                log::info("chaos: dropping request {}", count);
+                return std::nullopt;
+            case Chaos::Action::delay_then_answer:
+                log::info("chaos: answering request {} after {} ms", count, chaos.delay.count());
+                // The simulated fault itself: a worker busy for that long.
+                std::this_thread::sleep_for(chaos.delay);
+                break;
+            case Chaos::Action::answer:
+                break;
+        }
+        // --hang-after N: answer the N-th request, then go silent (no replies, no heartbeats) while idle.
+        if (chaos.hang_after > 0 && count >= chaos.hang_after) hang = true;
+        return request;
+    };
+
+    zmq::context_t context(1);
+    paranoid_pirate::Worker worker(context, config, handler);
+    log::info("worker connecting to {}", config.endpoint);
+    while (worker.run_once(Duration{100})) {
+        if (hang) hang_until_stopped();
+    }
+    log::info("stopped after {} requests", count);
+    return 0;
+}

@@ -1,0 +1,128 @@
+#include <pirates/common/endpoint.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/paranoid_pirate/protocol.hpp>
+#include <pirates/paranoid_pirate/queue.hpp>
+
+namespace pirates::paranoid_pirate {
+
+SendResult send_message(zmq::socket_t& socket, Frames& message) {
+    const std::size_t n = message.size();
+    for (std::size_t i = 0; i < n; ++i) {
+        auto flags = zmq::send_flags::dontwait;
+        if (i + 1 < n) flags = flags | zmq::send_flags::sndmore;
+        try {
+            if (!socket.send(message[i], flags)) {
+                if (i == 0) return SendResult::would_block;
+            }
+        } catch (const zmq::error_t& e) {
+            if (i == 0 && e.num() == EHOSTUNREACH) return SendResult::unreachable;
+            if (i == 0 && e.num() == EAGAIN) return SendResult::would_block;
+            throw;
+        }
+    }
+    message.clear();
+    return SendResult::sent;
+}
+
+Queue::Queue(zmq::context_t& context, QueueConfig config, const ClockSource& clock)
+    : clock_(clock),
+      frontend_(context, zmq::socket_type::router),
+      backend_(context, zmq::socket_type::router),
+      core_(config, clock.now()),
+      reactor_(clock) {
+    frontend_.set(zmq::sockopt::linger, 0);
+    backend_.set(zmq::sockopt::linger, 0);
+    backend_.set(zmq::sockopt::router_mandatory, 1);
+    reactor_.add(frontend_, [this] { return on_frontend(); });
+    reactor_.add(backend_, [this] { return on_backend(); });
+    update();
+}
+
+std::string Queue::bind_frontend(const std::string& endpoint) {
+    return bind_and_announce(frontend_, endpoint, "frontend");
+}
+
+std::string Queue::bind_backend(const std::string& endpoint) {
+    return bind_and_announce(backend_, endpoint, "backend");
+}
+
+bool Queue::on_frontend() {
+    core_.expire(clock_.now());
+    if (!core_.has_idle_worker()) {
+        update();
+        return false;
+    }
+    Frames message;
+    if (!recv_nowait(frontend_, message)) return false;
+    core_.on_client_message(std::move(message), clock_.now(), outbox_);
+    flush();
+    update();
+    return true;
+}
+
+bool Queue::on_backend() {
+    Frames message;
+    if (!recv_nowait(backend_, message)) return false;
+    core_.on_worker_message(std::move(message), clock_.now(), outbox_);
+    flush();
+    update();
+    return true;
+}
+
+void Queue::on_timer() {
+    timer_ = 0;
+    // Read what workers already sent before judging them: after a stall (a loaded machine, a burst of
+    // traffic), heartbeats can sit in the backend socket beyond the reactor's burst limit, and purging first
+    // would drop live workers. Bounded, so a flood cannot hold the timer off for ever.
+    for (int n = 0; n < 100000 && on_backend(); ++n) {
+    }
+    core_.on_tick(clock_.now(), outbox_);
+    flush();
+    update();
+}
+
+void Queue::flush() {
+    // Sending may add outputs (a request re-dispatched after an unreachable worker): index, not iterators.
+    for (std::size_t i = 0; i < outbox_.size(); ++i) {
+        QueueCore::Output output = std::move(outbox_[i]);
+        if (output.to == QueueCore::To::frontend) {
+            if (send_message(frontend_, output.message) != SendResult::sent)
+                log::debug("reply dropped: client gone or not keeping up");
+            continue;
+        }
+        const bool is_request = output.message.size() > 2;
+        SendResult result = send_message(backend_, output.message);
+        if (result == SendResult::sent) continue;
+        std::string id = identity_key(output.message[0]);
+        if (result == SendResult::unreachable) core_.on_unreachable(id);
+        if (is_request) {
+            // Give the request to the next idle worker, if there is one; otherwise the client retries.
+            output.message.pop();
+            if (core_.has_idle_worker())
+                core_.on_client_message(std::move(output.message), clock_.now(), outbox_);
+            else
+                log::debug("request dropped: worker {} gone and no other idle", hex(id));
+        }
+    }
+    outbox_.clear();
+}
+
+void Queue::update() {
+    reactor_.enable(frontend_, core_.has_idle_worker());
+    const TimePoint next = core_.next_deadline();
+    if (timer_ != 0 && timer_at_ == next) return;
+    if (timer_ != 0) reactor_.cancel(timer_);
+    timer_at_ = next;
+    timer_ = reactor_.add_timer_at(next, [this] { on_timer(); });
+}
+
+void Queue::run() {
+    while (run_once(reactor_.max_poll)) {
+    }
+}
+
+bool Queue::run_once(Duration max_wait) {
+    return reactor_.run_once(max_wait);
+}
+
+}  // namespace pirates::paranoid_pirate
