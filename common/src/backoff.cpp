@@ -4,7 +4,8 @@
 
 namespace pirates {
 
-Backoff::Backoff(BackoffPolicy policy, std::uint64_t seed) : policy_(policy), base_(policy.initial), rng_(seed) {
+Backoff::Backoff(BackoffPolicy policy, std::uint64_t seed)
+    : policy_(policy), base_(policy.initial), rng_(seed) {
     policy_.initial = std::max(policy_.initial, Duration{0});
     policy_.max = std::max(policy_.max, policy_.initial);
     policy_.jitter = std::clamp(policy_.jitter, 0.0, 1.0);

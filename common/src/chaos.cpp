@@ -11,7 +11,8 @@ namespace pirates {
 
 void Chaos::add_flags(CommandLine& cli) {
     cli.integer("crash-after", crash_after, "exit abruptly on the request after the N-th (0: never)")
-        .integer("hang-after", hang_after, "go silent (no replies, no heartbeats) after N requests (0: never)")
+        .integer("hang-after", hang_after,
+                 "go silent (no replies, no heartbeats) after N requests (0: never)")
         .integer("slow-after", slow_after, "answer late after N requests (with --delay-ms; 0: never)")
         .millis("delay-ms", delay, "how late a slow answer is", 0)
         .integer("drop-every", drop_every, "never answer every K-th request (0: never)");

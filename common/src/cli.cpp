@@ -57,7 +57,8 @@ CommandLine& CommandLine::endpoint(std::string name, std::string& out, std::stri
     return add({std::move(name), "EP", std::move(help), required, false,
                 [&out](std::string_view v) -> std::optional<std::string> {
                     if (!valid_endpoint(v))
-                        return fmt::format("'{}' is not an endpoint (tcp://host:port, ipc://path, inproc://name)", v);
+                        return fmt::format(
+                            "'{}' is not an endpoint (tcp://host:port, ipc://path, inproc://name)", v);
                     out = std::string(v);
                     return std::nullopt;
                 }});
@@ -75,7 +76,8 @@ CommandLine& CommandLine::endpoints(std::string name, std::vector<std::string>& 
                 }});
 }
 
-CommandLine& CommandLine::integer(std::string name, int& out, std::string help, int min, int max, bool required) {
+CommandLine& CommandLine::integer(std::string name, int& out, std::string help, int min, int max,
+                                  bool required) {
     return add({std::move(name), "N", std::move(help), required, false,
                 [&out, min, max](std::string_view v) -> std::optional<std::string> {
                     auto n = parse_int(v);
@@ -101,8 +103,10 @@ CommandLine& CommandLine::millis(std::string name, Duration& out, std::string he
 std::string CommandLine::usage() const {
     std::string u = fmt::format("Usage: {} [options]\n{}\n\nOptions:\n", program_, summary_);
     auto line = [&](std::string left, std::string_view help) {
-        if (left.size() < 28) left.resize(28, ' ');
-        else left += "  ";
+        if (left.size() < 28)
+            left.resize(28, ' ');
+        else
+            left += "  ";
         u += fmt::format("  {}{}\n", left, help);
     };
     for (const auto& o : options_) {
@@ -162,8 +166,10 @@ void CommandLine::parse(int argc, char** argv) {
     }
     if (err) fail(*err);
     log::set_name(program_);
-    if (verbose_) log::set_level(log::Level::debug);
-    else if (quiet_) log::set_level(log::Level::warn);
+    if (verbose_)
+        log::set_level(log::Level::debug);
+    else if (quiet_)
+        log::set_level(log::Level::warn);
 }
 
 void CommandLine::fail(std::string_view message) const {

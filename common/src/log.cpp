@@ -17,8 +17,12 @@ std::string& name() {
 constexpr char letters[] = {'E', 'W', 'I', 'D'};
 }  // namespace
 
-void set_level(Level l) { g_level.store(static_cast<int>(l)); }
-Level level() { return static_cast<Level>(g_level.load(std::memory_order_relaxed)); }
+void set_level(Level l) {
+    g_level.store(static_cast<int>(l));
+}
+Level level() {
+    return static_cast<Level>(g_level.load(std::memory_order_relaxed));
+}
 
 void set_name(std::string n) {
     std::lock_guard lock(g_mutex);
@@ -34,8 +38,8 @@ void write(Level l, std::string_view message) {
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%H:%M:%S", &tm);
     std::lock_guard lock(g_mutex);
-    std::string line = fmt::format("{}.{:03d} {} {}{}{}\n", stamp, static_cast<int>(ms), letters[static_cast<int>(l)],
-                                   name(), name().empty() ? "" : ": ", message);
+    std::string line = fmt::format("{}.{:03d} {} {}{}{}\n", stamp, static_cast<int>(ms),
+                                   letters[static_cast<int>(l)], name(), name().empty() ? "" : ": ", message);
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
 }

@@ -64,9 +64,13 @@ bool Reactor::rearm_at(TimerId id, TimePoint when) {
     return true;
 }
 
-bool Reactor::rearm(TimerId id, Duration delay) { return rearm_at(id, clock_.now() + delay); }
+bool Reactor::rearm(TimerId id, Duration delay) {
+    return rearm_at(id, clock_.now() + delay);
+}
 
-bool Reactor::stopped() const { return stopped_ || stop_requested(); }
+bool Reactor::stopped() const {
+    return stopped_ || stop_requested();
+}
 
 void Reactor::fire_due_timers() {
     const TimePoint now = clock_.now();
@@ -76,7 +80,8 @@ void Reactor::fire_due_timers() {
     for (TimerId id : due) {
         if (stopped()) return;
         auto it = timers_.find(id);
-        if (it == timers_.end() || it->second.when > now) continue;  // cancelled or moved by an earlier callback
+        if (it == timers_.end() || it->second.when > now)
+            continue;  // cancelled or moved by an earlier callback
         queue_.erase({it->second.when, id});
         std::function<void()> fn;
         if (it->second.interval.count() > 0) {

@@ -8,7 +8,9 @@ namespace {
 std::atomic<bool> g_stop{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag is set from a signal handler");
 
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
+extern "C" void on_stop_signal(int) {
+    g_stop.store(true);
+}
 }  // namespace
 
 void install_stop_signals() {
@@ -21,8 +23,14 @@ void install_stop_signals() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
-bool stop_requested() { return g_stop.load(std::memory_order_relaxed); }
-void request_stop() { g_stop.store(true); }
-void clear_stop_request() { g_stop.store(false); }
+bool stop_requested() {
+    return g_stop.load(std::memory_order_relaxed);
+}
+void request_stop() {
+    g_stop.store(true);
+}
+void clear_stop_request() {
+    g_stop.store(false);
+}
 
 }  // namespace pirates

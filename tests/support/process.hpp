@@ -12,7 +12,7 @@
 namespace pirates::test {
 
 class Process {
-public:
+  public:
     // `program` is a name in build/bin (or a path containing '/').
     Process(const std::string& program, std::vector<std::string> args);
     ~Process();
@@ -24,7 +24,8 @@ public:
     std::string output() const;
     // Wait until the output contains `text`.
     bool wait_for(const std::string& text, Duration timeout = Duration{10000}) const;
-    // Wait for the "bound <role> <endpoint>" line of bind_and_announce() and return the endpoint ("" on timeout).
+    // Wait for the "bound <role> <endpoint>" line of bind_and_announce() and return the endpoint ("" on
+    // timeout).
     std::string bound_endpoint(const std::string& role, Duration timeout = Duration{10000}) const;
     // Count of occurrences of `text` in the output.
     std::size_t count(const std::string& text) const;
@@ -35,7 +36,7 @@ public:
     std::optional<int> wait_exit(Duration timeout = Duration{10000});
     bool running();
 
-private:
+  private:
     int pid_ = -1;
     int out_fd_ = -1;
     std::optional<int> status_;

@@ -17,7 +17,7 @@ struct BackoffPolicy {
 };
 
 class Backoff {
-public:
+  public:
     explicit Backoff(BackoffPolicy policy, std::uint64_t seed = std::random_device{}());
     // The delay to wait before the next attempt; each call doubles the base for the following one.
     Duration next();
@@ -26,7 +26,7 @@ public:
     Duration base() const { return base_; }
     const BackoffPolicy& policy() const { return policy_; }
 
-private:
+  private:
     BackoffPolicy policy_;
     Duration base_;
     std::mt19937_64 rng_;

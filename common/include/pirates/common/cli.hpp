@@ -1,7 +1,7 @@
 #pragma once
 // The command line every executable shares: --help, -v/--verbose, -q/--quiet, plus typed options declared by
-// each program (endpoints, timings in ms, counts). An unknown flag or a bad value prints a message on stderr and
-// exits with code 2; --help prints usage on stdout and exits 0.
+// each program (endpoints, timings in ms, counts). An unknown flag or a bad value prints a message on stderr
+// and exits with code 2; --help prints usage on stdout and exits 0.
 #include <pirates/common/clock.hpp>
 
 #include <functional>
@@ -13,7 +13,7 @@
 namespace pirates {
 
 class CommandLine {
-public:
+  public:
     CommandLine(std::string program, std::string summary);
 
     // --name (no value)
@@ -31,12 +31,13 @@ public:
     // --name-ms N: a duration in milliseconds, in [min_ms, max_ms]
     CommandLine& millis(std::string name, Duration& out, std::string help, int min_ms = 1,
                         int max_ms = 24 * 3600 * 1000);
-    // Options that are only meaningful together, or mutually exclusive, are checked by the caller after parse()
-    // with fail().
+    // Options that are only meaningful together, or mutually exclusive, are checked by the caller after
+    // parse() with fail().
 
     // Parse or exit (0 for --help, 2 for errors). Also sets the log level and the logger's name.
     void parse(int argc, char** argv);
-    // Parse without exiting: returns the error message, or nullopt. help_requested() tells if --help was seen.
+    // Parse without exiting: returns the error message, or nullopt. help_requested() tells if --help was
+    // seen.
     std::optional<std::string> try_parse(int argc, const char* const* argv);
     bool help_requested() const { return help_; }
     bool verbose() const { return verbose_; }
@@ -45,7 +46,7 @@ public:
     // Report a usage error found after parsing (conflicting flags...) and exit 2.
     [[noreturn]] void fail(std::string_view message) const;
 
-private:
+  private:
     struct Option {
         std::string name;
         std::string value_name;  // empty for flags

@@ -16,25 +16,25 @@ inline Duration until(TimePoint now, TimePoint deadline) {
 }
 
 class ClockSource {
-public:
+  public:
     virtual ~ClockSource() = default;
     virtual TimePoint now() const = 0;
 };
 
 class SteadyClock final : public ClockSource {
-public:
+  public:
     TimePoint now() const override { return Clock::now(); }
 };
 
 // A clock that moves only when told to. Starts at an arbitrary fixed point, far from zero.
 class ManualClock final : public ClockSource {
-public:
+  public:
     ManualClock() : now_(TimePoint{} + std::chrono::hours(1000)) {}
     TimePoint now() const override { return now_; }
     void advance(Duration by) { now_ += by; }
     void set(TimePoint to) { now_ = to; }
 
-private:
+  private:
     TimePoint now_;
 };
 

@@ -13,12 +13,22 @@ namespace pirates {
 using Frames = zmq::multipart_t;
 using Frame = zmq::message_t;
 
-inline Frame frame(std::string_view s) { return Frame(s.data(), s.size()); }
-inline Frame byte_frame(unsigned char b) { return Frame(&b, 1); }
-inline Frame empty_frame() { return Frame(); }
+inline Frame frame(std::string_view s) {
+    return Frame(s.data(), s.size());
+}
+inline Frame byte_frame(unsigned char b) {
+    return Frame(&b, 1);
+}
+inline Frame empty_frame() {
+    return Frame();
+}
 
-inline std::string_view view(const Frame& f) { return f.to_string_view(); }
-inline bool equals(const Frame& f, std::string_view s) { return f.to_string_view() == s; }
+inline std::string_view view(const Frame& f) {
+    return f.to_string_view();
+}
+inline bool equals(const Frame& f, std::string_view s) {
+    return f.to_string_view() == s;
+}
 inline bool is_byte(const Frame& f, unsigned char b) {
     return f.size() == 1 && *static_cast<const unsigned char*>(f.data()) == b;
 }
@@ -30,7 +40,9 @@ inline Frame pop_frame(Frames& m) {
 }
 
 // An identity is the first frame of what a ROUTER receives, and what it sends first to address a peer.
-inline void push_identity(Frames& m, Frame identity) { m.push(std::move(identity)); }
+inline void push_identity(Frames& m, Frame identity) {
+    m.push(std::move(identity));
+}
 inline std::optional<Frame> pop_identity(Frames& m) {
     if (m.empty()) return std::nullopt;
     return m.pop();

@@ -7,7 +7,7 @@ namespace pirates {
 // When our next heartbeat is due. Only sending one moves it: incoming traffic does not delay our heartbeats
 // (a timer reset by every message drifts, and stops entirely under load).
 class HeartbeatTimer {
-public:
+  public:
     HeartbeatTimer(Duration interval, TimePoint now) : interval_(interval), next_(now + interval) {}
     bool due(TimePoint now) const { return now >= next_; }
     TimePoint next() const { return next_; }
@@ -20,15 +20,15 @@ public:
     }
     void restart(TimePoint now) { next_ = now + interval_; }
 
-private:
+  private:
     Duration interval_;
     TimePoint next_;
 };
 
-// The worker-side counter of the Guide: starts at `liveness`, any traffic from the peer resets it, each interval
-// of silence takes one off; at zero the peer is presumed dead.
+// The worker-side counter of the Guide: starts at `liveness`, any traffic from the peer resets it, each
+// interval of silence takes one off; at zero the peer is presumed dead.
 class LivenessCounter {
-public:
+  public:
     explicit LivenessCounter(int liveness) : max_(liveness), left_(liveness) {}
     void heard() { left_ = max_; }
     // One interval passed in silence. Returns true while the peer still counts as alive.
@@ -40,14 +40,14 @@ public:
     int left() const { return left_; }
     int max() const { return max_; }
 
-private:
+  private:
     int max_;
     int left_;
 };
 
 // The broker-side view: a peer is alive until interval x liveness after we last heard from it.
 class PeerExpiry {
-public:
+  public:
     PeerExpiry(Duration interval, int liveness, TimePoint now)
         : ttl_(interval * liveness), expiry_(now + ttl_) {}
     void heard(TimePoint now) { expiry_ = now + ttl_; }
@@ -55,7 +55,7 @@ public:
     TimePoint expiry() const { return expiry_; }
     Duration ttl() const { return ttl_; }
 
-private:
+  private:
     Duration ttl_;
     TimePoint expiry_;
 };

@@ -1,6 +1,6 @@
 #pragma once
-// One small logger for every program: fmt formatting, levels, timestamps, to stderr. Quiet by default (info and
-// above); -v turns on debug. Thread-safe: whole lines are written under a lock.
+// One small logger for every program: fmt formatting, levels, timestamps, to stderr. Quiet by default (info
+// and above); -v turns on debug. Thread-safe: whole lines are written under a lock.
 #include <fmt/format.h>
 
 #include <string>
@@ -13,7 +13,9 @@ enum class Level { error = 0, warn = 1, info = 2, debug = 3 };
 
 void set_level(Level level);
 Level level();
-inline bool enabled(Level l) { return static_cast<int>(l) <= static_cast<int>(level()); }
+inline bool enabled(Level l) {
+    return static_cast<int>(l) <= static_cast<int>(level());
+}
 // The name printed on every line (the executable's name).
 void set_name(std::string name);
 void write(Level level, std::string_view message);

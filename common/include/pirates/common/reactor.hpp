@@ -1,14 +1,14 @@
 #pragma once
 // One poll loop with socket handlers and timers.
 //
-// A socket handler is called when its socket is readable. It should receive at most one message without blocking
-// (recv_nowait below) and return true if it got one, false if the socket had nothing. The reactor calls it again
-// until it returns false, so each ready socket is drained before the next poll (bounded by max_burst, so one busy
-// socket cannot starve the others). A disabled socket is not polled: that is how a queue stops reading clients
-// while it has no worker.
+// A socket handler is called when its socket is readable. It should receive at most one message without
+// blocking (recv_nowait below) and return true if it got one, false if the socket had nothing. The reactor
+// calls it again until it returns false, so each ready socket is drained before the next poll (bounded by
+// max_burst, so one busy socket cannot starve the others). A disabled socket is not polled: that is how a
+// queue stops reading clients while it has no worker.
 //
-// Poll items are rebuilt from the registered sockets on every turn, so a driver that closes a socket and opens a
-// new one in its place (reconnecting workers) is polled on the new one without further ado.
+// Poll items are rebuilt from the registered sockets on every turn, so a driver that closes a socket and
+// opens a new one in its place (reconnecting workers) is polled on the new one without further ado.
 //
 // The loop stops when stop() is called (from a handler or a timer) or when SIGINT/SIGTERM set the stop flag
 // (install_stop_signals()).
@@ -17,18 +17,20 @@
 
 #include <cstdint>
 #include <functional>
-#include <set>
 #include <memory>
+#include <set>
 #include <unordered_map>
 #include <vector>
 
 namespace pirates {
 
 // Receive one whole message if one is waiting. False if none was.
-inline bool recv_nowait(zmq::socket_t& socket, Frames& out) { return out.recv(socket, ZMQ_DONTWAIT); }
+inline bool recv_nowait(zmq::socket_t& socket, Frames& out) {
+    return out.recv(socket, ZMQ_DONTWAIT);
+}
 
 class Reactor {
-public:
+  public:
     using Handler = std::function<bool()>;
     using TimerId = std::uint64_t;
 
@@ -63,7 +65,7 @@ public:
     // Longest single poll, so that a stop signal arriving just before poll() is seen promptly.
     Duration max_poll{100};
 
-private:
+  private:
     struct Entry {
         zmq::socket_t* socket;
         Handler handler;

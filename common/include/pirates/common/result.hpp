@@ -1,6 +1,6 @@
 #pragma once
-// Decoding protocol frames from the network returns a Result: either the decoded value or an Error saying what
-// was wrong. Malformed input is an expected outcome, never an exception escaping a driver loop.
+// Decoding protocol frames from the network returns a Result: either the decoded value or an Error saying
+// what was wrong. Malformed input is an expected outcome, never an exception escaping a driver loop.
 #include <string>
 #include <utility>
 #include <variant>
@@ -13,9 +13,9 @@ struct Error {
 
 template <typename T>
 class Result {
-public:
-    Result(T value) : v_(std::move(value)) {}        // NOLINT: implicit by design
-    Result(Error error) : v_(std::move(error)) {}    // NOLINT: implicit by design
+  public:
+    Result(T value) : v_(std::move(value)) {}      // NOLINT: implicit by design
+    Result(Error error) : v_(std::move(error)) {}  // NOLINT: implicit by design
 
     bool ok() const { return v_.index() == 0; }
     explicit operator bool() const { return ok(); }
@@ -29,10 +29,12 @@ public:
 
     const Error& error() const { return std::get<1>(v_); }
 
-private:
+  private:
     std::variant<T, Error> v_;
 };
 
-inline Error error(std::string reason) { return Error{std::move(reason)}; }
+inline Error error(std::string reason) {
+    return Error{std::move(reason)};
+}
 
 }  // namespace pirates

@@ -11,7 +11,7 @@ struct RetryPolicy {
 
 // Tracks one request's attempts against a policy.
 class RetryState {
-public:
+  public:
     explicit RetryState(RetryPolicy policy) : policy_(policy) {}
     // Begin an attempt at `now`. Returns false when every attempt is used up.
     bool begin_attempt(TimePoint now) {
@@ -27,7 +27,7 @@ public:
     TimePoint deadline() const { return deadline_; }
     const RetryPolicy& policy() const { return policy_; }
 
-private:
+  private:
     RetryPolicy policy_;
     int used_ = 0;
     TimePoint deadline_{};
