@@ -30,7 +30,8 @@ TEST_CASE("with jitter every delay lies in [base x (1 - jitter), base] and never
 
 TEST_CASE("jitter spreads delays: different seeds give different first delays") {
     std::set<long> firsts;
-    for (std::uint64_t seed = 1; seed <= 20; ++seed) firsts.insert(Backoff({1000ms, 32000ms, 0.5}, seed).next().count());
+    for (std::uint64_t seed = 1; seed <= 20; ++seed)
+        firsts.insert(Backoff({1000ms, 32000ms, 0.5}, seed).next().count());
     CHECK(firsts.size() > 10);
 }
 

@@ -11,8 +11,8 @@ TEST_CASE("endpoints: what is accepted and what is not") {
     for (auto ok : {"tcp://127.0.0.1:5555", "tcp://*:5555", "tcp://127.0.0.1:*", "ipc:///tmp/x", "inproc://a",
                     "tcp://localhost:1"})
         CHECK_MESSAGE(valid_endpoint(ok), ok);
-    for (auto bad : {"", "127.0.0.1:5555", "tcp://", "tcp://host", "tcp://host:", "tcp://:5555", "tcp://h:12x",
-                     "tcp://h:123456", "udp://h:1", "inproc://", "ipc://"})
+    for (auto bad : {"", "127.0.0.1:5555", "tcp://", "tcp://host", "tcp://host:", "tcp://:5555",
+                     "tcp://h:12x", "tcp://h:123456", "udp://h:1", "inproc://", "ipc://"})
         CHECK_FALSE_MESSAGE(valid_endpoint(bad), bad);
 }
 

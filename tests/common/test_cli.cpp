@@ -37,8 +37,8 @@ struct Options {
 
 TEST_CASE("options are parsed and typed, in both --name value and --name=value forms") {
     Options o;
-    Args a{"prog", "--bind", "tcp://127.0.0.1:*", "--requests=7", "--heartbeat-ms", "50", "--async",
-           "--servers", "tcp://a:1,tcp://b:2"};
+    Args a{"prog", "--bind",  "tcp://127.0.0.1:*", "--requests=7",       "--heartbeat-ms",
+           "50",   "--async", "--servers",         "tcp://a:1,tcp://b:2"};
     auto err = o.cli.try_parse(a.argc(), a.argv());
     REQUIRE_FALSE(err);
     CHECK(o.bind == "tcp://127.0.0.1:*");
@@ -54,17 +54,23 @@ TEST_CASE("bad input is an error message, naming the problem") {
         auto err = o.cli.try_parse(a.argc(), a.argv());
         return err.value_or("");
     };
-    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--nope"}).find("unknown option '--nope'") != std::string::npos);
-    CHECK(error_of({"prog", "--bind", "localhost:5555"}).find("not an endpoint") != std::string::npos);
-    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--requests", "ten"}).find("not an integer") != std::string::npos);
-    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--requests", "0"}).find("out of range") != std::string::npos);
-    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--heartbeat-ms", "-5"}).find("out of range") != std::string::npos);
-    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--requests"}).find("needs a value") != std::string::npos);
-    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--async=yes"}).find("takes no value") != std::string::npos);
-    CHECK(error_of({"prog"}).find("missing required option '--bind'") != std::string::npos);
-    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--servers", "tcp://a:1,,tcp://b:2"}).find("not an endpoint") !=
+    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--nope"}).find("unknown option '--nope'") !=
           std::string::npos);
-    CHECK(error_of({"prog", "--bind", "tcp://x:1", "stray"}).find("unexpected argument") != std::string::npos);
+    CHECK(error_of({"prog", "--bind", "localhost:5555"}).find("not an endpoint") != std::string::npos);
+    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--requests", "ten"}).find("not an integer") !=
+          std::string::npos);
+    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--requests", "0"}).find("out of range") !=
+          std::string::npos);
+    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--heartbeat-ms", "-5"}).find("out of range") !=
+          std::string::npos);
+    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--requests"}).find("needs a value") != std::string::npos);
+    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--async=yes"}).find("takes no value") !=
+          std::string::npos);
+    CHECK(error_of({"prog"}).find("missing required option '--bind'") != std::string::npos);
+    CHECK(error_of({"prog", "--bind", "tcp://x:1", "--servers", "tcp://a:1,,tcp://b:2"})
+              .find("not an endpoint") != std::string::npos);
+    CHECK(error_of({"prog", "--bind", "tcp://x:1", "stray"}).find("unexpected argument") !=
+          std::string::npos);
 }
 
 TEST_CASE("--help is seen even when required options are missing, and usage lists every option") {
@@ -73,7 +79,8 @@ TEST_CASE("--help is seen even when required options are missing, and usage list
     CHECK_FALSE(o.cli.try_parse(a.argc(), a.argv()));
     CHECK(o.cli.help_requested());
     auto u = o.cli.usage();
-    for (auto name : {"--bind EP", "--servers", "--requests N", "--heartbeat-ms MS", "--async", "--verbose", "--help"})
+    for (auto name :
+         {"--bind EP", "--servers", "--requests N", "--heartbeat-ms MS", "--async", "--verbose", "--help"})
         CHECK(u.find(name) != std::string::npos);
 }
 

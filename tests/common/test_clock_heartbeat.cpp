@@ -51,8 +51,8 @@ TEST_CASE("a late heartbeat keeps the schedule and does not burst after a stall"
 TEST_CASE("the liveness counter counts silent intervals down and any traffic resets it") {
     LivenessCounter live(3);
     CHECK(live.alive());
-    CHECK(live.silent_interval());   // 2 left
-    CHECK(live.silent_interval());   // 1 left
+    CHECK(live.silent_interval());  // 2 left
+    CHECK(live.silent_interval());  // 1 left
     live.heard();
     CHECK(live.left() == 3);
     CHECK(live.silent_interval());

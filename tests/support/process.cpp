@@ -2,12 +2,12 @@
 
 #include "support/net.hpp"
 
-#include <csignal>
 #include <fcntl.h>
-#include <cstring>
-#include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <csignal>
+#include <cstring>
+#include <stdexcept>
 
 namespace pirates::test {
 

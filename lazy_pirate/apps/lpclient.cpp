@@ -1,0 +1,54 @@
+// lpclient: the Lazy Pirate client. Sends numbered requests, checks each reply echoes its request, prints one
+// line per request. Exit 0 when all were answered, 1 when it gave up on the server.
+#include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/lazy_pirate/client.hpp>
+
+#include <cstdio>
+#include <string>
+
+int main(int argc, char** argv) {
+    std::string endpoint;
+    pirates::RetryPolicy policy;  // 2500 ms, 3 attempts: the Guide's
+    int requests = 10;
+    pirates::CommandLine cli("lpclient",
+                             "Lazy Pirate client: numbered requests to an echo server, with retries.");
+    cli.endpoint("connect", endpoint, "server endpoint, e.g. tcp://localhost:5555 (required)", true)
+        .millis("timeout-ms", policy.timeout, "how long to wait for each reply (default 2500)")
+        .integer("retries", policy.attempts, "attempts per request, the first included (default 3)", 1, 1000)
+        .integer("requests", requests, "number of requests to send; 0 = until stopped (default 10)");
+    cli.parse(argc, argv);
+
+    pirates::install_stop_signals();
+    pirates::log::info("client of {}: timeout {} ms, {} attempts per request", endpoint,
+                       policy.timeout.count(), policy.attempts);
+    zmq::context_t context;
+    pirates::lazy_pirate::ClientOptions options;
+    options.check = pirates::lazy_pirate::echo_check();
+    pirates::lazy_pirate::Client client(context, endpoint, policy, options);
+
+    for (long sequence = 1; requests == 0 || sequence <= requests; ++sequence) {
+        auto outcome = client.request(std::to_string(sequence));
+        switch (outcome.status) {
+            case pirates::lazy_pirate::Outcome::Status::reply:
+                std::printf("%ld ok attempts=%d\n", sequence, outcome.attempts);
+                break;
+            case pirates::lazy_pirate::Outcome::Status::gave_up:
+                std::printf("%ld gave-up attempts=%d\n", sequence, outcome.attempts);
+                std::fflush(stdout);
+                pirates::log::error("server {} seems to be offline, abandoning", endpoint);
+                return 1;
+            case pirates::lazy_pirate::Outcome::Status::interrupted:
+                std::printf("%ld interrupted\n", sequence);
+                std::fflush(stdout);
+                pirates::log::info("stopped after {} replies", client.counters().replies);
+                return 0;
+        }
+        std::fflush(stdout);
+    }
+    const auto& c = client.counters();
+    pirates::log::info("done: {} requests, {} replies, {} retries, {} discarded", c.requests, c.replies,
+                       c.retries, c.discarded);
+    return 0;
+}

@@ -1,0 +1,22 @@
+// lpserver: the Lazy Pirate echo server (REP on the wire), with fault injection for tests and demos.
+#include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/lazy_pirate/echo_server.hpp>
+
+int main(int argc, char** argv) {
+    pirates::lazy_pirate::EchoServerConfig config;
+    pirates::CommandLine cli("lpserver",
+                             "Lazy Pirate echo server: answers each request with the request itself.");
+    cli.endpoint("bind", config.bind, "endpoint to bind, e.g. tcp://*:5555 (required)", true);
+    config.chaos.add_flags(cli);
+    cli.parse(argc, argv);
+    if (config.chaos.slow_after > 0 && config.chaos.delay.count() == 0)
+        cli.fail("--slow-after needs --delay-ms");
+
+    pirates::install_stop_signals();
+    zmq::context_t context;
+    pirates::lazy_pirate::EchoServer server(context, config);
+    server.run();
+    return 0;
+}

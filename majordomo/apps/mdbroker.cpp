@@ -1,0 +1,43 @@
+// mdbroker: the Majordomo (7/MDP 0.1 + 8/MMI) broker. One ROUTER socket for clients and workers.
+#include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/majordomo/broker.hpp>
+
+using namespace pirates;
+
+int main(int argc, char** argv) {
+    majordomo::BrokerOptions options;
+    options.bind = "tcp://*:5555";
+    int liveness = options.core.liveness;
+    int max_queue = static_cast<int>(options.core.max_queue);
+    int max_services = static_cast<int>(options.core.max_services);
+    Duration summary{5000};
+    CommandLine cli("mdbroker",
+                    "Majordomo broker (7/MDP 0.1, 8/MMI): routes client requests to workers by service.");
+    cli.endpoint("bind", options.bind, "endpoint to bind for clients and workers (default tcp://*:5555)")
+        .millis("heartbeat-ms", options.core.heartbeat, "heartbeat interval (default 2500)")
+        .integer("liveness", liveness, "heartbeats a worker may miss before it is dropped (default 3)", 1,
+                 100)
+        .integer("max-queue", max_queue,
+                 "queued requests per service; newer ones are dropped (default 10000)", 1)
+        .integer("max-services", max_services, "services known at once (default 10000)", 1)
+        .integer("hwm", options.hwm, "socket high-water mark (default 10000)", 1)
+        .millis("summary-ms", summary, "interval of the one-line summary logged with -v (default 5000)");
+    cli.parse(argc, argv);
+    options.core.liveness = liveness;
+    options.core.max_queue = static_cast<std::size_t>(max_queue);
+    options.core.max_services = static_cast<std::size_t>(max_services);
+    if (cli.verbose()) options.summary_interval = summary;
+
+    install_stop_signals();
+    try {
+        zmq::context_t context;
+        majordomo::Broker broker(context, options);
+        broker.run();
+    } catch (const zmq::error_t& e) {
+        log::error("{}", e.what());
+        return 1;
+    }
+    return 0;
+}

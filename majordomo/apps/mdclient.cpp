@@ -1,0 +1,97 @@
+// mdclient: sends N requests to a Majordomo service and checks every reply matches its request (echo
+// workers). Exit 0 when every request was answered with its own body; 1 otherwise.
+#include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/majordomo/async_client.hpp>
+#include <pirates/majordomo/client.hpp>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <unordered_map>
+
+using namespace pirates;
+using namespace pirates::majordomo;
+
+namespace {
+std::string body_of(long i) {
+    return fmt::format("request {} from {}", i, ::getpid());
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string broker, service = "echo";
+    int requests = 10, attempts = 3, window = 100;
+    bool async = false;
+    Duration timeout{2500};
+    CommandLine cli("mdclient",
+                    "Majordomo client: sends requests to a service and checks the echoed replies.");
+    cli.endpoint("connect", broker, "broker endpoint", true)
+        .text("service", service, "service name (default echo)", true)
+        .integer("requests", requests, "number of requests (default 10)", 0)
+        .flag("async", async, "many requests in flight on one socket (AsyncClient)")
+        .integer("window", window, "with --async: requests in flight at most (default 100)", 1)
+        .millis("timeout-ms", timeout, "timeout per attempt (default 2500)")
+        .integer("retries", attempts, "attempts per request, as the reference counts them (default 3)", 1,
+                 1000);
+    cli.parse(argc, argv);
+    install_stop_signals();
+
+    zmq::context_t context;
+    const auto start = Clock::now();
+    long answered = 0, matched = 0, failed = 0;
+    std::uint64_t retried = 0;
+    auto check = [&](long i, const Completion& c) {
+        if (!c.ok()) {
+            ++failed;
+            log::warn("request {}: no reply after {} attempts ({})", i, c.attempts, to_string(c.status));
+            return;
+        }
+        ++answered;
+        bool same = c.body.size() == 1 && c.body[0].to_string_view() == body_of(i);
+        if (same)
+            ++matched;
+        else
+            log::warn("request {}: reply does not match: {}", i, printable(c.body));
+        log::debug("request {}: {} after {} attempt(s)", i, same ? "ok" : "MISMATCH", c.attempts);
+    };
+
+    if (!async) {
+        Client client(context, ClientConfig{broker, timeout, attempts});
+        for (long i = 1; i <= requests && !stop_requested(); ++i) {
+            Frames body;
+            body.add(frame(body_of(i)));
+            Response r = client.request(service, std::move(body));
+            check(i, Completion{0, r.status, service, std::move(r.body), r.attempts});
+        }
+        retried = client.stats().retries;
+    } else {
+        AsyncClient client(context, AsyncClientConfig{broker, timeout, attempts});
+        std::unordered_map<std::uint64_t, long> index;  // request id -> request number
+        long next = 1;
+        while (!stop_requested() && (next <= requests || !index.empty())) {
+            while (next <= requests && index.size() < static_cast<std::size_t>(window)) {
+                Frames body;
+                body.add(frame(body_of(next)));
+                index.emplace(client.send(service, std::move(body)), next++);
+            }
+            auto c = client.recv(Duration{100});
+            if (!c) continue;
+            auto it = index.find(c->id);
+            if (it == index.end()) {
+                log::warn("completion for an unknown request id {}", c->id);
+                continue;
+            }
+            check(it->second, *c);
+            index.erase(it);
+        }
+        retried = client.stats().retries;
+    }
+
+    double secs = std::chrono::duration<double>(Clock::now() - start).count();
+    std::printf("mdclient: sent %d answered %ld matched %ld retried %llu failed %ld time %.3f s\n", requests,
+                answered, matched, static_cast<unsigned long long>(retried), failed, secs);
+    std::fflush(stdout);
+    return (answered == requests && matched == requests) ? 0 : 1;
+}

@@ -1,0 +1,61 @@
+// mdworker: a Majordomo echo worker (replies with the request body), with fault injection for tests and
+// demos.
+#include <pirates/common/chaos.hpp>
+#include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/majordomo/protocol.hpp>
+#include <pirates/majordomo/worker.hpp>
+
+#include <thread>
+
+using namespace pirates;
+
+int main(int argc, char** argv) {
+    majordomo::WorkerConfig config;
+    Chaos chaos;
+    CommandLine cli("mdworker", "Majordomo echo worker: registers for a service and echoes every request.");
+    cli.endpoint("connect", config.broker, "broker endpoint", true)
+        .text("service", config.service, "service name to serve", true)
+        .millis("heartbeat-ms", config.heartbeat, "heartbeat interval (default 2500)")
+        .integer("liveness", config.liveness,
+                 "silent heartbeats before the broker counts as dead (default 3)", 1, 100)
+        .millis("reconnect-ms", config.reconnect.initial,
+                "first reconnect delay, doubled up to 32 s (default 2500)");
+    chaos.add_flags(cli);
+    cli.parse(argc, argv);
+    if (majordomo::is_mmi(config.service))
+        cli.fail("mmi.* services are answered by the broker, not by workers");
+    config.reconnect.max = std::max(config.reconnect.max, config.reconnect.initial);
+
+    install_stop_signals();
+    zmq::context_t context;
+    majordomo::Worker worker(context, config);
+    log::info("worker for '{}' connecting to {}", config.service, config.broker);
+    long n = 0;
+    while (!worker.stopped()) {
+        auto request = worker.recv(Duration{1000});
+        if (!request) continue;
+        ++n;
+        switch (chaos.on_request(n)) {
+            case Chaos::Action::crash:
+                crash_now();
+            case Chaos::Action::hang:
+                hang_until_stopped();
+            case Chaos::Action::drop:
+                log::info("chaos: dropping request {}", n);
+                continue;
+            case Chaos::Action::delay_then_answer:
+                std::this_thread::sleep_for(chaos.delay);
+                break;
+            case Chaos::Action::answer:
+                break;
+        }
+        log::debug("request {}: {}", n, printable(request->body));
+        Frames body = std::move(request->body);
+        worker.reply(std::move(*request), std::move(body));
+    }
+    const auto& s = worker.stats();
+    log::info("worker stopping: requests {} replies {} reconnects {}", s.requests, s.replies, s.connects - 1);
+    return 0;
+}

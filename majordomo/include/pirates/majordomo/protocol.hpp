@@ -1,0 +1,117 @@
+#pragma once
+// 7/MDP version 0.1 codec: typed decoding of what clients, workers and the broker send, and encoders for each
+// command. Only header frames are looked at; bodies are moved from the input message to the output, never
+// parsed or copied. Decoders take the message by rvalue and return a Result: malformed input is a value.
+//
+// Frames as the application sees them (ROUTER identities excluded, see the broker core):
+//   client -> broker   "" "MDPC01" service body...
+//   broker -> client   "" "MDPC01" service body...
+//   worker -> broker   "" "MDPW01" 0x01 service                    READY
+//                      "" "MDPW01" 0x03 client-id "" body...       REPLY
+//                      "" "MDPW01" 0x04                            HEARTBEAT
+//                      "" "MDPW01" 0x05                            DISCONNECT
+//   broker -> worker   "" "MDPW01" 0x02 client-id "" body...       REQUEST
+//                      "" "MDPW01" 0x04 / 0x05                     HEARTBEAT / DISCONNECT
+#include <pirates/common/frames.hpp>
+#include <pirates/common/result.hpp>
+
+#include <cstdint>
+#include <string_view>
+#include <variant>
+
+namespace pirates::majordomo {
+
+inline constexpr std::string_view client_protocol = "MDPC01";
+inline constexpr std::string_view worker_protocol = "MDPW01";
+
+enum class Command : unsigned char {
+    ready = 0x01,
+    request = 0x02,
+    reply = 0x03,
+    heartbeat = 0x04,
+    disconnect = 0x05
+};
+
+// True when `service` names a Majordomo Management Interface service (answered by the broker): a real prefix
+// test on the service name, "mmi." included, "mmi" or "mmix" not.
+inline bool is_mmi(std::string_view service) {
+    return service.substr(0, 4) == "mmi.";
+}
+
+// ---- What the broker receives (after its ROUTER identity frame) ----
+struct ClientRequest {
+    Frame service;
+    Frames body;  // one or more frames
+};
+struct WorkerReady {
+    Frame service;
+};
+struct WorkerReply {
+    Frame client;  // identity of the client to answer
+    Frames body;   // one or more frames
+};
+struct WorkerHeartbeat {};
+struct WorkerDisconnect {};
+using BrokerInbound =
+    std::variant<ClientRequest, WorkerReady, WorkerReply, WorkerHeartbeat, WorkerDisconnect>;
+
+// Decode a message received by the broker, identity already removed. The message is consumed.
+Result<BrokerInbound> decode_broker_inbound(Frames&& message);
+
+// ---- What a worker receives from the broker (DEALER: no identity) ----
+struct BrokerRequest {
+    Frame client;
+    Frames body;
+};
+struct BrokerHeartbeat {};
+struct BrokerDisconnect {};
+using WorkerInbound = std::variant<BrokerRequest, BrokerHeartbeat, BrokerDisconnect>;
+Result<WorkerInbound> decode_worker_inbound(Frames&& message);
+
+// ---- What a client receives from the broker ----
+struct ClientReply {
+    Frame service;
+    Frames body;
+};
+// `delimited`: the message still starts with the empty frame (DEALER client); false for a REQ client, whose
+// socket removed it.
+Result<ClientReply> decode_client_reply(Frames&& message, bool delimited = true);
+
+// ---- Encoders. Each returns the frames to send (a ROUTER sender pushes the peer identity in front). ----
+// Client: "" "MDPC01" service body... (with_delimiter = false for a REQ socket, which adds the "" itself).
+Frames encode_client_request(std::string_view service, Frames body, bool with_delimiter = true);
+// Broker -> client: "" "MDPC01" service body...
+Frames encode_client_reply(const Frame& service, Frames body);
+Frames encode_client_reply(std::string_view service, Frames body);
+// Worker -> broker.
+Frames encode_ready(std::string_view service);
+Frames encode_reply(Frame client, Frames body);
+Frames encode_heartbeat();
+Frames encode_disconnect();
+// Broker -> worker.
+Frames encode_request(Frame client, Frames body);
+
+// Human-readable name of a command byte, for logs.
+std::string_view command_name(unsigned char command);
+
+}  // namespace pirates::majordomo
+
+namespace pirates::majordomo {
+
+// ---- Correlation frames (our extension for the asynchronous client; see README "Matching async replies")
+// ---- MDP 0.1 carries no request id. The async client puts one correlation frame in front of the body: 16
+// bytes, the 8-byte marker "\xFF" "PIRCID" "\x01" then the request id, 8 bytes big-endian. A worker must
+// return it as the first frame of its reply: echo workers do so by nature, and pirates::majordomo::Worker
+// strips it before the handler sees the request and puts it back in front of the reply, so handlers never see
+// it.
+inline constexpr std::size_t correlation_size = 16;
+Frame make_correlation_frame(std::uint64_t id);
+bool is_correlation_frame(const Frame& f);
+// The id in a correlation frame (call only when is_correlation_frame()).
+std::uint64_t correlation_id(const Frame& f);
+
+// Share the frames of a message without copying large payloads (zmq_msg_copy is reference counted); used to
+// keep a request for resending.
+Frames share(const Frames& m);
+
+}  // namespace pirates::majordomo

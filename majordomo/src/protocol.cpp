@@ -1,0 +1,215 @@
+#include <pirates/majordomo/protocol.hpp>
+
+#include <cstring>
+
+namespace pirates::majordomo {
+namespace {
+
+Frame text_frame(std::string_view s) {
+    return Frame(s.data(), s.size());
+}
+Frame command_frame(Command c) {
+    return byte_frame(static_cast<unsigned char>(c));
+}
+unsigned char first_byte(const Frame& f) {
+    return *static_cast<const unsigned char*>(f.data());
+}
+
+// "" protocol: the two frames every MDP message starts with (for a DEALER peer).
+void push_header(Frames& m, std::string_view protocol) {
+    m.push(text_frame(protocol));
+    m.push(Frame());
+}
+
+}  // namespace
+
+std::string_view command_name(unsigned char command) {
+    switch (command) {
+        case 0x01:
+            return "READY";
+        case 0x02:
+            return "REQUEST";
+        case 0x03:
+            return "REPLY";
+        case 0x04:
+            return "HEARTBEAT";
+        case 0x05:
+            return "DISCONNECT";
+        default:
+            return "UNKNOWN";
+    }
+}
+
+Result<BrokerInbound> decode_broker_inbound(Frames&& m) {
+    if (m.size() < 3) return error("too short for MDP (fewer than 3 frames)");
+    if (m.front().size() != 0) return error("first frame is not the empty delimiter");
+    m.pop();
+    Frame protocol = m.pop();
+    if (equals(protocol, client_protocol)) {
+        if (m.size() < 2) return error("client request without a body");
+        Frame service = m.pop();
+        if (service.size() == 0) return error("client request with an empty service name");
+        return BrokerInbound{ClientRequest{std::move(service), std::move(m)}};
+    }
+    if (!equals(protocol, worker_protocol)) return error("unknown protocol frame " + printable(protocol));
+    Frame command = m.pop();
+    if (command.size() != 1) return error("worker command frame is not one byte");
+    switch (first_byte(command)) {
+        case 0x01: {
+            if (m.size() != 1) return error("READY needs exactly one service frame");
+            Frame service = m.pop();
+            if (service.size() == 0) return error("READY with an empty service name");
+            return BrokerInbound{WorkerReady{std::move(service)}};
+        }
+        case 0x03: {
+            if (m.size() < 3) return error("REPLY too short (client-id \"\" body... expected)");
+            Frame client = m.pop();
+            if (client.size() == 0) return error("REPLY with an empty client identity");
+            if (m.front().size() != 0)
+                return error("REPLY without the empty frame after the client identity");
+            m.pop();
+            return BrokerInbound{WorkerReply{std::move(client), std::move(m)}};
+        }
+        case 0x04:
+            if (!m.empty()) return error("HEARTBEAT with extra frames");
+            return BrokerInbound{WorkerHeartbeat{}};
+        case 0x05:
+            if (!m.empty()) return error("DISCONNECT with extra frames");
+            return BrokerInbound{WorkerDisconnect{}};
+        default:
+            return error("unknown worker command " + hex(command.to_string_view()));
+    }
+}
+
+Result<WorkerInbound> decode_worker_inbound(Frames&& m) {
+    if (m.size() < 3) return error("too short for MDP (fewer than 3 frames)");
+    if (m.front().size() != 0) return error("first frame is not the empty delimiter");
+    m.pop();
+    if (!equals(m.front(), worker_protocol)) return error("not an MDPW01 message");
+    m.pop();
+    Frame command = m.pop();
+    if (command.size() != 1) return error("command frame is not one byte");
+    switch (first_byte(command)) {
+        case 0x02: {
+            if (m.size() < 3) return error("REQUEST too short (client-id \"\" body... expected)");
+            Frame client = m.pop();
+            if (m.front().size() != 0)
+                return error("REQUEST without the empty frame after the client identity");
+            m.pop();
+            return WorkerInbound{BrokerRequest{std::move(client), std::move(m)}};
+        }
+        case 0x04:
+            return WorkerInbound{BrokerHeartbeat{}};
+        case 0x05:
+            return WorkerInbound{BrokerDisconnect{}};
+        default:
+            return error("unexpected command " + hex(command.to_string_view()) + " from the broker");
+    }
+}
+
+Result<ClientReply> decode_client_reply(Frames&& m, bool delimited) {
+    if (delimited) {
+        if (m.empty() || m.front().size() != 0) return error("reply does not start with the empty delimiter");
+        m.pop();
+    }
+    if (m.size() < 3) return error("reply too short (\"MDPC01\" service body... expected)");
+    if (!equals(m.front(), client_protocol)) return error("reply is not MDPC01");
+    m.pop();
+    Frame service = m.pop();
+    return ClientReply{std::move(service), std::move(m)};
+}
+
+Frames encode_client_request(std::string_view service, Frames body, bool with_delimiter) {
+    body.push(text_frame(service));
+    body.push(text_frame(client_protocol));
+    if (with_delimiter) body.push(Frame());
+    return body;
+}
+
+Frames encode_client_reply(const Frame& service, Frames body) {
+    body.push(Frame(service.data(), service.size()));
+    push_header(body, client_protocol);
+    return body;
+}
+
+Frames encode_client_reply(std::string_view service, Frames body) {
+    body.push(text_frame(service));
+    push_header(body, client_protocol);
+    return body;
+}
+
+Frames encode_ready(std::string_view service) {
+    Frames m;
+    m.add(text_frame(service));
+    m.push(command_frame(Command::ready));
+    push_header(m, worker_protocol);
+    return m;
+}
+
+Frames encode_reply(Frame client, Frames body) {
+    body.push(Frame());
+    body.push(std::move(client));
+    body.push(command_frame(Command::reply));
+    push_header(body, worker_protocol);
+    return body;
+}
+
+Frames encode_heartbeat() {
+    Frames m;
+    m.add(command_frame(Command::heartbeat));
+    push_header(m, worker_protocol);
+    return m;
+}
+
+Frames encode_disconnect() {
+    Frames m;
+    m.add(command_frame(Command::disconnect));
+    push_header(m, worker_protocol);
+    return m;
+}
+
+Frames encode_request(Frame client, Frames body) {
+    body.push(Frame());
+    body.push(std::move(client));
+    body.push(command_frame(Command::request));
+    push_header(body, worker_protocol);
+    return body;
+}
+
+}  // namespace pirates::majordomo
+
+namespace pirates::majordomo {
+namespace {
+constexpr unsigned char correlation_marker[8] = {0xFF, 'P', 'I', 'R', 'C', 'I', 'D', 0x01};
+}
+
+Frame make_correlation_frame(std::uint64_t id) {
+    unsigned char bytes[correlation_size];
+    std::memcpy(bytes, correlation_marker, sizeof correlation_marker);
+    for (int i = 0; i < 8; ++i) bytes[8 + i] = static_cast<unsigned char>(id >> (56 - 8 * i));
+    return Frame(bytes, sizeof bytes);
+}
+
+bool is_correlation_frame(const Frame& f) {
+    return f.size() == correlation_size &&
+           std::memcmp(f.data(), correlation_marker, sizeof correlation_marker) == 0;
+}
+
+std::uint64_t correlation_id(const Frame& f) {
+    const auto* p = static_cast<const unsigned char*>(f.data()) + 8;
+    std::uint64_t id = 0;
+    for (int i = 0; i < 8; ++i) id = (id << 8) | p[i];
+    return id;
+}
+
+Frames share(const Frames& m) {
+    Frames out;
+    for (const auto& f : m) {
+        Frame c;
+        c.copy(const_cast<Frame&>(f));  // zmq_msg_copy: shares the buffer, does not modify the content
+        out.add(std::move(c));
+    }
+    return out;
+}
+
+}  // namespace pirates::majordomo

@@ -1,0 +1,25 @@
+// spqueue: the Simple Pirate queue. Clients (REQ / Lazy Pirate) on the frontend, REQ workers on the backend;
+// each request goes to the least recently used idle worker.
+#include <pirates/common/cli.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/simple_pirate/queue_server.hpp>
+
+int main(int argc, char** argv) {
+    pirates::simple_pirate::QueueConfig config;
+    int max_held = static_cast<int>(config.max_held);
+    pirates::CommandLine cli("spqueue",
+                             "Simple Pirate queue: least-recently-used routing of requests to workers.");
+    cli.endpoint("frontend", config.frontend, "endpoint to bind for clients, e.g. tcp://*:5555 (required)",
+                 true)
+        .endpoint("backend", config.backend, "endpoint to bind for workers, e.g. tcp://*:5556 (required)",
+                  true)
+        .integer("max-held", max_held, "requests held while no worker is idle, at most (default 10000)", 1);
+    cli.parse(argc, argv);
+    config.max_held = static_cast<std::size_t>(max_held);
+
+    pirates::install_stop_signals();
+    zmq::context_t context;
+    pirates::simple_pirate::QueueServer queue(context, config);
+    queue.run();
+    return 0;
+}

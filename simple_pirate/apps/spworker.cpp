@@ -1,0 +1,22 @@
+// spworker: a Simple Pirate echo worker (REQ, READY on connect), with fault injection for tests and demos.
+#include <pirates/common/cli.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/simple_pirate/echo_worker.hpp>
+
+int main(int argc, char** argv) {
+    pirates::simple_pirate::EchoWorkerConfig config;
+    pirates::CommandLine cli("spworker", "Simple Pirate worker: echoes each request back through the queue.");
+    cli.endpoint("connect", config.connect, "queue backend endpoint, e.g. tcp://localhost:5556 (required)",
+                 true)
+        .millis("transport-heartbeat-ms", config.options.transport_heartbeat,
+                "libzmq (ZMTP) heartbeat to notice a vanished queue host (default 0: off)", 0);
+    config.chaos.add_flags(cli);
+    cli.parse(argc, argv);
+    if (config.chaos.slow_after > 0 && config.chaos.delay.count() == 0)
+        cli.fail("--slow-after needs --delay-ms");
+
+    pirates::install_stop_signals();
+    zmq::context_t context;
+    pirates::simple_pirate::run_echo_worker(context, config);
+    return 0;
+}

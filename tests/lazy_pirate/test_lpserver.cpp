@@ -1,0 +1,156 @@
+// lpserver and lpclient as processes: raw frames from protocols.md, chaos flags, exit codes.
+#include <doctest/doctest.h>
+#include <pirates/lazy_pirate/client.hpp>
+
+#include "support/net.hpp"
+#include "support/process.hpp"
+
+#include <csignal>
+
+using namespace pirates;
+using namespace std::chrono_literals;
+
+namespace {
+std::string dead_endpoint(zmq::context_t& ctx) {
+    zmq::socket_t s(ctx, zmq::socket_type::router);
+    s.set(zmq::sockopt::linger, 0);
+    std::string ep = test::bind_loopback(s);
+    s.unbind(ep);
+    return ep;
+}
+}  // namespace
+
+TEST_CASE(
+    "lpserver raw frames: a DEALER speaking REQ's wire format by hand gets its envelope and body back") {
+    test::Process server("lpserver", {"--bind", "tcp://127.0.0.1:*"});
+    auto ep = server.bound_endpoint("server");
+    REQUIRE(!ep.empty());
+    zmq::context_t ctx;
+    zmq::socket_t dealer(ctx, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(ep);
+
+    // What a REQ sends for the one-frame request "1": an empty delimiter, then the body.
+    auto send_raw = [&](std::vector<std::string> parts) {
+        for (std::size_t i = 0; i < parts.size(); ++i)
+            dealer.send(zmq::buffer(parts[i]),
+                        i + 1 < parts.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    };
+    send_raw({"", "1"});
+    Frames reply;
+    REQUIRE(test::recv_within(dealer, reply, 5s));
+    CHECK(test::strings(reply) == std::vector<std::string>{"", "1"});
+
+    // Binary bodies and several frames come back byte for byte.
+    send_raw({"", std::string("\x00\xff\x01", 3), "second"});
+    REQUIRE(test::recv_within(dealer, reply, 5s));
+    CHECK(test::strings(reply) == std::vector<std::string>{"", std::string("\x00\xff\x01", 3), "second"});
+
+    // An envelope of several frames (a request that crossed a proxy) is kept whole, as REP keeps it.
+    send_raw({"hop", "", "body"});
+    REQUIRE(test::recv_within(dealer, reply, 5s));
+    CHECK(test::strings(reply) == std::vector<std::string>{"hop", "", "body"});
+
+    // Garbage a REP socket would drop: no delimiter, or nothing after it. No answer, and the server lives on.
+    send_raw({"no-delimiter"});
+    send_raw({""});
+    send_raw({"", "after garbage"});
+    REQUIRE(test::recv_within(dealer, reply, 5s));
+    CHECK(test::strings(reply) == std::vector<std::string>{"", "after garbage"});
+    CHECK(server.running());
+}
+
+TEST_CASE("lpserver --drop-every: lpclient retries the dropped requests and exits 0") {
+    test::Process server("lpserver", {"--bind", "tcp://127.0.0.1:*", "--drop-every", "3"});
+    auto ep = server.bound_endpoint("server");
+    REQUIRE(!ep.empty());
+    test::Process client("lpclient",
+                         {"--connect", ep, "--timeout-ms", "150", "--retries", "3", "--requests", "6"});
+    auto code = client.wait_exit(20s);
+    REQUIRE(code.has_value());
+    CHECK(*code == 0);
+    REQUIRE(client.wait_for("done:"));  // its last line: all its output has been read
+    for (int i = 1; i <= 6; ++i)
+        CHECK(client.output().find(std::to_string(i) + " ok attempts=") != std::string::npos);
+    CHECK(client.count("attempts=2") >= 1);  // some request needed a second attempt
+    CHECK(client.count("gave-up") == 0);
+}
+
+TEST_CASE("lpclient against nothing prints gave-up and exits 1") {
+    zmq::context_t ctx;
+    test::Process client("lpclient",
+                         {"--connect", dead_endpoint(ctx), "--timeout-ms", "100", "--retries", "2"});
+    auto code = client.wait_exit(20s);
+    REQUIRE(code.has_value());
+    CHECK(*code == 1);
+    CHECK(client.wait_for("1 gave-up attempts=2", 1s));
+}
+
+TEST_CASE("lpserver --crash-after: the server exits abruptly, and the client gives up on it") {
+    test::Process server("lpserver", {"--bind", "tcp://127.0.0.1:*", "--crash-after", "2"});
+    auto ep = server.bound_endpoint("server");
+    REQUIRE(!ep.empty());
+    test::Process client("lpclient",
+                         {"--connect", ep, "--timeout-ms", "150", "--retries", "2", "--requests", "5"});
+    auto code = client.wait_exit(20s);
+    REQUIRE(code.has_value());
+    CHECK(*code == 1);
+    CHECK(client.wait_for("2 ok", 1s));
+    CHECK(client.wait_for("3 gave-up", 1s));
+    auto server_code = server.wait_exit(5s);
+    REQUIRE(server_code.has_value());
+    CHECK(*server_code != 0);
+}
+
+TEST_CASE("lpserver --slow-after/--delay-ms answers late but answers") {
+    test::Process server("lpserver",
+                         {"--bind", "tcp://127.0.0.1:*", "--slow-after", "1", "--delay-ms", "100"});
+    auto ep = server.bound_endpoint("server");
+    REQUIRE(!ep.empty());
+    zmq::context_t ctx;
+    lazy_pirate::ClientOptions options;
+    options.check = lazy_pirate::echo_check();
+    lazy_pirate::Client client(ctx, ep, {5000ms, 3}, options);
+    CHECK(client.request("1").attempts == 1);
+    auto late = client.request("2");
+    REQUIRE(late.ok());
+    CHECK(late.attempts == 1);
+    CHECK(server.wait_for("answering 100 ms late"));
+}
+
+TEST_CASE("lpserver and lpclient: --help, bad flags, and a clean stop on SIGTERM and SIGINT") {
+    {
+        test::Process help("lpserver", {"--help"});
+        CHECK(help.wait_exit() == 0);
+        CHECK(help.wait_for("--drop-every"));
+    }
+    {
+        test::Process help("lpclient", {"--help"});
+        CHECK(help.wait_exit() == 0);
+        CHECK(help.wait_for("--timeout-ms"));
+    }
+    {
+        test::Process bad("lpserver", {"--bind", "nonsense"});
+        CHECK(bad.wait_exit() == 2);
+    }
+    {
+        test::Process bad("lpclient", {"--connect", "tcp://127.0.0.1:1", "--retries", "zero"});
+        CHECK(bad.wait_exit() == 2);
+    }
+    {
+        test::Process missing("lpclient", {});
+        CHECK(missing.wait_exit() == 2);
+    }
+    for (int sig : {SIGTERM, SIGINT}) {
+        test::Process server("lpserver", {"--bind", "tcp://127.0.0.1:*"});
+        REQUIRE(!server.bound_endpoint("server").empty());
+        server.signal(sig);
+        CHECK(server.wait_exit() == 0);
+
+        zmq::context_t ctx;
+        test::Process client("lpclient", {"--connect", dead_endpoint(ctx), "--timeout-ms", "10000"});
+        REQUIRE(client.wait_for("client of"));  // signals are installed
+        client.signal(sig);
+        CHECK(client.wait_exit() == 0);
+    }
+}

@@ -1,0 +1,183 @@
+// Unit tests of the Simple Pirate queue core: LRU order, held requests, lost workers, malformed input.
+#include <doctest/doctest.h>
+#include <pirates/simple_pirate/queue.hpp>
+
+#include "support/net.hpp"
+
+using namespace pirates;
+using namespace pirates::simple_pirate;
+using S = std::vector<std::string>;
+
+namespace {
+
+const std::string READY("\x01", 1);
+
+struct Harness {
+    Queue queue;
+    std::vector<Outgoing> out;
+
+    explicit Harness(std::size_t max_held = 10000) : queue(max_held) {}
+    void backend(std::initializer_list<std::string_view> parts) {
+        queue.on_backend(test::make_frames(parts), out);
+    }
+    void frontend(std::initializer_list<std::string_view> parts) {
+        queue.on_frontend(test::make_frames(parts), out);
+    }
+    // The messages sent so far, as (side, frames), then forgotten.
+    std::vector<std::pair<Outgoing::To, S>> take() {
+        std::vector<std::pair<Outgoing::To, S>> r;
+        for (auto& o : out) r.emplace_back(o.to, test::strings(o.frames));
+        out.clear();
+        return r;
+    }
+};
+
+constexpr auto FE = Outgoing::To::frontend;
+constexpr auto BE = Outgoing::To::backend;
+
+}  // namespace
+
+TEST_CASE("queue: workers join the idle list in order - requests go to the least recently used") {
+    Harness h;
+    CHECK_FALSE(h.queue.accepting());
+    h.backend({"w1", "", READY});
+    h.backend({"w2", "", READY});
+    h.backend({"w3", "", READY});
+    CHECK(h.take().empty());
+    CHECK(h.queue.accepting());
+    CHECK(h.queue.idle_order() == S{"w1", "w2", "w3"});
+
+    h.frontend({"c1", "", "req-1"});
+    h.frontend({"c2", "", "req-2", "part-2"});
+    auto sent = h.take();
+    REQUIRE(sent.size() == 2);
+    CHECK(sent[0] == std::pair{BE, S{"w1", "", "c1", "", "req-1"}});
+    CHECK(sent[1] == std::pair{BE, S{"w2", "", "c2", "", "req-2", "part-2"}});
+    CHECK(h.queue.idle_order() == S{"w3"});
+    CHECK_FALSE(h.queue.is_idle("w1"));
+
+    // A reply goes to its client, and its worker joins the tail: now w3 is the least recently used.
+    h.backend({"w1", "", "c1", "", "rep-1"});
+    sent = h.take();
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0] == std::pair{FE, S{"c1", "", "rep-1"}});
+    CHECK(h.queue.idle_order() == S{"w3", "w1"});
+    h.backend({"w2", "", "c2", "", "rep-2", "part-2"});
+    CHECK(h.take()[0] == std::pair{FE, S{"c2", "", "rep-2", "part-2"}});
+    CHECK(h.queue.idle_order() == S{"w3", "w1", "w2"});
+
+    h.frontend({"c3", "", "req-3"});
+    CHECK(h.take()[0].second.at(0) == "w3");
+    CHECK(h.queue.counters().requests == 3);
+    CHECK(h.queue.counters().replies == 2);
+    CHECK(h.queue.counters().ready == 3);
+}
+
+TEST_CASE("queue: requests are held while no worker is idle, and served oldest first") {
+    Harness h;
+    h.frontend({"c1", "", "first"});
+    h.frontend({"c2", "", "second"});
+    CHECK(h.take().empty());
+    CHECK(h.queue.held_requests() == 2);
+    CHECK_FALSE(h.queue.accepting());
+
+    h.backend({"w1", "", READY});  // takes the oldest at once
+    auto sent = h.take();
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0] == std::pair{BE, S{"w1", "", "c1", "", "first"}});
+    CHECK(h.queue.idle_workers() == 0);
+    CHECK(h.queue.held_requests() == 1);
+
+    h.backend({"w1", "", "c1", "", "done"});  // reply forwarded, then the next held request
+    sent = h.take();
+    REQUIRE(sent.size() == 2);
+    CHECK(sent[0] == std::pair{FE, S{"c1", "", "done"}});
+    CHECK(sent[1] == std::pair{BE, S{"w1", "", "c2", "", "second"}});
+    CHECK(h.queue.held_requests() == 0);
+    CHECK(h.queue.counters().held == 2);
+}
+
+TEST_CASE("queue: the hold queue is bounded") {
+    Harness h(2);
+    h.frontend({"c1", "", "1"});
+    h.frontend({"c2", "", "2"});
+    h.frontend({"c3", "", "3"});
+    CHECK(h.queue.held_requests() == 2);
+    CHECK(h.queue.counters().dropped_overflow == 1);
+}
+
+TEST_CASE("queue: a worker that has gone is forgotten and its request goes to the next idle worker") {
+    Harness h;
+    h.backend({"w1", "", READY});
+    h.backend({"w2", "", READY});
+    h.frontend({"c1", "", "req"});
+    REQUIRE(h.out.size() == 1);
+    // The driver could not deliver to w1 (disconnected): it hands the message back.
+    Frames undeliverable = std::move(h.out[0].frames);
+    h.out.clear();
+    h.queue.on_undeliverable(std::move(undeliverable), h.out);
+    auto sent = h.take();
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0] == std::pair{BE, S{"w2", "", "c1", "", "req"}});
+    CHECK_FALSE(h.queue.is_idle("w1"));
+    CHECK_FALSE(h.queue.is_idle("w2"));
+    CHECK(h.queue.idle_workers() == 0);
+    CHECK(h.queue.counters().workers_lost == 1);
+
+    // w2 is gone too: no worker left, so the request is held ahead of newer ones.
+    h.frontend({"c2", "", "newer"});
+    undeliverable = test::make_frames({"w2", "", "c1", "", "req"});
+    h.queue.on_undeliverable(std::move(undeliverable), h.out);
+    CHECK(h.take().empty());
+    CHECK(h.queue.held_requests() == 2);
+    h.backend({"w3", "", READY});
+    CHECK(h.take()[0] == std::pair{BE, S{"w3", "", "c1", "", "req"}});
+}
+
+TEST_CASE("queue: a message from a worker that is already idle is dropped, the worker kept once") {
+    Harness h;
+    h.backend({"w1", "", READY});
+    h.backend({"w1", "", READY});
+    h.backend({"w1", "", "c9", "", "unsolicited"});
+    CHECK(h.take().empty());
+    CHECK(h.queue.idle_order() == S{"w1"});
+    CHECK(h.queue.counters().protocol_errors == 2);
+    // Dispatching it removes it from every structure: nothing is left behind to be dispatched twice.
+    h.frontend({"c1", "", "x"});
+    h.frontend({"c2", "", "y"});
+    auto sent = h.take();
+    REQUIRE(sent.size() == 1);
+    CHECK(h.queue.held_requests() == 1);
+}
+
+TEST_CASE("queue: malformed worker messages are counted and dropped - the worker does not join") {
+    Harness h;
+    h.backend({"w1"});                                           // identity only
+    h.backend({"w1", ""});                                       // nothing after the delimiter
+    h.backend({"w1", "x", "\x01"});                              // no delimiter
+    h.backend({"w1", "", "\x02"});                               // not READY
+    h.backend({"w1", "", "READY"});                              // READY spelled out is not READY
+    h.backend({"w1", "", "c1", ""});                             // reply without a body
+    h.backend({"w1", "", "c1", "no-delimiter", "body"});         // reply envelope without its delimiter
+    h.backend({"w1", "", std::string_view("\x00\xff\xfe", 3)});  // binary junk
+    h.queue.on_backend(Frames{}, h.out);                         // nothing at all
+    CHECK(h.take().empty());
+    CHECK(h.queue.idle_workers() == 0);
+    CHECK(h.queue.counters().invalid_backend == 9);
+    CHECK(h.queue.counters().ready == 0);
+}
+
+TEST_CASE("queue: malformed client messages are counted and dropped") {
+    Harness h;
+    h.backend({"w1", "", READY});
+    h.frontend({"c1"});
+    h.frontend({"c1", ""});
+    h.frontend({"c1", "x", "y"});
+    h.frontend({"", "", "y"});
+    h.queue.on_frontend(Frames{}, h.out);
+    CHECK(h.take().empty());
+    CHECK(h.queue.counters().invalid_frontend == 5);
+    CHECK(h.queue.idle_order() == S{"w1"});  // still there for a real request
+    h.frontend({"c1", "", "ok"});
+    CHECK(h.take().size() == 1);
+}
