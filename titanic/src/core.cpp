@@ -87,7 +87,7 @@ void Dispatcher::dispatch(TimePoint now, std::vector<LaneCommand>& out, Counters
         if (l.stage == Lane::Stage::idle || l.deadline > now) continue;
         Queue& q = *l.queue;
         ++counters.timeouts;
-        log::debug("titanic: {} to {} timed out, retrying later",
+        log::debug("dispatch: {} to {} timed out, retrying later",
                    l.stage == Lane::Stage::querying ? "mmi.service query" : "request", q.name);
         out.push_back(LaneCommand{LaneCommand::Kind::reset, static_cast<int>(i), {}, {}});
         free_lane(static_cast<int>(i));
@@ -128,7 +128,7 @@ void Dispatcher::lane_reply(int lane, std::string_view service, Frames body, Tim
         }
         if (body.size() != 1 || !equals(body[0], status::ok)) {
             ++counters.unavailable;
-            log::debug("titanic: service {} not available ({}), retrying later", q.name, printable(body));
+            log::debug("dispatch: service {} not available ({}), retrying later", q.name, printable(body));
             free_lane(lane);
             retry_later(q, now);
             release(q);
@@ -142,7 +142,7 @@ void Dispatcher::lane_reply(int lane, std::string_view service, Frames body, Tim
         l.id = q.waiting.front();
         auto request = store_.read_request(l.id);
         if (!request || request->size() < 2) {
-            log::error("titanic: cannot read request {}: {}", l.id.str(),
+            log::error("dispatch: cannot read request {}: {}", l.id.str(),
                        request ? "no body" : request.error().reason);
             free_lane(lane);
             retry_later(q, now);
@@ -202,7 +202,7 @@ TitanicCore::TitanicCore(Store& store, DispatchPolicy policy, std::uint64_t seed
     : store_(store), dispatcher_(store, policy, seed) {
     for (const auto& id : store_.pending_in_order()) dispatcher_.add(id, *store_.service(id));
     if (dispatcher_.pending())
-        log::info("titanic: {} requests pending from the store, to dispatch", dispatcher_.pending());
+        log::info("{} requests pending from the store, to dispatch", dispatcher_.pending());
 }
 
 void TitanicCore::answer(std::vector<Answer>& out, Handle to, std::string_view code) {
@@ -281,8 +281,7 @@ void TitanicCore::commit(TimePoint now, std::vector<Answer>& out) {
     bool ok = result.ok();
     if (!ok) {
         ++counters_.write_failures;
-        log::error("titanic: store write failed, {} answers are \"500\": {}", held_.size(),
-                   result.error().reason);
+        log::error("store write failed, {} answers are \"500\": {}", held_.size(), result.error().reason);
     }
     dispatcher_.committed(ok, now, counters_);
     for (auto& h : held_) {

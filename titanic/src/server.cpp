@@ -60,10 +60,10 @@ Result<std::unique_ptr<Server>> Server::open(zmq::context_t& context, ServerConf
     for (std::size_t i = 0; i < s->lanes_.size(); ++i) s->open_lane(i);
 
     auto st = s->store_->stats();
-    log::info("titanic: store {} holds {} open requests ({} answered, {} to dispatch), log {} bytes", c.dir,
-              st.open, st.answered, s->core_->dispatcher().pending(), st.log_bytes);
-    log::info("titanic: serving {} x {}, {} x {}, 2 x {} through {}, {} dispatch lanes", pool,
-              services::request, pool, services::close, services::reply, c.broker, s->lanes_.size());
+    log::info("store {} holds {} open requests ({} answered, {} to dispatch), log {} bytes", c.dir, st.open,
+              st.answered, s->core_->dispatcher().pending(), st.log_bytes);
+    log::info("serving {} x {}, {} x {}, 2 x {} through {}, {} dispatch lanes", pool, services::request, pool,
+              services::close, services::reply, c.broker, s->lanes_.size());
     return s;
 }
 
@@ -76,7 +76,7 @@ void Server::open_lane(std::size_t lane) {
 
 void Server::run() {
     while (!stop_ && !stop_requested()) turn(Duration{100});
-    log::info("titanic: stopping; {}", summary());
+    log::info("stopping; {}", summary());
 }
 
 void Server::turn(Duration max_wait) {
@@ -115,7 +115,7 @@ void Server::turn(Duration max_wait) {
             auto reply = majordomo::decode_client_reply(std::move(m));
             if (!reply) {
                 ++stats_.lane_malformed;
-                log::debug("titanic: malformed reply on lane {}: {}", lane, reply.error().reason);
+                log::debug("malformed reply on lane {}: {}", lane, reply.error().reason);
                 continue;
             }
             core_->lane_reply(static_cast<int>(lane), view(reply->service), std::move(reply->body), now,
@@ -162,7 +162,7 @@ void Server::deliver(std::vector<Answer>& answers) {
         if (it == held_.end()) continue;
         Held& h = *it->second;
         if (!h.slot->worker->reply(std::move(h.request), std::move(a.body)))
-            log::debug("titanic: an answer was lost (its worker connection was replaced)");
+            log::debug("an answer was lost (its worker connection was replaced)");
         held_.erase(it);
     }
     answers.clear();
@@ -178,10 +178,9 @@ void Server::execute(std::vector<LaneCommand>& commands) {
         try {
             if (!majordomo::encode_client_request(c.service, std::move(c.body))
                      .send(lanes_[lane], ZMQ_DONTWAIT))
-                log::debug("titanic: lane {} could not send to {} now; it will time out and retry", lane,
-                           c.service);
+                log::debug("lane {} could not send to {} now; it will time out and retry", lane, c.service);
         } catch (const zmq::error_t& e) {
-            log::debug("titanic: lane {} send failed: {}", lane, e.what());
+            log::debug("lane {} send failed: {}", lane, e.what());
         }
     }
     commands.clear();

@@ -66,6 +66,7 @@ class Server {
 
     const TitanicCore& core() const { return *core_; }
     const ServerStats& stats() const { return stats_; }
+    StoreStats store_stats() const { return store_->stats(); }
     std::string summary() const;
 
   private:
