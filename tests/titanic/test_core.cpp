@@ -338,3 +338,46 @@ TEST_CASE(
     CHECK(f.call(services::reply, {kept}) == Strings{"200", "r"});
     f.submit("echo", "after");
 }
+
+TEST_CASE("core: a service's state is forgotten on every path once it has no requests") {
+    Fixture f;
+    SUBCASE("closed while waiting for a lane") {
+        auto id = f.submit("s", "a");
+        CHECK(f.core->dispatcher().services() == 1);
+        f.call(services::close, {id});
+    }
+    SUBCASE("closed while its mmi.service query is in flight, then 200") {
+        auto id = f.submit("s", "a");
+        auto cmds = f.dispatch();
+        f.call(services::close, {id});
+        CHECK(f.lane_reply(cmds.at(0).lane, "mmi.service", {"200"}).empty());  // nothing left to send
+    }
+    SUBCASE("closed while its query is in flight, then 404") {
+        auto id = f.submit("s", "a");
+        auto cmds = f.dispatch();
+        f.call(services::close, {id});
+        f.lane_reply(cmds.at(0).lane, "mmi.service", {"404"});
+    }
+    SUBCASE("closed while in flight, then the lane times out") {
+        auto id = f.submit("s", "a");
+        auto cmds = f.dispatch();
+        f.lane_reply(cmds.at(0).lane, "mmi.service", {"200"});
+        f.call(services::close, {id});
+        f.clock.advance(100ms);
+        cmds = f.dispatch();
+        CHECK(cmds.at(0).kind == LaneCommand::Kind::reset);
+    }
+    SUBCASE("its last reply stored") {
+        f.submit("s", "a");
+        auto cmds = f.dispatch();
+        cmds = f.lane_reply(cmds.at(0).lane, "mmi.service", {"200"});
+        f.lane_reply(cmds.at(0).lane, "s", {"r"});
+        f.commit();
+    }
+    CHECK(f.core->dispatcher().services() == 0);
+    CHECK(f.core->dispatcher().pending() == 0);
+    CHECK(f.core->dispatcher().lanes_busy() == 0);
+    f.clock.advance(10000ms);
+    CHECK(f.dispatch().empty());
+    CHECK(f.core->next_deadline() == TimePoint::max());
+}
