@@ -148,6 +148,7 @@ double mdp_rate(int clients, int per_client, int pool) {
 struct TitanicFigure {
     double rate;
     std::uint64_t commits;
+    std::uint64_t requests;
     std::uint64_t largest_batch;
 };
 
@@ -176,7 +177,7 @@ TitanicFigure titanic_rate(const std::string& dir, int clients, int per_client, 
     }
     s.stop();
     thread.join();
-    return {rate, s.store_stats().commits, s.stats().largest_batch};
+    return {rate, s.store_stats().commits, s.core().counters().requests, s.stats().largest_batch};
 }
 
 }  // namespace
@@ -242,8 +243,10 @@ int main(int argc, char** argv) {
             fmt::print("raw write+fdatasync, just before       {:>9.0f} /s\n", base);
             fmt::print(
                 "titanic.request, {:>3} client(s)        {:>9.0f} /s   {:.2f} x raw fsync, {:.2f} x MDP; "
-                "{} fsyncs, largest batch {}\n",
-                c, t.rate, t.rate / base, t.rate / mdp, t.commits, t.largest_batch);
+                "{} fsyncs ({:.1f} requests per fsync), largest batch {}\n",
+                c, t.rate, t.rate / base, t.rate / mdp, t.commits,
+                static_cast<double>(t.requests) / static_cast<double>(std::max<std::uint64_t>(1, t.commits)),
+                t.largest_batch);
         }
     } catch (const std::exception& e) {
         log::error("{}", e.what());

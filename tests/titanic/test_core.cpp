@@ -176,7 +176,7 @@ TEST_CASE("core: hostile input answers 400 and touches nothing") {
     CHECK(f.store->stats().records == 0);  // nothing was written
 }
 
-TEST_CASE("core: an unavailable service is retried with back-off; a success resets the back-off") {
+TEST_CASE("core: an unavailable service is retried with back-off, and a success resets the back-off") {
     Fixture f;
     f.submit("later", "a");
     auto cmds = f.dispatch();
@@ -233,7 +233,7 @@ TEST_CASE("core: a lane that times out is reset and its service retried later") 
     CHECK(is_send(cmds[0], "mmi.service", {"slow"}));
 }
 
-TEST_CASE("core: one request in flight per service, in order; services in parallel up to the lanes") {
+TEST_CASE("core: one request in flight per service, in order, services in parallel up to the lanes") {
     Fixture f(nullptr, 2);
     auto a1 = f.submit("a", "1");
     f.submit("a", "2");

@@ -96,7 +96,7 @@ struct Rig {
 
 }  // namespace
 
-TEST_CASE("titanic: the flags; the store directory is required") {
+TEST_CASE("titanic: the flags, and the store directory is required") {
     Process help("titanic", {"--help"});
     CHECK(help.wait_exit() == 0);
     CHECK(help.output().find("--dir") != std::string::npos);

@@ -85,7 +85,7 @@ TEST_CASE("uuids: hostile text is not a uuid") {
     CHECK_FALSE(Uuid::parse("0x23456789ABCDEF0123456789ABCDEF"));
 }
 
-TEST_CASE("store: write, read back, reply, close; all of it survives a reopen") {
+TEST_CASE("store: write, read back, reply, close, and all of it survives a reopen") {
     TempDir d;
     Uuid a, b;
     {
