@@ -88,6 +88,7 @@ Outcome Client::request(Frames request) {
 
     const ClockSource& clock = steady_clock();
     Attempts::Action action = attempts_.start(std::move(request), clock.now());
+    bool discarded_last = false;  // why the next attempt happens, for the log
     while (true) {
         switch (action) {
             case Attempts::Action::send:
@@ -95,8 +96,9 @@ Outcome Client::request(Frames request) {
                 break;
             case Attempts::Action::resend:
                 ++counters_.retries;
-                log::warn("lazy pirate: no reply from {}, retrying (attempt {} of {})", endpoint_,
-                          attempts_.attempts_used(), attempts_.policy().attempts);
+                log::warn("lazy pirate: {} from {}, retrying (attempt {} of {})",
+                          discarded_last ? "wrong reply" : "no reply", endpoint_, attempts_.attempts_used(),
+                          attempts_.policy().attempts);
                 close();
                 send_request();
                 break;
@@ -122,11 +124,13 @@ Outcome Client::request(Frames request) {
         if (options_.stop_on_signal && stop_requested()) return finish(Outcome::Status::interrupted);
 
         Frames reply;
+        discarded_last = false;
         if ((item.revents & ZMQ_POLLIN) && recv_nowait(*socket_, reply)) {
             action = attempts_.on_reply(reply, clock.now());
             if (action == Attempts::Action::deliver) {
                 outcome.reply = std::move(reply);
             } else {
+                discarded_last = true;
                 log::warn(
                     "lazy pirate: discarded a reply from {} that does not answer the request in flight: {}",
                     endpoint_, printable(reply));

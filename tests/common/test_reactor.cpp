@@ -43,7 +43,7 @@ TEST_CASE("a cancelled timer never fires, even when cancelled by a timer due at 
     CHECK(fired == 0);
 }
 
-TEST_CASE("repeating timers re-arm themselves; rearm moves a timer") {
+TEST_CASE("repeating timers re-arm themselves, and rearm moves a timer") {
     ManualClock clock;
     Reactor r(clock);
     int ticks = 0, once = 0;

@@ -76,6 +76,23 @@ TEST_CASE("lpserver --drop-every: lpclient retries the dropped requests and exit
     CHECK(client.count("gave-up") == 0);
 }
 
+TEST_CASE("lpclient against a plain REP echo server (the Guide's kind of server)") {
+    zmq::context_t ctx;
+    zmq::socket_t rep(ctx, zmq::socket_type::rep);
+    rep.set(zmq::sockopt::linger, 0);
+    const std::string ep = test::bind_loopback(rep);
+    test::Process client("lpclient", {"--connect", ep, "--timeout-ms", "2000", "--requests", "3"});
+    for (int i = 1; i <= 3; ++i) {
+        Frames m;
+        REQUIRE(test::recv_within(rep, m, 10000ms));
+        CHECK(test::strings(m) ==
+              std::vector<std::string>{std::to_string(i)});  // one frame, the decimal sequence
+        m.send(rep);
+    }
+    CHECK(client.wait_exit(10000ms) == 0);
+    CHECK(client.wait_for("3 ok attempts=1"));
+}
+
 TEST_CASE("lpclient against nothing prints gave-up and exits 1") {
     zmq::context_t ctx;
     test::Process client("lpclient",

@@ -110,6 +110,38 @@ TEST_CASE("spqueue raw frames: a DEALER worker sees the queue's exact backend me
     CHECK(test::strings(m) == S{"reply"});
 }
 
+TEST_CASE(
+    "spworker raw frames: a hand-written queue sees READY and gets each request echoed with its envelope") {
+    zmq::context_t ctx;
+    zmq::socket_t queue(ctx, zmq::socket_type::router);
+    queue.set(zmq::sockopt::linger, 0);
+    const std::string ep = test::bind_loopback(queue);
+    test::Process worker("spworker", {"--connect", ep});
+
+    Frames m;
+    REQUIRE(test::recv_within(queue, m, 10000ms));
+    auto ready = test::strings(m);
+    REQUIRE(ready.size() == 3);  // [worker-id] "" 0x01
+    CHECK(ready[1] == "");
+    CHECK(ready[2] == READY);
+    const std::string id = ready[0];
+
+    // [worker-id] "" [client-id] "" request...: exactly what protocols.md says the queue sends.
+    const std::string client_id("\x00\x6b\x8b\x45\x67", 5);
+    send_raw(queue, {id, "", client_id, "", "ping", std::string("\x00\xff", 2)});
+    REQUIRE(test::recv_within(queue, m));
+    CHECK(test::strings(m) == S{id, "", client_id, "", "ping", std::string("\x00\xff", 2)});
+
+    // A request without the client envelope cannot be answered by a REQ worker: it reopens and says READY
+    // again.
+    send_raw(queue, {id, "", "no-envelope"});
+    REQUIRE(test::recv_within(queue, m));
+    auto again = test::strings(m);
+    CHECK(again == S{again[0], "", READY});
+    CHECK(again[0] != id);
+    CHECK(worker.running());
+}
+
 TEST_CASE("spqueue survives garbage on both sockets and keeps serving") {
     Queue q;
     zmq::context_t ctx;

@@ -66,6 +66,7 @@ class Client {
            ClientOptions options = {});
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
+    Client(Client&&) = default;  // movable (e.g. into a container); not assignable (it keeps the context)
 
     // Send `request` (one or more frames) and wait for its reply, retrying as the policy says.
     Outcome request(Frames request);

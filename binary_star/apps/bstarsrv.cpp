@@ -1,0 +1,57 @@
+// bstarsrv: one server of a Binary Star pair, with an echo service. Logs every state change.
+//   bstarsrv --primary --frontend tcp://*:5001 --state-pub tcp://*:5003 --state-sub tcp://localhost:5004
+//   bstarsrv --backup  --frontend tcp://*:5002 --state-pub tcp://*:5004 --state-sub tcp://localhost:5003
+#include <pirates/binary_star/server.hpp>
+#include <pirates/common/chaos.hpp>
+#include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/common/signals.hpp>
+
+#include <thread>
+
+using namespace pirates;
+using namespace pirates::binary_star;
+
+int main(int argc, char** argv) {
+    bool primary = false, backup = false;
+    ServerConfig config;
+    Chaos chaos;
+    CommandLine cli("bstarsrv", "Binary Star server (primary or backup) with an echo service");
+    cli.flag("primary", primary, "run as the primary (exactly one of --primary/--backup)")
+        .flag("backup", backup, "run as the backup")
+        .endpoint("frontend", config.frontend, "endpoint to bind for clients", true)
+        .endpoint("state-pub", config.state_pub, "endpoint to bind the state publisher on", true)
+        .endpoint("state-sub", config.state_sub, "the peer's state publisher, to connect to", true)
+        .millis("heartbeat-ms", config.heartbeat, "state heartbeat interval (default 1000)");
+    chaos.add_flags(cli);
+    cli.parse(argc, argv);
+    if (primary == backup) cli.fail("give exactly one of --primary and --backup");
+    config.role = primary ? State::primary : State::backup;
+    install_stop_signals();
+
+    zmq::context_t context(1);
+    Server server(context, config);
+    long n = 0;
+    server.on_request([&](Frames request) -> std::optional<Frames> {
+        switch (chaos.on_request(++n)) {
+            case Chaos::Action::crash:
+                crash_now();
+            case Chaos::Action::hang:
+                hang_until_stopped();
+            case Chaos::Action::drop:
+                log::info("chaos: dropping request {}", n);
+                return std::nullopt;
+            case Chaos::Action::delay_then_answer:
+                std::this_thread::sleep_for(chaos.delay);
+                break;
+            case Chaos::Action::answer:
+                break;
+        }
+        return request;  // echo
+    });
+    auto fatal = server.run();
+    const auto& s = server.stats();
+    log::info("stopping in state {}: served {}, refused {}, peer states {}, invalid peer messages {}",
+              name(server.state()), s.requests_served, s.requests_refused, s.peer_states, s.peer_invalid);
+    return fatal ? 1 : 0;
+}

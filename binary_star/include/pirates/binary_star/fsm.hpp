@@ -1,0 +1,75 @@
+#pragma once
+// The Binary Star fail-over state machine, as protocols.md gives it. It knows nothing of sockets: it takes an
+// event and `now`, and says what the server's state becomes and whether a client request may be served.
+//
+//   PRIMARY  PEER_BACKUP -> ACTIVE; PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST -> ACTIVE if now >= peer expiry,
+//            else refused (it may be a fail-back while the backup is active)
+//   BACKUP   PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST refused
+//   ACTIVE   PEER_ACTIVE fatal (two actives); anything else accepted, stays ACTIVE
+//   PASSIVE  PEER_PRIMARY or PEER_BACKUP -> ACTIVE (the peer restarts); PEER_PASSIVE fatal (two passives);
+//            CLIENT_REQUEST -> ACTIVE if now >= peer expiry (fail-over), else refused
+//   Anything not listed leaves the state as it is.
+//   Every peer state received sets peer expiry = now + 2 x heartbeat.
+//
+// A fatal combination is an Error value; the server stops on it (the reference does too).
+#include <pirates/common/clock.hpp>
+#include <pirates/common/frames.hpp>
+#include <pirates/common/result.hpp>
+
+#include <optional>
+#include <string_view>
+
+namespace pirates::binary_star {
+
+// The numbers are the wire values (decimal ASCII, one frame).
+enum class State { primary = 1, backup = 2, active = 3, passive = 4 };
+enum class Event { peer_primary = 1, peer_backup = 2, peer_active = 3, peer_passive = 4, client_request = 5 };
+
+std::string_view name(State s);  // "PRIMARY", ...
+std::string_view name(Event e);  // "PEER_PRIMARY", ..., "CLIENT_REQUEST"
+
+// The event a peer's published state is (PEER_x has the number of x).
+constexpr Event peer_event(State s) {
+    return static_cast<Event>(static_cast<int>(s));
+}
+
+// What one event does.
+struct Step {
+    State next;
+    // For CLIENT_REQUEST: serve it (true) or refuse it, i.e. do not answer (false). Peer events: always true.
+    bool accepted = true;
+    bool operator==(const Step&) const = default;
+};
+
+// The transition table itself, with "has the peer expired" given: a pure function.
+Result<Step> transition(State current, Event event, bool peer_expired);
+
+class Fsm {
+  public:
+    // `initial` is PRIMARY or BACKUP (the configured role). `peer_expiry` is when the peer counts as gone if
+    // it is never heard: the reference starts at 0 (already expired); our server passes start + 2 x
+    // heartbeat, so that a primary restarting next to an active backup hears it before it can take a client
+    // request.
+    Fsm(State initial, Duration heartbeat, TimePoint peer_expiry = TimePoint{});
+
+    // Feed one event. A peer event first moves the peer expiry, then runs the table. On a fatal combination
+    // the state is left as it was and the Error says why.
+    Result<Step> on_event(Event event, TimePoint now);
+
+    State state() const { return state_; }
+    TimePoint peer_expiry() const { return peer_expiry_; }
+    bool peer_expired(TimePoint now) const { return now >= peer_expiry_; }
+    Duration heartbeat() const { return heartbeat_; }
+
+  private:
+    State state_;
+    Duration heartbeat_;
+    TimePoint peer_expiry_;
+};
+
+// Wire form of a state: one frame, the decimal ASCII number ("1".."4").
+Frame encode_state(State s);
+// A message from the peer's publisher: exactly one frame holding "1".."4". Anything else is an Error.
+Result<State> decode_state(const Frames& message);
+
+}  // namespace pirates::binary_star

@@ -1,0 +1,95 @@
+#pragma once
+// A Binary Star server on the common Reactor: the driver around Fsm.
+//
+//   frontend   ROUTER, binds: client requests. Each goes through the state machine first; a refused one is
+//              dropped unanswered (the client's timeout moves it to the other server). A served one goes to
+//              the user's request handler, and its reply goes back with the client's envelope.
+//   state-pub  PUB, binds: every heartbeat, our state as one frame ("1".."4").
+//   state-sub  SUB, connects to the peer's publisher, subscribed to everything: each message is a peer event.
+//
+// A fatal combination (two actives, two passives) stops the server: run() returns the Error.
+#include <pirates/binary_star/fsm.hpp>
+#include <pirates/common/clock.hpp>
+#include <pirates/common/frames.hpp>
+#include <pirates/common/reactor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace pirates::binary_star {
+
+struct ServerConfig {
+    State role = State::primary;  // PRIMARY or BACKUP
+    std::string frontend;         // endpoint to bind for clients
+    std::string state_pub;        // endpoint to bind our state publisher on
+    std::string state_sub;        // the peer's publisher, to connect to
+    Duration heartbeat{1000};
+};
+
+struct ServerStats {
+    std::uint64_t requests_served = 0;
+    std::uint64_t requests_refused = 0;     // arrived while the state machine refused them (not answered)
+    std::uint64_t requests_unanswered = 0;  // served, but the handler returned no reply
+    std::uint64_t requests_malformed = 0;   // a message with no body after its envelope
+    std::uint64_t peer_states = 0;          // valid states received from the peer
+    std::uint64_t peer_invalid = 0;         // anything else received on the state subscriber
+    std::uint64_t heartbeats_sent = 0;
+};
+
+class Server {
+  public:
+    // Gets the request body (the envelope is taken off and put back by the server); returns the reply body,
+    // or nullopt for "no reply".
+    using RequestHandler = std::function<std::optional<Frames>(Frames request)>;
+    // Called after every change of state, with the event that caused it.
+    using StateHandler = std::function<void(State from, State to, Event cause)>;
+
+    Server(zmq::context_t& context, ServerConfig config, const ClockSource& clock = steady_clock());
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    void on_request(RequestHandler handler) { on_request_ = std::move(handler); }
+    void on_state_change(StateHandler handler) { on_state_ = std::move(handler); }
+
+    // Bind the frontend and the publisher (logging "bound frontend EP" and "bound state-pub EP"), connect the
+    // subscriber, start the heartbeat. Called by run() if not called before.
+    void start();
+    // Run until a stop signal, stop(), or a fatal state combination (returned as the Error).
+    std::optional<Error> run();
+    void stop() { reactor_.stop(); }
+
+    State state() const { return fsm_.state(); }
+    const ServerStats& stats() const { return stats_; }
+    const std::string& frontend_endpoint() const { return frontend_ep_; }
+    const std::string& state_pub_endpoint() const { return state_pub_ep_; }
+    // The reactor, to add the user's own sockets and timers.
+    Reactor& reactor() { return reactor_; }
+
+  private:
+    bool on_frontend();
+    bool on_peer_state();
+    void publish_state();
+    // Run the FSM, log and report a change; on a fatal error record it, stop, and return nullopt.
+    std::optional<Step> apply(Event event);
+    void fatal(Error e);
+
+    ServerConfig config_;
+    const ClockSource& clock_;
+    Fsm fsm_;
+    Reactor reactor_;
+    zmq::socket_t frontend_;
+    zmq::socket_t statepub_;
+    zmq::socket_t statesub_;
+    std::string frontend_ep_;
+    std::string state_pub_ep_;
+    RequestHandler on_request_;
+    StateHandler on_state_;
+    ServerStats stats_;
+    std::optional<Error> fatal_;
+    bool started_ = false;
+    bool warned_same_role_ = false;
+};
+
+}  // namespace pirates::binary_star

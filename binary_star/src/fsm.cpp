@@ -1,0 +1,88 @@
+#include <pirates/binary_star/fsm.hpp>
+
+#include <fmt/format.h>
+
+namespace pirates::binary_star {
+
+std::string_view name(State s) {
+    switch (s) {
+        case State::primary:
+            return "PRIMARY";
+        case State::backup:
+            return "BACKUP";
+        case State::active:
+            return "ACTIVE";
+        case State::passive:
+            return "PASSIVE";
+    }
+    return "?";
+}
+
+std::string_view name(Event e) {
+    switch (e) {
+        case Event::peer_primary:
+            return "PEER_PRIMARY";
+        case Event::peer_backup:
+            return "PEER_BACKUP";
+        case Event::peer_active:
+            return "PEER_ACTIVE";
+        case Event::peer_passive:
+            return "PEER_PASSIVE";
+        case Event::client_request:
+            return "CLIENT_REQUEST";
+    }
+    return "?";
+}
+
+Result<Step> transition(State current, Event event, bool peer_expired) {
+    const Step stay{current, true};
+    switch (current) {
+        case State::primary:
+            if (event == Event::peer_backup) return Step{State::active, true};
+            if (event == Event::peer_active) return Step{State::passive, true};
+            if (event == Event::client_request)
+                return peer_expired ? Step{State::active, true} : Step{State::primary, false};
+            return stay;
+        case State::backup:
+            if (event == Event::peer_active) return Step{State::passive, true};
+            if (event == Event::client_request) return Step{State::backup, false};
+            return stay;
+        case State::active:
+            if (event == Event::peer_active)
+                return error("fatal: dual actives (peer is ACTIVE while we are ACTIVE)");
+            return stay;
+        case State::passive:
+            if (event == Event::peer_primary || event == Event::peer_backup) return Step{State::active, true};
+            if (event == Event::peer_passive)
+                return error("fatal: dual passives (peer is PASSIVE while we are PASSIVE)");
+            if (event == Event::client_request)
+                return peer_expired ? Step{State::active, true} : Step{State::passive, false};
+            return stay;
+    }
+    return error("unknown state");
+}
+
+Fsm::Fsm(State initial, Duration heartbeat, TimePoint peer_expiry)
+    : state_(initial), heartbeat_(heartbeat), peer_expiry_(peer_expiry) {}
+
+Result<Step> Fsm::on_event(Event event, TimePoint now) {
+    if (event != Event::client_request) peer_expiry_ = now + 2 * heartbeat_;
+    auto step = transition(state_, event, peer_expired(now));
+    if (step) state_ = step->next;
+    return step;
+}
+
+Frame encode_state(State s) {
+    return frame(fmt::format("{}", static_cast<int>(s)));
+}
+
+Result<State> decode_state(const Frames& message) {
+    if (message.size() != 1) return error(fmt::format("state message of {} frames (want 1)", message.size()));
+    const Frame& f = message[0];
+    if (f.size() != 1) return error(fmt::format("state frame of {} bytes (want 1)", f.size()));
+    const char c = *static_cast<const char*>(f.data());
+    if (c < '1' || c > '4') return error(fmt::format("state frame '{}' is not 1..4", printable(f)));
+    return static_cast<State>(c - '0');
+}
+
+}  // namespace pirates::binary_star
