@@ -33,13 +33,13 @@ struct Rig {
 
     Rig() {
         broker = std::make_unique<Process>(
-            "mdbroker", std::vector<std::string>{"--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "100"});
+            "mdbroker", std::vector<std::string>{"--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "200"});
         endpoint = broker->bound_endpoint("broker");
         REQUIRE(!endpoint.empty());
     }
     void start_titanic(std::vector<std::string> extra = {}) {
         std::vector<std::string> args{"--connect",      endpoint, "--dir",          dir.sub("store"),
-                                      "--heartbeat-ms", "100",    "--reconnect-ms", "50",
+                                      "--heartbeat-ms", "200",    "--reconnect-ms", "50",
                                       "--retry-ms",     "20",     "--retry-max-ms", "200",
                                       "--timeout-ms",   "1000"};
         args.insert(args.end(), extra.begin(), extra.end());
@@ -49,7 +49,7 @@ struct Rig {
     std::unique_ptr<Process> start_worker(const std::string& service) {
         return std::make_unique<Process>(
             "mdworker", std::vector<std::string>{"--connect", endpoint, "--service", service,
-                                                 "--heartbeat-ms", "100", "--reconnect-ms", "50"});
+                                                 "--heartbeat-ms", "200", "--reconnect-ms", "50"});
     }
     std::optional<Strings> await_reply(const std::string& uuid, Duration deadline = 15s) {
         std::optional<Strings> out;
