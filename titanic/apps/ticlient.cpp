@@ -1,0 +1,115 @@
+// ticlient: a Titanic client. Submits N requests for a service through titanic.request, polls titanic.reply
+// until each answer is there, closes each with titanic.close, prints every outcome. Exit 0 when all came
+// back.
+#include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
+#include <pirates/common/signals.hpp>
+#include <pirates/majordomo/client.hpp>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <thread>
+
+using namespace pirates;
+
+namespace {
+
+Frames frames(std::initializer_list<std::string_view> parts) {
+    Frames m;
+    for (auto p : parts) m.add(frame(p));
+    return m;
+}
+
+// Wait `d`, waking up early on a stop signal.
+void pause(Duration d) {
+    const auto end = Clock::now() + d;
+    while (!stop_requested() && Clock::now() < end)
+        std::this_thread::sleep_for(std::min<Clock::duration>(Duration{50}, end - Clock::now()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    majordomo::ClientConfig config;
+    std::string service;
+    std::string text = "Hello world";
+    int requests = 1;
+    Duration poll{1000};
+    CommandLine cli(
+        "ticlient",
+        "Titanic client: submits requests through titanic.request, polls titanic.reply, closes each "
+        "answered request with titanic.close.");
+    cli.endpoint("connect", config.broker, "Majordomo broker endpoint", true)
+        .text("service", service, "service the requests are for", true)
+        .integer("requests", requests, "requests to submit (default 1)", 1, 1 << 24)
+        .millis("poll-ms", poll, "interval between rounds of titanic.reply (default 1000)")
+        .text("body", text, "request body; with several requests ' #n' is appended (default 'Hello world')")
+        .millis("timeout-ms", config.timeout, "wait for each answer from Titanic (default 2500)")
+        .integer("attempts", config.attempts, "sends of each call to Titanic before giving up (default 3)", 1,
+                 100);
+    cli.parse(argc, argv);
+
+    install_stop_signals();
+    zmq::context_t context;
+    majordomo::Client client(context, config);
+
+    struct Waiting {
+        int n;
+        std::string uuid;
+    };
+    std::vector<Waiting> waiting;
+    for (int n = 1; n <= requests && !stop_requested(); ++n) {
+        std::string body = requests == 1 ? text : fmt::format("{} #{}", text, n);
+        auto r = client.request("titanic.request", frames({service, body}));
+        if (!r.ok()) {
+            log::error("titanic.request: no answer ({})", majordomo::to_string(r.status));
+            return 1;
+        }
+        if (r.body.size() != 2 || !equals(r.body[0], "200")) {
+            log::error("titanic.request refused: {}", printable(r.body));
+            return 1;
+        }
+        waiting.push_back({n, r.body[1].to_string()});
+        fmt::print("request {} stored as {}\n", n, waiting.back().uuid);
+        std::fflush(stdout);
+    }
+
+    int failed = 0;
+    while (!waiting.empty() && !stop_requested()) {
+        for (auto it = waiting.begin(); it != waiting.end() && !stop_requested();) {
+            auto r = client.request("titanic.reply", frames({it->uuid}));
+            if (!r.ok() || r.body.empty()) {
+                log::warn("titanic.reply: no answer ({}), trying again later",
+                          majordomo::to_string(r.status));
+                break;
+            }
+            std::string code = r.body[0].to_string();
+            if (code == "300" || code == "500") {  // pending, or a failure on Titanic's side: ask again later
+                ++it;
+                continue;
+            }
+            if (code == "200") {
+                r.body.pop();
+                fmt::print("reply {} ({}): {}\n", it->n, it->uuid, printable(r.body, 256));
+                auto closed = client.request("titanic.close", frames({it->uuid}));
+                if (!closed.ok() || closed.body.empty() || !equals(closed.body[0], "200"))
+                    log::warn("titanic.close {}: {}", it->uuid,
+                              closed.ok() ? printable(closed.body)
+                                          : std::string(majordomo::to_string(closed.status)));
+            } else {
+                fmt::print("request {} ({}): titanic answered {}\n", it->n, it->uuid, code);
+                ++failed;
+            }
+            std::fflush(stdout);
+            it = waiting.erase(it);
+        }
+        if (!waiting.empty()) pause(poll);
+    }
+    if (!waiting.empty()) {
+        log::info("stopped with {} requests unanswered", waiting.size());
+        return 1;
+    }
+    fmt::print("{} of {} replies received\n", requests - failed, requests);
+    return failed == 0 ? 0 : 1;
+}
