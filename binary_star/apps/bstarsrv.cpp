@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
         .millis("heartbeat-ms", config.heartbeat, "state heartbeat interval (default 1000)");
     chaos.add_flags(cli);
     cli.parse(argc, argv);
+    chaos.check(cli);
     if (primary == backup) cli.fail("give exactly one of --primary and --backup");
     config.role = primary ? State::primary : State::backup;
     install_stop_signals();

@@ -18,6 +18,10 @@ void Chaos::add_flags(CommandLine& cli) {
         .integer("drop-every", drop_every, "never answer every K-th request (0: never)");
 }
 
+void Chaos::check(const CommandLine& cli) const {
+    if (slow_after > 0 && delay.count() == 0) cli.fail("--slow-after needs --delay-ms");
+}
+
 Chaos::Action Chaos::on_request(long n) const {
     if (crash_after > 0 && n > crash_after) return Action::crash;
     if (hang_after > 0 && n > hang_after) return Action::hang;

@@ -15,6 +15,17 @@ std::string hex(std::string_view bytes) {
     return out;
 }
 
+Frames share(const Frames& m) {
+    Frames out;
+    for (const auto& f : m) {
+        Frame c;
+        c.copy(
+            const_cast<Frame&>(f));  // zmq_msg_copy takes a non-const source but does not change its content
+        out.add(std::move(c));
+    }
+    return out;
+}
+
 std::string printable(const Frame& f, std::size_t max) {
     std::string_view s = f.to_string_view();
     bool text = true;

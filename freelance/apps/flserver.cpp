@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
               "(default: the bound endpoint)");
     config.chaos.add_flags(cli);
     cli.parse(argc, argv);
+    config.chaos.check(cli);
     if (!config.identity.empty() && config.model != 3)
         cli.fail("--identity is only meaningful with --model 3");
 

@@ -11,8 +11,7 @@ int main(int argc, char** argv) {
     cli.endpoint("bind", config.bind, "endpoint to bind, e.g. tcp://*:5555 (required)", true);
     config.chaos.add_flags(cli);
     cli.parse(argc, argv);
-    if (config.chaos.slow_after > 0 && config.chaos.delay.count() == 0)
-        cli.fail("--slow-after needs --delay-ms");
+    config.chaos.check(cli);
 
     pirates::install_stop_signals();
     zmq::context_t context;

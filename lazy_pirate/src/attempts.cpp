@@ -9,16 +9,6 @@ bool same_frames(const Frames& request, const Frames& reply) {
     return true;
 }
 
-Frames share(const Frames& m) {
-    Frames out;
-    for (const auto& f : m) {
-        Frame copy;
-        copy.copy(const_cast<Frame&>(f));  // zmq_msg_copy: reference-counted, the source is left unchanged
-        out.add(std::move(copy));
-    }
-    return out;
-}
-
 Attempts::Attempts(RetryPolicy policy, ReplyCheck check)
     : policy_(policy), check_(std::move(check)), state_(policy) {}
 

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
                 "first reconnect delay, doubled up to 32 s (default 2500)");
     chaos.add_flags(cli);
     cli.parse(argc, argv);
+    chaos.check(cli);
     if (majordomo::is_mmi(config.service))
         cli.fail("mmi.* services are answered by the broker, not by workers");
     config.reconnect.max = std::max(config.reconnect.max, config.reconnect.initial);

@@ -230,14 +230,4 @@ std::uint64_t correlation_id(const Frame& f) {
     return id;
 }
 
-Frames share(const Frames& m) {
-    Frames out;
-    for (const auto& f : m) {
-        Frame c;
-        c.copy(const_cast<Frame&>(f));  // zmq_msg_copy: shares the buffer, does not modify the content
-        out.add(std::move(c));
-    }
-    return out;
-}
-
 }  // namespace pirates::majordomo

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
         .millis("reconnect-max-ms", config.timing.reconnect.max, "longest reconnect delay (default 32000)");
     chaos.add_flags(cli);
     cli.parse(argc, argv);
+    chaos.check(cli);
     if (config.timing.reconnect.max < config.timing.reconnect.initial)
         cli.fail("--reconnect-max-ms must be at least --reconnect-ms");
     install_stop_signals();

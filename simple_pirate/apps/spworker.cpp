@@ -12,8 +12,7 @@ int main(int argc, char** argv) {
                 "libzmq (ZMTP) heartbeat to notice a vanished queue host (default 0: off)", 0);
     config.chaos.add_flags(cli);
     cli.parse(argc, argv);
-    if (config.chaos.slow_after > 0 && config.chaos.delay.count() == 0)
-        cli.fail("--slow-after needs --delay-ms");
+    config.chaos.check(cli);
 
     pirates::install_stop_signals();
     zmq::context_t context;

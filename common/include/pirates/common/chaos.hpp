@@ -20,6 +20,8 @@ struct Chaos {
     enum class Action { answer, delay_then_answer, drop, crash, hang };
 
     void add_flags(CommandLine& cli);
+    // After parsing: flags that only work together (--slow-after needs --delay-ms); exits 2 otherwise.
+    void check(const CommandLine& cli) const;
     // What to do with the n-th request (n counts from 1).
     Action on_request(long n) const;
 };

@@ -63,6 +63,10 @@ inline std::optional<Frame> unwrap(Frames& m) {
     return address;
 }
 
+// A second handle on the same frames, for resending a request: zmq_msg_copy shares each frame's buffer
+// (reference-counted) instead of copying the payload, and leaves the source unchanged.
+Frames share(const Frames& m);
+
 // Printable form of a frame for logs: text when it is text, hex otherwise, cut at `max` bytes.
 std::string printable(const Frame& f, std::size_t max = 32);
 std::string printable(const Frames& m, std::size_t max_per_frame = 32);

@@ -28,8 +28,7 @@ inline ReplyCheck echo_check() {
     return same_frames;
 }
 
-// A copy of a message for sending. Uses zmq_msg_copy, which shares large payloads instead of copying them.
-Frames share(const Frames& m);
+using pirates::share;  // a copy of a message for resending, sharing large payloads (common/frames.hpp)
 
 class Attempts {
   public:

@@ -123,8 +123,6 @@ bool is_correlation_frame(const Frame& f);
 // The id in a correlation frame (call only when is_correlation_frame()).
 std::uint64_t correlation_id(const Frame& f);
 
-// Share the frames of a message without copying large payloads (zmq_msg_copy is reference counted); used to
-// keep a request for resending.
-Frames share(const Frames& m);
+using pirates::share;  // keep a request for resending without copying its payload (common/frames.hpp)
 
 }  // namespace pirates::majordomo
