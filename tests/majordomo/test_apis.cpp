@@ -136,7 +136,7 @@ TEST_CASE("worker API: an async client's correlation frame is hidden from the ha
     Worker worker(ctx, WorkerConfig{broker.endpoint, "upper", 1000ms, 3, {1000ms, 1000ms, 0}});
     S ready = broker.next();
     REQUIRE(ready.size() == 5);
-    std::string corr = std::string("\xFFPIRCID\x01", 8) + std::string("\0\0\0\0\0\0\0\x2a", 8);
+    const std::string corr("\xFFPIRCID\x01\0\0\0\0\0\0\0\x2a", 16);  // marker + big-endian id 42
     broker.send(S{ready[0], "", "MDPW01", "\x02", "C", "", corr, "abc"});
     auto request = worker.recv(5s);
     REQUIRE(request);

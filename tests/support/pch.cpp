@@ -1,0 +1,1 @@
+// The precompiled header that every test program reuses is compiled with this (empty) file: tests/CMakeLists.txt.
