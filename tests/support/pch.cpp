@@ -1,1 +1,1 @@
-// The precompiled header that every test program reuses is compiled with this (empty) file: tests/CMakeLists.txt.
+// The precompiled header every test program reuses is compiled with this empty file (tests/CMakeLists.txt).

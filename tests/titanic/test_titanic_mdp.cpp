@@ -102,9 +102,9 @@ TEST_CASE("titanic: the flags, and the store directory is required") {
     Process help("titanic", {"--help"});
     CHECK(help.wait_exit() == 0);
     CHECK(help.wait_for("--dir"));
-    Process no_dir("titanic", {"--connect", "tcp://127.0.0.1:5555"});
+    Process no_dir("titanic", {"--connect", "tcp://127.0.0.1:1"});
     CHECK(no_dir.wait_exit() == 2);
-    Process bad("titanic", {"--connect", "tcp://127.0.0.1:5555", "--dir", "/tmp/x", "--pool", "zero"});
+    Process bad("titanic", {"--connect", "tcp://127.0.0.1:1", "--dir", "/tmp/x", "--pool", "zero"});
     CHECK(bad.wait_exit() == 2);
     Process ticlient_help("ticlient", {"--help"});
     CHECK(ticlient_help.wait_exit() == 0);
