@@ -114,9 +114,21 @@ TEST_CASE("raw frames to mdbroker: READY, REQUEST, REPLY, HEARTBEAT, MMI, protoc
     // A worker's DISCONNECT: the broker forgets it and answers nothing.
     auto leaving = dealer(ctx, ep);
     send(leaving, {"", "MDPW01", "\x01", "solo"});
-    send(leaving, {"", "MDPW01", "\x05"});
+    CHECK(next(leaving) == S{"", "MDPW01", "\x04"});  // registered: the broker heartbeats it
     send(req, {"MDPC01", "mmi.service", "solo"});
-    CHECK(next(req) == S{"MDPC01", "mmi.service", "404"});
+    CHECK(next(req) == S{"MDPC01", "mmi.service", "200"});
+    send(leaving, {"", "MDPW01", "\x05"});
+    // The DISCONNECT and the query travel on different connections, so ask until the answer changes.
+    CHECK(pirates::test::eventually(
+        [&] {
+            send(req, {"MDPC01", "mmi.service", "solo"});
+            return next(req) == S{"MDPC01", "mmi.service", "404"};
+        },
+        5s));
+    // Nothing answers the DISCONNECT, and the heartbeats stop: at most those sent before it was read arrive.
+    S m = next(leaving, 200ms);
+    for (int i = 0; i < 5 && !m.empty(); ++i, m = next(leaving, 200ms)) CHECK(m == S{"", "MDPW01", "\x04"});
+    CHECK(m.empty());
     CHECK(broker.running());
 }
 
