@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <pirates/majordomo/client.hpp>
 
+#include "rig.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
 #include "temp_dir.hpp"
@@ -18,54 +19,12 @@ using namespace std::chrono_literals;
 using pirates::test::eventually;
 using pirates::test::make_frames;
 using pirates::test::Process;
+using pirates::test::Rig;
 using pirates::test::strings;
+using pirates::test::Strings;
 using pirates::test::TempDir;
-using Strings = std::vector<std::string>;
 
 namespace {
-
-struct Rig {
-    TempDir dir;
-    zmq::context_t context;
-    std::unique_ptr<Process> broker;
-    std::unique_ptr<Process> titanic;
-    std::string endpoint;
-
-    Rig() {
-        broker = std::make_unique<Process>(
-            "mdbroker", std::vector<std::string>{"--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "200"});
-        endpoint = broker->bound_endpoint("broker");
-        REQUIRE(!endpoint.empty());
-    }
-    void start_titanic(std::vector<std::string> extra = {}) {
-        std::vector<std::string> args{"--connect",      endpoint, "--dir",          dir.sub("store"),
-                                      "--heartbeat-ms", "200",    "--reconnect-ms", "50",
-                                      "--retry-ms",     "20",     "--retry-max-ms", "200",
-                                      "--timeout-ms",   "1000"};
-        args.insert(args.end(), extra.begin(), extra.end());
-        titanic = std::make_unique<Process>("titanic", args);
-        REQUIRE(titanic->wait_for("serving"));
-    }
-    std::unique_ptr<Process> start_worker(const std::string& service) {
-        return std::make_unique<Process>(
-            "mdworker", std::vector<std::string>{"--connect", endpoint, "--service", service,
-                                                 "--heartbeat-ms", "200", "--reconnect-ms", "50"});
-    }
-    std::optional<Strings> await_reply(const std::string& uuid, Duration deadline = 15s) {
-        std::optional<Strings> out;
-        eventually(
-            [&] {
-                majordomo::Client client(context, majordomo::ClientConfig{endpoint, 500ms, 1});
-                auto r = client.request("titanic.reply", make_frames({uuid}));
-                if (!r.ok() || r.body.empty() || !equals(r.body[0], "200")) return false;
-                auto s = strings(r.body);
-                out = Strings(s.begin() + 1, s.end());
-                return true;
-            },
-            deadline);
-        return out;
-    }
-};
 
 // Submits parcel-0, parcel-1, ... through titanic.request and records what was acknowledged. After a failed
 // call the client is replaced, so that a late acknowledgement can never be paired with the wrong body.
@@ -107,7 +66,7 @@ class Submitter {
 void check_all_answered(Rig& rig, const std::vector<std::pair<std::string, std::string>>& acked) {
     for (const auto& [uuid, body] : acked) {
         CAPTURE(uuid);
-        CHECK(rig.await_reply(uuid) == Strings{body});
+        CHECK(rig.await_reply(uuid, 15s) == Strings{body});
     }
 }
 
@@ -116,6 +75,7 @@ void crash_at(const std::string& point, int commit) {
     CAPTURE(point);
     CAPTURE(commit);
     Rig rig;
+    rig.start_broker();
     rig.start_titanic({"--crash-at", point, "--crash-commit", std::to_string(commit)});
     Submitter submitter(rig, 1000ms);
     // One request at a time (one per commit) until Titanic dies.
@@ -141,6 +101,7 @@ void crash_at(const std::string& point, int commit) {
 
 TEST_CASE("titanic crash: kill -9 at random moments while a client submits and a worker answers") {
     Rig rig;
+    rig.start_broker();
     rig.start_titanic();
     auto worker = rig.start_worker("echo");
     Submitter submitter(rig, 500ms);
