@@ -38,12 +38,16 @@ Result<Step> transition(State current, Event event, bool peer_expired) {
     const Step stay{current, true};
     switch (current) {
         case State::primary:
+            if (event == Event::peer_primary)
+                return error("fatal: dual primaries (the peer is PRIMARY too: both started --primary)");
             if (event == Event::peer_backup) return Step{State::active, true};
             if (event == Event::peer_active) return Step{State::passive, true};
             if (event == Event::client_request)
                 return peer_expired ? Step{State::active, true} : Step{State::primary, false};
             return stay;
         case State::backup:
+            if (event == Event::peer_backup)
+                return error("fatal: dual backups (the peer is BACKUP too: both started --backup)");
             if (event == Event::peer_active) return Step{State::passive, true};
             if (event == Event::client_request) return Step{State::backup, false};
             return stay;

@@ -81,12 +81,6 @@ bool Server::on_peer_state() {
         return true;
     }
     ++stats_.peer_states;
-    if (!warned_same_role_ && (*peer == State::primary || *peer == State::backup) && *peer == config_.role) {
-        // Not a transition of the protocol (it leaves the state as it is), but surely a configuration
-        // mistake.
-        warned_same_role_ = true;
-        log::warn("the peer is also {}: check --primary/--backup", name(*peer));
-    }
     apply(peer_event(*peer));
     return true;
 }

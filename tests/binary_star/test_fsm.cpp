@@ -31,9 +31,11 @@ struct Row {
 //   PASSIVE: PEER_PRIMARY -> ACTIVE; PEER_BACKUP -> ACTIVE; PEER_PASSIVE fatal;
 //            CLIENT_REQUEST -> ACTIVE if now >= peer expiry, otherwise refused.
 //   Anything not listed leaves the state as it is.
+// The issue adds: two primaries are fatal (PRIMARY hearing PEER_PRIMARY), and so, for the same reason, are
+// two backups (BACKUP hearing PEER_BACKUP): a misconfigured pair in which neither could ever serve.
 const std::vector<Row> table = {
-    {"PRIMARY", "PEER_PRIMARY", false, "PRIMARY"},
-    {"PRIMARY", "PEER_PRIMARY", true, "PRIMARY"},
+    {"PRIMARY", "PEER_PRIMARY", false, "FATAL"},
+    {"PRIMARY", "PEER_PRIMARY", true, "FATAL"},
     {"PRIMARY", "PEER_BACKUP", false, "ACTIVE"},
     {"PRIMARY", "PEER_BACKUP", true, "ACTIVE"},
     {"PRIMARY", "PEER_ACTIVE", false, "PASSIVE"},
@@ -45,8 +47,8 @@ const std::vector<Row> table = {
 
     {"BACKUP", "PEER_PRIMARY", false, "BACKUP"},
     {"BACKUP", "PEER_PRIMARY", true, "BACKUP"},
-    {"BACKUP", "PEER_BACKUP", false, "BACKUP"},
-    {"BACKUP", "PEER_BACKUP", true, "BACKUP"},
+    {"BACKUP", "PEER_BACKUP", false, "FATAL"},
+    {"BACKUP", "PEER_BACKUP", true, "FATAL"},
     {"BACKUP", "PEER_ACTIVE", false, "PASSIVE"},
     {"BACKUP", "PEER_ACTIVE", true, "PASSIVE"},
     {"BACKUP", "PEER_PASSIVE", false, "BACKUP"},

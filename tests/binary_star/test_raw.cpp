@@ -160,6 +160,28 @@ TEST_CASE(
     CHECK(p.server->running());
 }
 
+TEST_CASE("raw: two primaries is fatal, and so is two backups (a misconfigured pair stops, exit 1)") {
+    {
+        RawPeer p("--primary", 30ms);
+        p.send_peer({"1"});  // the peer says PRIMARY too
+        REQUIRE(eventually([&] {
+            p.send_peer({"1"});  // the subscription may not be up yet: say it until it is heard
+            return !p.server->running();
+        }));
+        CHECK(p.server->wait_exit() == 1);
+        CHECK(p.server->wait_for("fatal: dual primaries"));
+    }
+    {
+        RawPeer p("--backup", 30ms);
+        REQUIRE(eventually([&] {
+            p.send_peer({"2"});
+            return !p.server->running();
+        }));
+        CHECK(p.server->wait_exit() == 1);
+        CHECK(p.server->wait_for("fatal: dual backups"));
+    }
+}
+
 TEST_CASE("raw: two passives is fatal") {
     RawPeer p("--backup", 30ms);
     REQUIRE(p.publishes("4", "3"));

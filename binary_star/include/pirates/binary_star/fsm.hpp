@@ -3,8 +3,8 @@
 // event and `now`, and says what the server's state becomes and whether a client request may be served.
 //
 //   PRIMARY  PEER_BACKUP -> ACTIVE; PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST -> ACTIVE if now >= peer expiry,
-//            else refused (it may be a fail-back while the backup is active)
-//   BACKUP   PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST refused
+//            else refused (it may be a fail-back while the backup is active); PEER_PRIMARY fatal (*)
+//   BACKUP   PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST refused; PEER_BACKUP fatal (*)
 //   ACTIVE   PEER_ACTIVE fatal (two actives); anything else accepted, stays ACTIVE
 //   PASSIVE  PEER_PRIMARY or PEER_BACKUP -> ACTIVE (the peer restarts); PEER_PASSIVE fatal (two passives);
 //            CLIENT_REQUEST -> ACTIVE if now >= peer expiry (fail-over), else refused
@@ -12,6 +12,10 @@
 //   Every peer state received sets peer expiry = now + 2 x heartbeat.
 //
 // A fatal combination is an Error value; the server stops on it (the reference does too).
+// (*) Not in protocols.md's table (where an unlisted event leaves the state), but asked for by the Binary
+// Star issue ("two primaries" fatal): a peer that says PRIMARY can only be a server started --primary, so two
+// of the same role is a misconfiguration in which neither could ever serve (each keeps the other from
+// expiring). Stopping with a clear error beats refusing every request forever. No correct pair ever sends it.
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
 #include <pirates/common/result.hpp>

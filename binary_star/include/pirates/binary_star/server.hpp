@@ -7,7 +7,8 @@
 //   state-pub  PUB, binds: every heartbeat, our state as one frame ("1".."4").
 //   state-sub  SUB, connects to the peer's publisher, subscribed to everything: each message is a peer event.
 //
-// A fatal combination (two actives, two passives) stops the server: run() returns the Error.
+// A fatal combination (two primaries, two backups, two actives, two passives) stops the server: run() returns
+// the Error.
 #include <pirates/binary_star/fsm.hpp>
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
@@ -89,7 +90,6 @@ class Server {
     ServerStats stats_;
     std::optional<Error> fatal_;
     bool started_ = false;
-    bool warned_same_role_ = false;
 };
 
 }  // namespace pirates::binary_star
