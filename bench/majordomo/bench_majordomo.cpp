@@ -1,6 +1,9 @@
 // bench_majordomo: what the Majordomo broker costs, against raw libzmq doing the same hops in the same run.
 //   (a) raw:  DEALER clients -> ROUTER/DEALER zmq::proxy -> REP echo workers
 //   (b) MDP:  DEALER clients speaking MDPC01 -> pirates::majordomo::Broker -> pirates::majordomo::Worker echo
+//   (a') on the 8-worker load also: raw ROUTER/ROUTER LRU queue -> REQ echo workers, one request per worker
+//   at
+//        a time as MDP must (what the broker costs, without the proxy's pipelining)
 // Loads: 1 client x 1 in flight (latency p50/p99, req/s) and 4 clients x 16 in flight across 8 workers
 // (req/s), bodies of 16 B and 4 KiB. Everything over tcp loopback, one process, one thread per
 // client/worker/broker.
@@ -25,6 +28,8 @@ using namespace pirates::majordomo;
 namespace {
 
 using Micros = std::chrono::duration<double, std::micro>;
+
+int io_threads = 1;  // libzmq I/O threads per context, the same for both systems
 
 struct Figures {
     double rate = 0;          // requests/s
@@ -94,7 +99,7 @@ Figures run_load(zmq::context_t& ctx, const std::string& ep, bool mdp, std::size
 
 // (a) raw libzmq: ROUTER/DEALER proxy and REP echo workers.
 struct RawSystem {
-    zmq::context_t ctx;
+    zmq::context_t ctx{io_threads};
     std::string ep;
     std::vector<std::thread> threads;
     explicit RawSystem(int workers) {
@@ -137,9 +142,78 @@ struct RawSystem {
     std::string backend_ep;
 };
 
+// (a') raw libzmq with MDP's delivery rule: a ROUTER/ROUTER least-recently-used queue hands each REQ worker
+// one request at a time (the worker asks with READY, then with each reply), as a broker must. Not a required
+// figure: it separates what pipelining gives the proxy in (a) from what the broker itself costs.
+struct RawLruSystem {
+    zmq::context_t ctx{io_threads};
+    std::string ep, backend_ep;
+    std::vector<std::thread> threads;
+    explicit RawLruSystem(int workers) {
+        std::atomic<bool> bound{false};
+        threads.emplace_back([this, &bound] {
+            zmq::socket_t front(ctx, zmq::socket_type::router), back(ctx, zmq::socket_type::router);
+            front.set(zmq::sockopt::linger, 0);
+            back.set(zmq::sockopt::linger, 0);
+            front.bind("tcp://127.0.0.1:*");
+            back.bind("tcp://127.0.0.1:*");
+            ep = front.get(zmq::sockopt::last_endpoint);
+            backend_ep = back.get(zmq::sockopt::last_endpoint);
+            bound = true;
+            std::vector<Frame> idle;  // worker identities; idle[head..] wait, least recently used first
+            std::size_t head = 0;
+            try {
+                while (true) {
+                    zmq::pollitem_t items[] = {{back.handle(), 0, ZMQ_POLLIN, 0},
+                                               {front.handle(), 0, ZMQ_POLLIN, 0}};
+                    zmq::poll(items, head < idle.size() ? 2 : 1, std::chrono::milliseconds(-1));
+                    Frames m;
+                    while (m.recv(back, ZMQ_DONTWAIT)) {  // [worker] "" (READY | client "" body...)
+                        idle.push_back(m.pop());
+                        m.pop();
+                        if (m.size() > 1) m.send(front);  // client "" body...
+                        m.clear();
+                    }
+                    while (head < idle.size() && m.recv(front, ZMQ_DONTWAIT)) {  // client "" body...
+                        m.push(Frame());
+                        m.push(std::move(idle[head++]));
+                        m.send(back);
+                        m.clear();
+                    }
+                    if (head == idle.size()) {  // all handed out: reuse the storage
+                        idle.clear();
+                        head = 0;
+                    }
+                }
+            } catch (const zmq::error_t&) {
+            }
+        });
+        while (!bound) std::this_thread::yield();
+        for (int i = 0; i < workers; ++i)
+            threads.emplace_back([this] {
+                zmq::socket_t req(ctx, zmq::socket_type::req);
+                req.set(zmq::sockopt::linger, 0);
+                req.connect(backend_ep);
+                try {
+                    req.send(zmq::str_buffer("READY"));
+                    while (true) {
+                        Frames m;
+                        m.recv(req);
+                        m.send(req);
+                    }
+                } catch (const zmq::error_t&) {
+                }
+            });
+    }
+    ~RawLruSystem() {
+        ctx.shutdown();
+        for (auto& t : threads) t.join();
+    }
+};
+
 // (b) our broker and workers.
 struct MdpSystem {
-    zmq::context_t ctx;
+    zmq::context_t ctx{io_threads};
     std::unique_ptr<Broker> broker;
     std::thread broker_thread;
     std::vector<std::unique_ptr<Worker>> workers;
@@ -224,6 +298,7 @@ int main(int argc, char** argv) {
                  1000)
         .integer("repeat", repeat,
                  "runs of each figure, alternating raw and mdp; the median is printed (default 3)", 1, 100)
+        .integer("io-threads", io_threads, "libzmq I/O threads in each system's context (default 1)", 1, 16)
         .flag("only-throughput", only_throughput, "skip the 1-in-flight load (for profiling)")
         .flag("core-only", core_only, "only the broker core without sockets (for profiling)");
     cli.parse(argc, argv);
@@ -241,7 +316,8 @@ int main(int argc, char** argv) {
         std::thread::hardware_concurrency(), repeat);
     std::printf("%-34s %12s %12s %8s\n", "load", "raw", "mdp", "mdp/raw");
     for (std::size_t body : {std::size_t{16}, std::size_t{4096}}) {
-        std::vector<double> raw_rate1, mdp_rate1, raw_p50, mdp_p50, raw_p99, mdp_p99, raw_rate8, mdp_rate8;
+        std::vector<double> raw_rate1, mdp_rate1, raw_p50, mdp_p50, raw_p99, mdp_p99, raw_rate8, mdp_rate8,
+            lru_rate8;
         for (int r = 0; r < repeat; ++r) {
             if (!only_throughput) {
                 {
@@ -264,6 +340,10 @@ int main(int argc, char** argv) {
                 raw_rate8.push_back(run_load(raw.ctx, raw.ep, false, body, 4, 16, throughput_requests).rate);
             }
             {
+                RawLruSystem lru(8);
+                lru_rate8.push_back(run_load(lru.ctx, lru.ep, false, body, 4, 16, throughput_requests).rate);
+            }
+            {
                 MdpSystem mdp(8);
                 mdp_rate8.push_back(
                     run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 4, 16, throughput_requests).rate);
@@ -280,6 +360,7 @@ int main(int argc, char** argv) {
             row("1 client x 1, p99 us", "%-34s %12.1f %12.1f %8.2f\n", raw_p99, mdp_p99);
         }
         row("4 clients x 16, 8 workers, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate8, mdp_rate8);
+        row("  vs raw one-at-a-time LRU queue", "%-34s %12.0f %12.0f %8.2f\n", lru_rate8, mdp_rate8);
         std::printf("%-34s %12s %12.0f\n", fmt::format("{} B, broker core alone, CPU ns/req", body).c_str(),
                     "-", core_ns_per_request(200000, body));
         std::fflush(stdout);
