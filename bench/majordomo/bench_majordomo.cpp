@@ -1,9 +1,8 @@
 // bench_majordomo: what the Majordomo broker costs, against raw libzmq doing the same hops in the same run.
 //   (a) raw:  DEALER clients -> ROUTER/DEALER zmq::proxy -> REP echo workers
 //   (b) MDP:  DEALER clients speaking MDPC01 -> pirates::majordomo::Broker -> pirates::majordomo::Worker echo
-//   (a') on the 8-worker load also: raw ROUTER/ROUTER LRU queue -> REQ echo workers, one request per worker
-//   at
-//        a time as MDP must (what the broker costs, without the proxy's pipelining)
+//   (a') on the 8-worker load also: raw ROUTER/ROUTER LRU queue -> REQ echo workers, one request per
+//        worker at a time as MDP must (what the broker costs, without the proxy's pipelining)
 // Loads: 1 client x 1 in flight (latency p50/p99, req/s) and 4 clients x 16 in flight across 8 workers
 // (req/s), bodies of 16 B and 4 KiB. Everything over tcp loopback, one process, one thread per
 // client/worker/broker.
