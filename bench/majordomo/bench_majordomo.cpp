@@ -96,16 +96,49 @@ Figures run_load(zmq::context_t& ctx, const std::string& ep, bool mdp, std::size
     return f;
 }
 
-// (a) raw libzmq: ROUTER/DEALER proxy and REP echo workers.
+// (a') the middle of a raw system bound by MDP's delivery rule: a ROUTER/ROUTER least-recently-used queue
+// that hands each REQ worker one request at a time (the worker asks with READY, then with each reply), as a
+// broker must. Not a required figure: it separates what pipelining gives the proxy in (a) from what the
+// broker costs.
+void lru_queue(zmq::socket_t& front, zmq::socket_t& back) {
+    std::vector<Frame> idle;  // worker identities; idle[head..] wait, least recently used first
+    std::size_t head = 0;
+    while (true) {
+        zmq::pollitem_t items[] = {{back.handle(), 0, ZMQ_POLLIN, 0}, {front.handle(), 0, ZMQ_POLLIN, 0}};
+        zmq::poll(items, head < idle.size() ? 2 : 1, std::chrono::milliseconds(-1));
+        Frames m;
+        while (m.recv(back, ZMQ_DONTWAIT)) {  // [worker] "" (READY | client "" body...)
+            idle.push_back(m.pop());
+            m.pop();
+            if (m.size() > 1) m.send(front);  // client "" body...
+            m.clear();
+        }
+        while (head < idle.size() && m.recv(front, ZMQ_DONTWAIT)) {  // client "" body...
+            m.push(Frame());
+            m.push(std::move(idle[head++]));
+            m.send(back);
+            m.clear();
+        }
+        if (head == idle.size()) {  // all handed out: reuse the storage
+            idle.clear();
+            head = 0;
+        }
+    }
+}
+
+// (a) raw libzmq: zmq::proxy ROUTER/DEALER and REP echo workers; or (a') the LRU queue above, ROUTER/ROUTER,
+// and REQ echo workers.
+enum class Middle { proxy, lru };
 struct RawSystem {
     zmq::context_t ctx{io_threads};
-    std::string ep;
+    std::string ep, backend_ep;
     std::vector<std::thread> threads;
-    explicit RawSystem(int workers) {
+    RawSystem(int workers, Middle middle) {
         std::atomic<bool> bound{false};
-        std::string backend = "inproc://unused";
-        threads.emplace_back([this, &bound] {
-            zmq::socket_t front(ctx, zmq::socket_type::router), back(ctx, zmq::socket_type::dealer);
+        threads.emplace_back([this, &bound, middle] {
+            zmq::socket_t front(ctx, zmq::socket_type::router);
+            zmq::socket_t back(ctx,
+                               middle == Middle::proxy ? zmq::socket_type::dealer : zmq::socket_type::router);
             front.set(zmq::sockopt::linger, 0);
             back.set(zmq::sockopt::linger, 0);
             front.bind("tcp://127.0.0.1:*");
@@ -114,97 +147,31 @@ struct RawSystem {
             backend_ep = back.get(zmq::sockopt::last_endpoint);
             bound = true;
             try {
-                zmq::proxy(front, back);
+                if (middle == Middle::proxy)
+                    zmq::proxy(front, back);
+                else
+                    lru_queue(front, back);
             } catch (const zmq::error_t&) {
             }
         });
         while (!bound) std::this_thread::yield();
         for (int i = 0; i < workers; ++i)
-            threads.emplace_back([this] {
-                zmq::socket_t rep(ctx, zmq::socket_type::rep);
-                rep.set(zmq::sockopt::linger, 0);
-                rep.connect(backend_ep);
+            threads.emplace_back([this, middle] {
+                zmq::socket_t s(ctx, middle == Middle::proxy ? zmq::socket_type::rep : zmq::socket_type::req);
+                s.set(zmq::sockopt::linger, 0);
+                s.connect(backend_ep);
                 try {
+                    if (middle == Middle::lru) s.send(zmq::str_buffer("READY"));
                     while (true) {
                         Frames m;
-                        m.recv(rep);
-                        m.send(rep);
+                        m.recv(s);
+                        m.send(s);
                     }
                 } catch (const zmq::error_t&) {
                 }
             });
     }
     ~RawSystem() {
-        ctx.shutdown();
-        for (auto& t : threads) t.join();
-    }
-    std::string backend_ep;
-};
-
-// (a') raw libzmq with MDP's delivery rule: a ROUTER/ROUTER least-recently-used queue hands each REQ worker
-// one request at a time (the worker asks with READY, then with each reply), as a broker must. Not a required
-// figure: it separates what pipelining gives the proxy in (a) from what the broker itself costs.
-struct RawLruSystem {
-    zmq::context_t ctx{io_threads};
-    std::string ep, backend_ep;
-    std::vector<std::thread> threads;
-    explicit RawLruSystem(int workers) {
-        std::atomic<bool> bound{false};
-        threads.emplace_back([this, &bound] {
-            zmq::socket_t front(ctx, zmq::socket_type::router), back(ctx, zmq::socket_type::router);
-            front.set(zmq::sockopt::linger, 0);
-            back.set(zmq::sockopt::linger, 0);
-            front.bind("tcp://127.0.0.1:*");
-            back.bind("tcp://127.0.0.1:*");
-            ep = front.get(zmq::sockopt::last_endpoint);
-            backend_ep = back.get(zmq::sockopt::last_endpoint);
-            bound = true;
-            std::vector<Frame> idle;  // worker identities; idle[head..] wait, least recently used first
-            std::size_t head = 0;
-            try {
-                while (true) {
-                    zmq::pollitem_t items[] = {{back.handle(), 0, ZMQ_POLLIN, 0},
-                                               {front.handle(), 0, ZMQ_POLLIN, 0}};
-                    zmq::poll(items, head < idle.size() ? 2 : 1, std::chrono::milliseconds(-1));
-                    Frames m;
-                    while (m.recv(back, ZMQ_DONTWAIT)) {  // [worker] "" (READY | client "" body...)
-                        idle.push_back(m.pop());
-                        m.pop();
-                        if (m.size() > 1) m.send(front);  // client "" body...
-                        m.clear();
-                    }
-                    while (head < idle.size() && m.recv(front, ZMQ_DONTWAIT)) {  // client "" body...
-                        m.push(Frame());
-                        m.push(std::move(idle[head++]));
-                        m.send(back);
-                        m.clear();
-                    }
-                    if (head == idle.size()) {  // all handed out: reuse the storage
-                        idle.clear();
-                        head = 0;
-                    }
-                }
-            } catch (const zmq::error_t&) {
-            }
-        });
-        while (!bound) std::this_thread::yield();
-        for (int i = 0; i < workers; ++i)
-            threads.emplace_back([this] {
-                zmq::socket_t req(ctx, zmq::socket_type::req);
-                req.set(zmq::sockopt::linger, 0);
-                req.connect(backend_ep);
-                try {
-                    req.send(zmq::str_buffer("READY"));
-                    while (true) {
-                        Frames m;
-                        m.recv(req);
-                        m.send(req);
-                    }
-                } catch (const zmq::error_t&) {
-                }
-            });
-    }
-    ~RawLruSystem() {
         ctx.shutdown();
         for (auto& t : threads) t.join();
     }
@@ -320,7 +287,7 @@ int main(int argc, char** argv) {
         for (int r = 0; r < repeat; ++r) {
             if (!only_throughput) {
                 {
-                    RawSystem raw(1);
+                    RawSystem raw(1, Middle::proxy);
                     auto f = run_load(raw.ctx, raw.ep, false, body, 1, 1, latency_requests);
                     raw_rate1.push_back(f.rate);
                     raw_p50.push_back(f.p50);
@@ -335,11 +302,11 @@ int main(int argc, char** argv) {
                 }
             }
             {
-                RawSystem raw(8);
+                RawSystem raw(8, Middle::proxy);
                 raw_rate8.push_back(run_load(raw.ctx, raw.ep, false, body, 4, 16, throughput_requests).rate);
             }
             {
-                RawLruSystem lru(8);
+                RawSystem lru(8, Middle::lru);
                 lru_rate8.push_back(run_load(lru.ctx, lru.ep, false, body, 4, 16, throughput_requests).rate);
             }
             {
