@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     int requests = 10;
     pirates::CommandLine cli("lpclient",
                              "Lazy Pirate client: numbered requests to an echo server, with retries.");
-    cli.endpoint("connect", endpoint, "server endpoint, e.g. tcp://localhost:5555 (required)", true)
+    cli.endpoint("connect", endpoint, "server endpoint, e.g. tcp://localhost:5555", true)
         .millis("timeout-ms", policy.timeout, "how long to wait for each reply (default 2500)")
         .integer("retries", policy.attempts, "attempts per request, the first included (default 3)", 1, 1000)
         .integer("requests", requests, "number of requests to send; 0 = until stopped (default 10)");

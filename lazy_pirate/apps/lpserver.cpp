@@ -8,7 +8,7 @@ int main(int argc, char** argv) {
     pirates::lazy_pirate::EchoServerConfig config;
     pirates::CommandLine cli("lpserver",
                              "Lazy Pirate echo server: answers each request with the request itself.");
-    cli.endpoint("bind", config.bind, "endpoint to bind, e.g. tcp://*:5555 (required)", true);
+    cli.endpoint("bind", config.bind, "endpoint to bind, e.g. tcp://*:5555", true);
     config.chaos.add_flags(cli);
     cli.parse(argc, argv);
     config.chaos.check(cli);

@@ -143,6 +143,30 @@ TEST_CASE("stop from a handler ends run()") {
     CHECK(r.stopped());
 }
 
+TEST_CASE("stop from a socket handler ends run() at once: the rest of the burst stays queued") {
+    zmq::context_t ctx;
+    zmq::socket_t a(ctx, zmq::socket_type::pair), b(ctx, zmq::socket_type::pair);
+    a.bind("inproc://stop-in-handler");
+    b.connect("inproc://stop-in-handler");
+    for (int i = 0; i < 3; ++i) a.send(zmq::str_buffer("m"), zmq::send_flags::none);
+    Reactor r;
+    int got = 0, timers = 0;
+    r.add(b, [&] {
+        Frames m;
+        if (!recv_nowait(b, m)) return false;
+        ++got;
+        r.stop();
+        return true;
+    });
+    r.add_timer(0ms, [&] { ++timers; });  // due, but the reactor stopped first
+    r.run();
+    CHECK(r.stopped());
+    CHECK(got == 1);
+    CHECK(timers == 0);
+    Frames left;
+    CHECK(recv_nowait(b, left));  // the other two are still there
+}
+
 TEST_CASE("stop from SIGINT and SIGTERM ends run()") {
     for (int sig : {SIGINT, SIGTERM}) {
         install_stop_signals();
