@@ -22,6 +22,11 @@ int main(int argc, char** argv) {
         .integer("max-queue", max_queue,
                  "queued requests per service; newer ones are dropped (default 10000)", 1)
         .integer("max-services", max_services, "services known at once (default 10000)", 1)
+        .millis(
+            "busy-timeout-ms", options.core.busy_timeout,
+            "drop a worker silent this long in the middle of a request (taken for dead); 0 = never, as the "
+            "reference broker (default 0)",
+            0)
         .integer("hwm", options.hwm, "socket high-water mark (default 10000)", 1)
         .millis("summary-ms", summary, "interval of the one-line summary logged with -v (default 5000)");
     cli.parse(argc, argv);

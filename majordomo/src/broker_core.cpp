@@ -45,7 +45,7 @@ void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out) {
     BrokerHeader& header = decoded.value();
     switch (header.kind) {
         case InboundKind::client_request:
-            on_client(std::move(identity), std::move(header.name), message, out);
+            on_client(std::move(identity), std::move(header.name), message, now, out);
             return;
         case InboundKind::ready:
             on_ready(std::move(identity), std::move(header.name), now, out);
@@ -71,15 +71,15 @@ void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out) {
                        out);
         return;
     }
-    refresh(*w, now);
     if (header.kind == InboundKind::reply) {
-        on_reply(*w, std::move(header.name), message, now, out);
+        on_reply(*w, std::move(header.name), message, now, out);  // refreshes it too
     } else {
+        refresh(*w, now);
         ++stats_.heartbeats_received;
     }
 }
 
-void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames& body, Outbox& out) {
+void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames& body, TimePoint now, Outbox& out) {
     ++stats_.client_requests;
     std::string_view name = service.to_string_view();
     if (is_mmi(name)) {
@@ -94,7 +94,7 @@ void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames& body, Outb
         return;
     }
     if (s->queue.empty() && !s->idle.empty()) {  // the common case: straight to the LRU idle worker
-        send_request(*s->idle.front(), std::move(identity), body, out);
+        send_request(*s->idle.front(), std::move(identity), body, now, out);
         return;
     }
     if (s->queue.size() >= config_.max_queue) {
@@ -110,17 +110,19 @@ void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames& body, Outb
     }
     s->queue.push_back(Pending{std::move(identity), std::move(body)});  // the one move: a queued request
     ++queued_;
-    dispatch(*s, out);
+    dispatch(*s, now, out);
 }
 
 void BrokerCore::on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox& out) {
     ++stats_.mmi_requests;
+    // As the reference: the name is the body's last frame, and the code replaces that frame; any frames
+    // before it travel back untouched (our async client's correlation frame among them).
     std::string_view code = "501";
     if (service.to_string_view() == "mmi.service") {
-        const Service* s = find_service(body.front().to_string_view());  // a lookup, never an insertion
+        const Service* s = find_service(body.back().to_string_view());  // a lookup, never an insertion
         code = (s && s->workers > 0) ? "200" : "404";
     }
-    body.clear();
+    body.remove();
     body.add(copy_frame(code));
     push_client_reply_header(body, service.to_string_view());
     send_to(std::move(identity), body, out);
@@ -158,9 +160,6 @@ void BrokerCore::on_ready(Frame&& identity, Frame&& service, TimePoint now, Outb
     w.service = s;
     if (s->workers++ == 0) orphans_.erase(*s);
     ++stats_.workers_registered;
-    w.expiry = now + ttl_;
-    expiry_.push_back(w);
-    refresh(w, now);
     log::debug("worker {} ready for '{}'", hex(w.identity), s->name);
     make_idle(w, now, out);
 }
@@ -169,7 +168,10 @@ void BrokerCore::on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now
     ++stats_.replies;
     push_client_reply_header(body, w.service->name);
     send_to(std::move(client), body, out);
-    if (!w.idle) make_idle(w, now, out);  // an idle worker is never added to the idle list twice
+    if (w.idle)
+        refresh(w, now);  // an unsolicited reply: an idle worker is never added to the idle list twice
+    else
+        make_idle(w, now, out);
 }
 
 void BrokerCore::protocol_error(Frame&& identity, Worker* known, std::string_view what, Outbox& out) {
@@ -182,38 +184,48 @@ void BrokerCore::protocol_error(Frame&& identity, Worker* known, std::string_vie
 }
 
 void BrokerCore::refresh(Worker& w, TimePoint now) {
-    // Moving to the tail keeps expiry_ in expiry order: every worker's expiry is now + ttl for a `now` that
-    // only grows; max() keeps the order even if a caller's clock stepped back.
-    TimePoint expiry = now + ttl_;
-    if (Worker* last = expiry_.back(); last && last != &w) expiry = std::max(expiry, last->expiry);
-    w.expiry = expiry;
-    expiry_.erase(w);
-    expiry_.push_back(w);
+    // Moving to the tail keeps each list in expiry order: every expiry in a list is now + the same ttl for a
+    // `now` that only grows; max() keeps the order even if a caller's clock stepped back.
+    auto move_to_tail = [&](auto& list, Duration ttl) {
+        TimePoint expiry = ttl.count() > 0 ? now + ttl : TimePoint::max();
+        if (Worker* last = list.back(); last && last != &w) expiry = std::max(expiry, last->expiry);
+        w.expiry = expiry;
+        list.erase(w);
+        list.push_back(w);
+    };
+    if (w.idle)
+        move_to_tail(expiry_, ttl_);
+    else
+        move_to_tail(busy_, config_.busy_timeout);
 }
 
 void BrokerCore::make_idle(Worker& w, TimePoint now, Outbox& out) {
+    busy_.erase(w);
     w.idle = true;
+    refresh(w, now);
     TimePoint beat = now + config_.heartbeat;
     if (Worker* last = beats_.back()) beat = std::max(beat, last->heartbeat_at);
     w.heartbeat_at = beat;
     w.service->idle.push_back(w);
     beats_.push_back(w);
-    dispatch(*w.service, out);
+    dispatch(*w.service, now, out);
 }
 
-void BrokerCore::send_request(Worker& w, Frame&& client, Frames& body, Outbox& out) {
+void BrokerCore::send_request(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out) {
     w.idle = false;
     w.service->idle.erase(w);
     beats_.erase(w);
+    expiry_.erase(w);
+    refresh(w, now);  // into busy_
     ++stats_.dispatched;
     push_request_header(body, std::move(client));
     send_to_worker(w, body, out);
 }
 
-void BrokerCore::dispatch(Service& s, Outbox& out) {
+void BrokerCore::dispatch(Service& s, TimePoint now, Outbox& out) {
     while (!s.queue.empty() && !s.idle.empty()) {
         Pending& p = s.queue.front();
-        send_request(*s.idle.front(), std::move(p.client), p.body, out);
+        send_request(*s.idle.front(), std::move(p.client), p.body, now, out);
         s.queue.pop_front();
         --queued_;
     }
@@ -233,6 +245,7 @@ void BrokerCore::forget(Worker& w) {
     s.idle.erase(w);
     beats_.erase(w);
     expiry_.erase(w);
+    busy_.erase(w);
     workers_.erase(workers_.find(w.identity));  // w is gone after this line
     if (--s.workers == 0 && !s.queue.empty()) orphans_.push_back(s);
     maybe_remove_service(s);
@@ -267,15 +280,23 @@ BrokerCore::Service* BrokerCore::create_service(std::string_view name) {
     return &s;
 }
 
+void BrokerCore::expire(Worker& w, std::string_view why, Outbox& out) {
+    ++stats_.workers_expired;
+    log::debug("worker {} of '{}' expired: {}", hex(w.identity), w.service->name, why);
+    send_command(w, encode_disconnect(), out);  // if it is only slow, it registers again
+    ++stats_.disconnects_sent;
+    forget(w);
+}
+
 void BrokerCore::tick(TimePoint now, Outbox& out) {
-    // Expiry: expiry_ is in expiry order, so the first live worker ends the walk.
+    // Expiry: each list is in expiry order, so the first live worker ends the walk.
     while (Worker* w = expiry_.front()) {
         if (w->expiry > now) break;
-        ++stats_.workers_expired;
-        log::debug("worker {} of '{}' expired", hex(w->identity), w->service->name);
-        send_command(*w, encode_disconnect(), out);  // if it is only slow, it registers again
-        ++stats_.disconnects_sent;
-        forget(*w);
+        expire(*w, "silent for heartbeat x liveness", out);
+    }
+    while (Worker* w = busy_.front()) {
+        if (w->expiry > now) break;
+        expire(*w, "busy and silent for busy_timeout", out);
     }
     // Heartbeats to the idle workers whose heartbeat is due, in due order.
     while (Worker* w = beats_.front()) {
@@ -293,12 +314,18 @@ void BrokerCore::tick(TimePoint now, Outbox& out) {
 TimePoint BrokerCore::next_deadline() const {
     TimePoint t = TimePoint::max();
     if (Worker* w = expiry_.front()) t = std::min(t, w->expiry);
+    if (Worker* w = busy_.front()) t = std::min(t, w->expiry);
     if (Worker* w = beats_.front()) t = std::min(t, w->heartbeat_at);
     return t;
 }
 
 void BrokerCore::disconnect_all(Outbox& out) {
     while (Worker* w = expiry_.front()) {
+        send_command(*w, encode_disconnect(), out);
+        ++stats_.disconnects_sent;
+        forget(*w);
+    }
+    while (Worker* w = busy_.front()) {
         send_command(*w, encode_disconnect(), out);
         ++stats_.disconnects_sent;
         forget(*w);
@@ -326,7 +353,7 @@ std::vector<std::string> BrokerCore::expiry_order() const {
 std::string BrokerCore::check_invariants() const {
     std::string bad;
     auto fail = [&](std::string what) { bad += what + "; "; };
-    if (expiry_.size() != workers_.size()) fail("expiry list size != worker count");
+    if (expiry_.size() + busy_.size() != workers_.size()) fail("expiry + busy list sizes != worker count");
     std::size_t idle = 0, queued = 0;
     for (const auto& [name, s] : services_) {
         if (s.name != name) fail("service name mismatch");
@@ -359,7 +386,8 @@ std::string BrokerCore::check_invariants() const {
     if (idle != beats_.size()) fail("idle lists and heartbeat list differ in size");
     for (const auto& [id, w] : workers_) {
         if (w.identity != id) fail("worker identity mismatch");
-        if (!expiry_.contains(w)) fail("worker missing from expiry list");
+        if (w.idle != expiry_.contains(w)) fail("idle flag disagrees with expiry list");
+        if (w.idle == busy_.contains(w)) fail("idle flag disagrees with busy list");
         if (w.idle != w.service->idle.contains(w)) fail("idle flag disagrees with idle list");
         if (w.idle != beats_.contains(w)) fail("idle flag disagrees with heartbeat list");
         if (!services_.contains(w.service->name)) fail("worker of a removed service");
@@ -367,6 +395,11 @@ std::string BrokerCore::check_invariants() const {
     TimePoint last = TimePoint::min();
     expiry_.for_each([&](const Worker& w) {
         if (w.expiry < last) fail("expiry list out of order");
+        last = w.expiry;
+    });
+    last = TimePoint::min();
+    busy_.for_each([&](const Worker& w) {
+        if (w.expiry < last) fail("busy list out of order");
         last = w.expiry;
     });
     last = TimePoint::min();

@@ -224,7 +224,7 @@ TEST_CASE("DISCONNECT from an unknown worker is ignored") {
     CHECK(f.core.worker_count() == 0);
 }
 
-TEST_CASE("expiry: silent workers are dropped (DISCONNECT sent), idle or busy, in expiry order") {
+TEST_CASE("expiry: silent idle workers are dropped (DISCONNECT sent) in expiry order, busy ones are not") {
     Fixture f;  // heartbeat 100 ms, liveness 3: ttl 300 ms
     f.ready("A", "echo");
     f.clock.advance(10ms);
@@ -235,10 +235,11 @@ TEST_CASE("expiry: silent workers are dropped (DISCONNECT sent), idle or busy, i
     f.clock.advance(50ms);
     f.send({"A", "", "MDPW01", HEARTBEAT});  // A heard last: now it expires last
     CHECK(f.core.expiry_order() == S{"B", "C", "A"});
-    f.send({"X", "", "MDPC01", "echo", "job"});  // A (least recently used) busy: busy workers expire too
+    f.send({"X", "", "MDPC01", "echo", "job"});  // A (least recently used) busy: out of the expiry order
     CHECK_FALSE(f.core.worker("A")->idle);
+    CHECK(f.core.expiry_order() == S{"B", "C"});
     f.check();
-    // At 300 ms after B's READY: B and C are past expiry, A (heard at 70 ms) is not.
+    // At 300 ms after B's READY: B is past expiry, C not yet.
     f.clock.set(f.clock.now() - 70ms + 10ms + 300ms);
     auto out = f.tick();
     std::vector<S> disconnects;
@@ -248,15 +249,51 @@ TEST_CASE("expiry: silent workers are dropped (DISCONNECT sent), idle or busy, i
     f.clock.advance(10ms);
     out = f.tick();
     CHECK(std::count(out.begin(), out.end(), disconnect_to("C")) == 1);
-    CHECK(f.core.worker("A"));
-    CHECK(f.core.worker_count() == 1);
     CHECK(f.core.stats().workers_expired == 2);
     f.check();
-    f.clock.advance(1s);
+    // A works on, silent, far past heartbeat x liveness (as the reference, a worker sends nothing while it
+    // works): it is kept, and its late reply reaches the client.
+    f.clock.advance(10s);
+    CHECK(f.tick().empty());  // nothing idle: no heartbeat either
+    CHECK(f.core.worker("A"));
+    CHECK(f.core.next_deadline() == TimePoint::max());
+    out = f.send({"A", "", "MDPW01", REPLY, "X", "", "done"});
+    CHECK(out == std::vector<S>{{"X", "", "MDPC01", "echo", "done"}});
+    CHECK(f.core.worker("A")->idle);
+    f.check();
+    // Idle again, it expires like any idle worker.
+    f.clock.advance(300ms);
     out = f.tick();
-    CHECK(out == std::vector<S>{disconnect_to("A")});
+    CHECK(std::count(out.begin(), out.end(), disconnect_to("A")) == 1);
     CHECK(f.core.worker_count() == 0);
     CHECK_FALSE(f.core.service("echo"));
+    f.check();
+}
+
+TEST_CASE("busy_timeout: a worker silent that long in the middle of a request is taken for dead") {
+    Fixture f(BrokerConfig{Duration{100}, 3, 10000, 10000, Duration{1000}});
+    f.ready("A", "echo");
+    f.ready("B", "echo");
+    f.send({"X", "", "MDPC01", "echo", "1"});  // A busy at t=0
+    f.clock.advance(200ms);
+    f.send({"B", "", "MDPW01", HEARTBEAT});
+    f.send({"Y", "", "MDPC01", "echo", "2"});  // B busy at t=200
+    CHECK(f.core.next_deadline() == f.clock.now() + 800ms);
+    f.clock.advance(500ms);
+    f.send({"B", "", "MDPW01", HEARTBEAT});  // a busy worker that heartbeats is alive: B's deadline moves
+    f.clock.advance(299ms);                  // t=999
+    CHECK(f.tick().empty());
+    f.clock.advance(1ms);  // t=1000: A silent for busy_timeout
+    CHECK(f.tick() == std::vector<S>{disconnect_to("A")});
+    CHECK_FALSE(f.core.worker("A"));
+    f.clock.advance(699ms);  // t=1699: B last heard at 700
+    CHECK(f.tick().empty());
+    f.clock.advance(1ms);
+    CHECK(f.tick() == std::vector<S>{disconnect_to("B")});
+    CHECK(f.core.worker_count() == 0);
+    CHECK(f.core.stats().workers_expired == 2);
+    // A late reply from a worker taken for dead is a protocol error, as from any unknown worker.
+    CHECK(f.send({"A", "", "MDPW01", REPLY, "X", "", "late"}) == std::vector<S>{disconnect_to("A")});
     f.check();
 }
 
@@ -303,8 +340,12 @@ TEST_CASE("next_deadline is the earliest of the next heartbeat and the next expi
     CHECK(f.core.next_deadline() == TimePoint::max());
     f.ready("W1", "echo");
     CHECK(f.core.next_deadline() == f.clock.now() + 100ms);
-    f.send({"C", "", "MDPC01", "echo", "job"});  // busy: no heartbeat due, only its expiry
-    CHECK(f.core.next_deadline() == f.clock.now() + 300ms);
+    f.send({"C", "", "MDPC01", "echo", "job"});  // busy: no heartbeat, no expiry (busy_timeout 0)
+    CHECK(f.core.next_deadline() == TimePoint::max());
+    Fixture g(BrokerConfig{Duration{100}, 3, 10000, 10000, Duration{1000}});
+    g.ready("W1", "echo");
+    g.send({"C", "", "MDPC01", "echo", "job"});  // busy, with a busy_timeout: that is the deadline
+    CHECK(g.core.next_deadline() == g.clock.now() + 1000ms);
 }
 
 TEST_CASE("mmi.service answers 200/404 without creating a service, other mmi.* answer 501") {
@@ -328,7 +369,13 @@ TEST_CASE("mmi.service answers 200/404 without creating a service, other mmi.* a
     CHECK(out == std::vector<S>{{"C", "", "MDPC01", "mmi.discovery", "501"}});
     out = f.send({"C", "", "MDPC01", "mmi.", "x"});
     CHECK(out == std::vector<S>{{"C", "", "MDPC01", "mmi.", "501"}});
-    CHECK(f.core.stats().mmi_requests == 6);
+    // As the reference: the name is the last body frame, the code replaces it, frames before it come back
+    // (our async client's correlation frame travels so).
+    out = f.send({"C", "", "MDPC01", "mmi.service", "corr", "echo"});
+    CHECK(out == std::vector<S>{{"C", "", "MDPC01", "mmi.service", "corr", "200"}});
+    out = f.send({"C", "", "MDPC01", "mmi.service", "corr", "nosuch"});
+    CHECK(out == std::vector<S>{{"C", "", "MDPC01", "mmi.service", "corr", "404"}});
+    CHECK(f.core.stats().mmi_requests == 8);
     // "mmi" and "mmiservice" are ordinary service names.
     CHECK(f.send({"C", "", "MDPC01", "mmiservice", "x"}).empty());
     CHECK(f.core.service("mmiservice"));
@@ -453,7 +500,7 @@ TEST_CASE("disconnect_all says DISCONNECT to every worker and forgets them") {
 }
 
 TEST_CASE("workers coming and going leave no state behind") {
-    Fixture f;
+    Fixture f(BrokerConfig{Duration{100}, 3, 10000, 10000, Duration{500}});  // busy ones expire too
     for (int round = 0; round < 200; ++round) {
         std::string w = "W" + std::to_string(round);
         std::string svc = "svc" + std::to_string(round % 7);

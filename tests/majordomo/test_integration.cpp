@@ -142,3 +142,23 @@ TEST_CASE("async client: 1,000 requests in flight across 4 workers, every reply 
     CHECK(client.wait_for("sent 1000 answered 1000 matched 1000"));
     for (auto& w : workers) CHECK(w->running());
 }
+
+TEST_CASE("a request far longer than heartbeat x liveness is still answered: busy workers are not expired") {
+    // Heartbeat 50 ms x liveness 3 = 150 ms; the worker takes 600 ms over its second request and sends
+    // nothing meanwhile (as the reference worker). The broker keeps it, and neither side reconnects.
+    auto broker = broker_process();
+    std::string ep = broker->bound_endpoint("broker");
+    REQUIRE(!ep.empty());
+    auto worker = worker_process(ep, "echo", {"--slow-after", "1", "--delay-ms", "600", "-v"});
+    REQUIRE(broker->wait_for(READY_LOG));
+    zmq::context_t ctx;
+    Client client(ctx, ClientConfig{ep, 5000ms, 1});  // one attempt: the first worker must answer
+    for (const char* body : {"quick", "slow", "slow again"}) {
+        auto r = client.request("echo", make_frames({body}));
+        REQUIRE(r.ok());
+        CHECK(strings(r.body) == S{body});
+    }
+    CHECK(broker->count("expired") == 0);
+    CHECK(broker->count(READY_LOG) == 1);  // registered once: never dropped, never reconnected
+    CHECK(worker->count("reconnecting") == 0);
+}

@@ -101,7 +101,8 @@ TEST_CASE("a flood of random and half-valid messages: the broker still serves an
     zmq::context_t ctx;
     BrokerOptions options;
     options.bind = "tcp://127.0.0.1:*";
-    options.core = BrokerConfig{Duration{50}, 3, 20, 40};
+    // busy_timeout: fake workers that were handed a request and never answer are reclaimed too.
+    options.core = BrokerConfig{Duration{50}, 3, 20, 40, Duration{200}};
     options.disconnect_on_stop = false;
     Broker broker(ctx, options);
     std::thread loop([&] { broker.run(); });

@@ -7,7 +7,8 @@
 // State, one owner per fact:
 //   services_  name -> Service { FIFO of queued requests (bounded), LRU list of idle workers, worker count }
 //   workers_   identity -> Worker { its service, idle or busy, expiry, next heartbeat }
-//   expiry_    every worker, in expiry order (each message from a worker moves it to the tail)
+//   expiry_    idle workers, in expiry order (each message from a worker moves it to the tail)
+//   busy_      busy workers, in the order their busy deadline falls due (none when busy_timeout is 0)
 //   beats_     idle workers, in the order their heartbeat falls due
 // The lists are intrusive (hooks inside Worker), so joining, leaving and the LRU pick are O(1) and allocation
 // free; a worker is unlinked from every list and erased from workers_ by one function, forget().
@@ -19,7 +20,11 @@
 //   - DISCONNECT from a worker: forgotten, nothing sent. From an unknown one: ignored.
 //   - REPLY: "" MDPC01 service body... to the client; the worker becomes idle (never twice in the idle list).
 //   - Any message from a known worker refreshes its expiry. Idle workers get a HEARTBEAT when theirs is due;
-//     expired workers (idle or busy) are sent DISCONNECT and forgotten.
+//     expired idle workers are sent DISCONNECT and forgotten. A busy worker is not expired by liveness: a
+//     worker sends nothing while it works (the reference worker does not heartbeat during a request, and the
+//     reference broker purges waiting workers only), so a request longer than heartbeat x liveness is still
+//     answered. Our addition: with busy_timeout > 0, a busy worker silent that long is taken for dead and
+//     forgotten the same way (it reclaims workers killed in the middle of a request).
 //   - Client request: mmi.* is answered here (mmi.service: 200 if the service has a worker, 404 otherwise,
 //   never
 //     creating it; other mmi.*: 501). Otherwise the least recently used idle worker of the service takes it,
@@ -47,6 +52,7 @@ struct BrokerConfig {
     int liveness = 3;
     std::size_t max_queue = 10000;     // queued requests per service
     std::size_t max_services = 10000;  // services known at once
+    Duration busy_timeout{0};          // a busy worker silent this long is dropped; 0: never (the reference)
 };
 
 // Every counter of the broker, in one place.
@@ -190,7 +196,7 @@ class BrokerCore {
         std::size_t queued;
     };
     std::optional<ServiceView> service(std::string_view name) const;
-    // Identities of the workers in expiry order (tests check the order).
+    // Identities of the idle workers in expiry order (tests check the order).
     std::vector<std::string> expiry_order() const;
     // Cross-checks every structure against the others; empty when consistent, else what is wrong.
     std::string check_invariants() const;
@@ -205,7 +211,8 @@ class BrokerCore {
         TimePoint heartbeat_at{};
         detail::Hook<Worker> idle_hook;    // in service->idle while idle
         detail::Hook<Worker> beat_hook;    // in beats_ while idle
-        detail::Hook<Worker> expiry_hook;  // in expiry_ always
+        detail::Hook<Worker> expiry_hook;  // in expiry_ while idle
+        detail::Hook<Worker> busy_hook;    // in busy_ while busy
     };
     struct Pending {
         Frame client;
@@ -221,7 +228,7 @@ class BrokerCore {
     };
 
     // `body` is the received message with its header frames taken off: it is re-headed and sent in place.
-    void on_client(Frame&& identity, Frame&& service, Frames& body, Outbox& out);
+    void on_client(Frame&& identity, Frame&& service, Frames& body, TimePoint now, Outbox& out);
     void on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox& out);
     void on_ready(Frame&& identity, Frame&& service, TimePoint now, Outbox& out);
     void on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out);
@@ -231,8 +238,9 @@ class BrokerCore {
     Service* find_service(std::string_view name);
     void refresh(Worker& w, TimePoint now);
     void make_idle(Worker& w, TimePoint now, Outbox& out);
-    void send_request(Worker& w, Frame&& client, Frames& body, Outbox& out);
-    void dispatch(Service& s, Outbox& out);
+    void send_request(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out);
+    void dispatch(Service& s, TimePoint now, Outbox& out);
+    void expire(Worker& w, std::string_view why, Outbox& out);
     void forget(Worker& w);
     void maybe_remove_service(Service& s);
     Service* create_service(std::string_view name);
@@ -245,6 +253,7 @@ class BrokerCore {
     std::unordered_map<std::string, Service, detail::StringHash, std::equal_to<>> services_;
     std::unordered_map<std::string, Worker, detail::StringHash, std::equal_to<>> workers_;
     detail::List<Worker, &Worker::expiry_hook> expiry_;
+    detail::List<Worker, &Worker::busy_hook> busy_;
     detail::List<Worker, &Worker::beat_hook> beats_;
     // Services with queued requests but no worker, oldest first: when max_services exist, the oldest of them
     // is evicted (its requests dropped) to make room, so requests for names nobody serves cannot lock real
