@@ -55,7 +55,7 @@ TEST_CASE("model 1: all endpoints dead: a failure value after about endpoints x 
     REQUIRE_FALSE(reply);
     CHECK(reply.error().reason.find("no reply from 3 server(s)") != std::string::npos);
     CHECK(took >= 3 * 200ms - 10ms);
-    CHECK(took < 10s);  // generous: "no hang"
+    CHECK(took < 3 * 200ms + 2s);  // about endpoints x timeout (slack for a loaded machine): no hang
 }
 
 TEST_CASE("model 1: a single server is retried (3 attempts by default) before failing") {

@@ -111,7 +111,7 @@ TEST_CASE("model 3: every server killed: each request fails after the global tim
         REQUIRE_FALSE(reply);
         CHECK(reply.error().reason.find("no reply within 500 ms") != std::string::npos);
         CHECK(took >= 490ms);
-        CHECK(took < 10s);
+        CHECK(took < 500ms + 2s);  // the global timeout, with slack for a loaded machine
     }
     CHECK(client.counters().failures == 3);
 }
