@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
                     config.servers[to].c_str());
         std::fflush(stdout);
     };
+    long answered = 0;
     for (long seq = 1; requests == 0 || seq <= requests; ++seq) {
         const std::string body = std::to_string(seq);
         auto reply = client.request(body);
@@ -50,9 +51,12 @@ int main(int argc, char** argv) {
                     config.servers[reply->server].c_str(), static_cast<long long>(reply->elapsed.count()),
                     reply->attempts);
         std::fflush(stdout);
+        ++answered;
         // A pacing pause between requests, as the reference client has, not a wait for an event.
         if (interval.count() > 0) std::this_thread::sleep_for(interval);
         if (stop_requested()) break;
     }
-    return 0;
+    // Stopped by a signal: a success only when "until stopped" (--requests 0) was asked for, or all came
+    // back.
+    return requests == 0 || answered == requests ? 0 : exit_interrupted;
 }

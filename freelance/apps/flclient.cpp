@@ -84,6 +84,6 @@ int main(int argc, char** argv) {
     else
         fmt::print("answered 0/{}\n", sent);
     std::fflush(stdout);
-    if (stop_requested()) return 0;
-    return answered == requests ? 0 : 1;
+    if (answered == requests) return 0;
+    return stop_requested() ? exit_interrupted : 1;
 }

@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
                 std::printf("%ld interrupted\n", sequence);
                 std::fflush(stdout);
                 pirates::log::info("stopped after {} replies", client.counters().replies);
-                return 0;
+                return requests == 0 ? 0 : pirates::exit_interrupted;  // 0: "until stopped" was asked for
         }
         std::fflush(stdout);
     }

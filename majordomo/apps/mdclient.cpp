@@ -93,5 +93,6 @@ int main(int argc, char** argv) {
     std::printf("mdclient: sent %d answered %ld matched %ld retried %llu failed %ld time %.3f s\n", requests,
                 answered, matched, static_cast<unsigned long long>(retried), failed, secs);
     std::fflush(stdout);
-    return (answered == requests && matched == requests) ? 0 : 1;
+    if (answered == requests && matched == requests) return 0;
+    return stop_requested() ? exit_interrupted : 1;
 }

@@ -59,10 +59,12 @@ int main(int argc, char** argv) {
         std::string uuid;
     };
     std::vector<Waiting> waiting;
+    int submitted = 0;
     for (int n = 1; n <= requests && !stop_requested(); ++n) {
         std::string body = requests == 1 ? text : fmt::format("{} #{}", text, n);
         auto r = client.request("titanic.request", frames({service, body}));
         if (!r.ok()) {
+            if (stop_requested()) break;  // interrupted while waiting: reported below
             log::error("titanic.request: no answer ({})", majordomo::to_string(r.status));
             return 1;
         }
@@ -71,6 +73,7 @@ int main(int argc, char** argv) {
             return 1;
         }
         waiting.push_back({n, r.body[1].to_string()});
+        ++submitted;
         fmt::print("request {} stored as {}\n", n, waiting.back().uuid);
         std::fflush(stdout);
     }
@@ -106,9 +109,9 @@ int main(int argc, char** argv) {
         }
         if (!waiting.empty()) pause(poll);
     }
-    if (!waiting.empty()) {
-        log::info("stopped with {} requests unanswered", waiting.size());
-        return 1;
+    if (stop_requested() && (!waiting.empty() || submitted < requests)) {
+        log::info("stopped with {} requests unanswered, {} not sent", waiting.size(), requests - submitted);
+        return exit_interrupted;
     }
     fmt::print("{} of {} replies received\n", requests - failed, requests);
     return failed == 0 ? 0 : 1;
