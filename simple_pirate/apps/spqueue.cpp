@@ -9,10 +9,8 @@ int main(int argc, char** argv) {
     int max_held = static_cast<int>(config.max_held);
     pirates::CommandLine cli("spqueue",
                              "Simple Pirate queue: least-recently-used routing of requests to workers.");
-    cli.endpoint("frontend", config.frontend, "endpoint to bind for clients, e.g. tcp://*:5555",
-                 true)
-        .endpoint("backend", config.backend, "endpoint to bind for workers, e.g. tcp://*:5556",
-                  true)
+    cli.endpoint("frontend", config.frontend, "endpoint to bind for clients, e.g. tcp://*:5555", true)
+        .endpoint("backend", config.backend, "endpoint to bind for workers, e.g. tcp://*:5556", true)
         .integer("max-held", max_held, "requests held while no worker is idle, at most (default 10000)", 1);
     cli.parse(argc, argv);
     config.max_held = static_cast<std::size_t>(max_held);

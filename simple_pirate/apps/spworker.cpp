@@ -6,8 +6,7 @@
 int main(int argc, char** argv) {
     pirates::simple_pirate::EchoWorkerConfig config;
     pirates::CommandLine cli("spworker", "Simple Pirate worker: echoes each request back through the queue.");
-    cli.endpoint("connect", config.connect, "queue backend endpoint, e.g. tcp://localhost:5556",
-                 true)
+    cli.endpoint("connect", config.connect, "queue backend endpoint, e.g. tcp://localhost:5556", true)
         .millis("transport-heartbeat-ms", config.options.transport_heartbeat,
                 "libzmq (ZMTP) heartbeat to notice a vanished queue host (default 0: off)", 0);
     config.chaos.add_flags(cli);
