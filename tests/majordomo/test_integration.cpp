@@ -1,6 +1,7 @@
 // Integration over tcp loopback with the real executables: faults, restarts, MMI, several services, async
 // load.
 #include <doctest/doctest.h>
+#include <pirates/majordomo/async_client.hpp>
 #include <pirates/majordomo/client.hpp>
 
 #include "support/net.hpp"
@@ -106,6 +107,15 @@ TEST_CASE("MMI through the broker: 200 for a served service, 404 otherwise, 501 
     CHECK(strings(other.body) == S{"501"});
     // The lookup did not create "nosuch": still 404, and the worker count of echo is untouched.
     CHECK(strings(client.request("mmi.service", make_frames({"nosuch"})).body) == S{"404"});
+    // The async client too: its correlation frame travels in front of the name and comes back in front of the
+    // code (the broker reads the last frame and replaces it, as the reference does).
+    AsyncClient async(ctx, AsyncClientConfig{ep, 5000ms, 1});
+    const auto asked = async.send("mmi.service", make_frames({"echo"}));
+    auto done = async.recv(5000ms);
+    REQUIRE(done);
+    CHECK(done->id == asked);
+    REQUIRE(done->ok());
+    CHECK(strings(done->body) == S{"200"});
     w->signal(SIGTERM);
     CHECK(w->wait_exit() == 0);
     CHECK(eventually([&] {
