@@ -6,8 +6,10 @@
 #include "support/net.hpp"
 #include "support/process.hpp"
 
+#include <atomic>
 #include <map>
 #include <memory>
+#include <thread>
 
 using namespace pirates;
 using namespace pirates::freelance;
@@ -87,6 +89,38 @@ TEST_CASE(
     auto c = client.counters();
     CHECK(c.failures == 0);
     CHECK(c.pongs > 0);
+}
+
+TEST_CASE("model 3: kill -9 in the middle of a stream of requests from another thread: none of them fails") {
+    zmq::context_t context;
+    std::vector<std::unique_ptr<Process>> servers;
+    std::vector<std::string> eps;
+    for (int i = 0; i < 3; ++i) {
+        servers.push_back(start_server("tcp://127.0.0.1:*"));
+        eps.push_back(servers.back()->bound_endpoint("server"));
+        REQUIRE(!eps.back().empty());
+    }
+    RouterClient client(context, fast_options());
+    for (auto& ep : eps) REQUIRE(client.connect(ep));
+    REQUIRE(eventually([&] { return client.request(make_frames({"warm"})).ok(); }, 10s));
+
+    // The requests flow on their own thread; the kill lands whenever it lands, possibly on a request in
+    // flight at the victim (then the client fails over to another server on silence).
+    constexpr int total = 150;
+    std::atomic<int> done{0}, failed{0};
+    std::thread flow([&] {
+        for (int i = 0; i < total; ++i) {
+            Reply reply = client.request(make_frames({"hello"}));
+            if (!reply || strings(reply->body) != std::vector<std::string>{"OK"}) ++failed;
+            ++done;
+        }
+    });
+    REQUIRE(eventually([&] { return done.load() >= 30; }, 20s));
+    servers[1]->kill9();
+    flow.join();
+    CHECK(done.load() == total);
+    CHECK(failed.load() == 0);
+    CHECK(client.counters().failures == 0);
 }
 
 TEST_CASE("model 3: every server killed: each request fails after the global timeout, as a value") {
