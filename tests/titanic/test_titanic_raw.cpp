@@ -6,6 +6,7 @@
 #include "support/process.hpp"
 #include "temp_dir.hpp"
 
+#include <deque>
 #include <map>
 
 using namespace pirates;
@@ -36,8 +37,36 @@ struct FakeBroker {
         for (auto& f : frames) m.add(frame(f));
         m.send(router);
     }
-    // The next message that is not a worker heartbeat or a READY (READYs are recorded).
+    // Messages that arrived while the test waited for another peer's: worker replies and the dispatcher's
+    // lane travel on different connections, so their order is not fixed (the lane's mmi.service query may
+    // overtake the REPLY that acknowledged the request).
+    std::deque<Strings> stash;
+
+    // The next message, from anyone, that is not a worker heartbeat or a READY.
     Strings next() {
+        if (!stash.empty()) {
+            Strings s = std::move(stash.front());
+            stash.pop_front();
+            return s;
+        }
+        return next_on_wire();
+    }
+    // The next such message from `identity`; others are kept for next().
+    Strings next_from(const std::string& identity) {
+        for (auto it = stash.begin(); it != stash.end(); ++it)
+            if (it->at(0) == identity) {
+                Strings s = std::move(*it);
+                stash.erase(it);
+                return s;
+            }
+        while (true) {
+            Strings s = next_on_wire();
+            if (s[0] == identity) return s;
+            stash.push_back(std::move(s));
+        }
+    }
+    // The next message read from the socket that is not a worker heartbeat or a READY (READYs are recorded).
+    Strings next_on_wire() {
         while (true) {
             Frames m;
             REQUIRE(recv_within(router, m, 5s));
@@ -64,7 +93,7 @@ struct FakeBroker {
         std::vector<std::string> m{worker.at(service), "", "MDPW01", "\x02", client, ""};
         m.insert(m.end(), body.begin(), body.end());
         send(m);
-        auto r = next();
+        auto r = next_from(worker.at(service));
         REQUIRE(r.size() >= 6);
         CHECK(r[0] == worker.at(service));
         CHECK(r[1] == "");
