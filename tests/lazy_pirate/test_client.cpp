@@ -7,7 +7,7 @@
 
 #include <atomic>
 #include <functional>
-#include <mutex>
+#include <optional>
 #include <thread>
 
 using namespace pirates;
@@ -136,16 +136,33 @@ TEST_CASE("client: a wrong reply is discarded, counted, and the request sent aga
 
 TEST_CASE("client: a late reply to an abandoned attempt never reaches a later request") {
     zmq::context_t ctx;
-    std::mutex mutex;
-    std::vector<std::string> seen;
-    // The first attempt of "A" is answered long after the client's timeout; every other request at once.
-    TestServer server(ctx, [&](int n, const auto& req) -> std::optional<std::vector<std::string>> {
-        std::lock_guard lock(mutex);
-        seen.push_back(req.at(0));
-        if (n == 1) std::this_thread::sleep_for(300ms);  // the simulated slow server itself
-        return req;
+    // A server that sits on the first attempt of "A" and answers it only when the next request "B" arrives,
+    // just before answering "B": the late reply is sent after the client gave up on that attempt, while a
+    // later request is waiting. Every other request is answered at once (REP on the wire: envelope echoed).
+    zmq::socket_t router(ctx, zmq::socket_type::router);
+    router.set(zmq::sockopt::linger, 0);
+    const std::string endpoint = test::bind_loopback(router);
+    std::atomic<bool> stop{false};
+    std::atomic<int> late_sent{0};
+    std::thread serve([&] {
+        std::optional<Frames> held;
+        int n = 0;
+        while (!stop) {
+            Frames m;
+            if (!test::recv_within(router, m, 10ms)) continue;
+            if (++n == 1) {
+                held = std::move(m);
+                continue;
+            }
+            if (held && m.back().to_string() == "B") {
+                held->send(router);  // "A", far too late
+                held.reset();
+                ++late_sent;
+            }
+            m.send(router);
+        }
     });
-    Client client(ctx, server.endpoint, {100ms, 5});  // no check: the socket alone must keep replies apart
+    Client client(ctx, endpoint, {100ms, 5});  // no check: the socket alone must keep replies apart
     auto a = client.request("A");
     REQUIRE(a.ok());
     CHECK(test::strings(a.reply) == std::vector<std::string>{"A"});
@@ -153,6 +170,9 @@ TEST_CASE("client: a late reply to an abandoned attempt never reaches a later re
     auto b = client.request("B");
     REQUIRE(b.ok());
     CHECK(test::strings(b.reply) == std::vector<std::string>{"B"});
+    CHECK(late_sent == 1);
+    stop = true;
+    serve.join();
 }
 
 TEST_CASE("client: multi-frame requests travel whole") {
