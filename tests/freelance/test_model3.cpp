@@ -36,21 +36,27 @@ std::unique_ptr<Process> start_server(const std::string& bind) {
     return std::make_unique<Process>("flserver", std::vector<std::string>{"--model", "3", "--bind", bind});
 }
 
+// Three model-3 servers on OS-picked ports, each connected to `client`; their endpoints in `eps`.
+void start_three(RouterClient& client, std::vector<std::unique_ptr<Process>>& servers,
+                 std::vector<std::string>& eps) {
+    for (int i = 0; i < 3; ++i) {
+        servers.push_back(start_server("tcp://127.0.0.1:*"));
+        eps.push_back(servers.back()->bound_endpoint("server"));
+        REQUIRE(!eps.back().empty());
+        REQUIRE(client.connect(eps.back()));
+    }
+}
+
 }  // namespace
 
 TEST_CASE(
     "model 3: one of three servers killed with kill -9 while requests flow: every request succeeds - "
     "restarted on the same endpoint, it is used again") {
     zmq::context_t context;
+    RouterClient client(context, fast_options());
     std::vector<std::unique_ptr<Process>> servers;
     std::vector<std::string> eps;
-    for (int i = 0; i < 3; ++i) {
-        servers.push_back(start_server("tcp://127.0.0.1:*"));
-        eps.push_back(servers.back()->bound_endpoint("server"));
-        REQUIRE(!eps.back().empty());
-    }
-    RouterClient client(context, fast_options());
-    for (auto& ep : eps) REQUIRE(client.connect(ep));
+    start_three(client, servers, eps);
     CHECK_FALSE(client.connect(eps[0]));  // duplicate
 
     // Requests flow until round robin has used all three (each answered a ping by then).
@@ -93,15 +99,10 @@ TEST_CASE(
 
 TEST_CASE("model 3: kill -9 in the middle of a stream of requests from another thread: none of them fails") {
     zmq::context_t context;
+    RouterClient client(context, fast_options());
     std::vector<std::unique_ptr<Process>> servers;
     std::vector<std::string> eps;
-    for (int i = 0; i < 3; ++i) {
-        servers.push_back(start_server("tcp://127.0.0.1:*"));
-        eps.push_back(servers.back()->bound_endpoint("server"));
-        REQUIRE(!eps.back().empty());
-    }
-    RouterClient client(context, fast_options());
-    for (auto& ep : eps) REQUIRE(client.connect(ep));
+    start_three(client, servers, eps);
     REQUIRE(eventually([&] { return client.request(make_frames({"warm"})).ok(); }, 10s));
 
     // The requests flow on their own thread; the kill lands whenever it lands, possibly on a request in
@@ -129,12 +130,8 @@ TEST_CASE("model 3: every server killed: each request fails after the global tim
     RouterOptions o = fast_options();
     o.request_timeout = 500ms;
     RouterClient client(context, o);
-    for (int i = 0; i < 3; ++i) {
-        servers.push_back(start_server("tcp://127.0.0.1:*"));
-        std::string ep = servers.back()->bound_endpoint("server");
-        REQUIRE(!ep.empty());
-        REQUIRE(client.connect(ep));
-    }
+    std::vector<std::string> eps;
+    start_three(client, servers, eps);
     REQUIRE(client.request(make_frames({"hello"})));
     for (auto& s : servers) s->kill9();
     for (auto& s : servers) REQUIRE(s->wait_exit(5s));
