@@ -16,6 +16,29 @@ std::optional<long long> parse_int(std::string_view s) {
     return v;
 }
 
+// "16M", "16MiB", "1048576": bytes, or nullopt when not a size.
+std::optional<std::size_t> parse_bytes(std::string_view s) {
+    std::size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    auto n = parse_int(s.substr(0, digits));
+    if (!n || *n < 0) return std::nullopt;
+    std::string_view unit = s.substr(digits);
+    int shift = 0;
+    if (unit.empty())
+        shift = 0;
+    else if (unit == "K" || unit == "KiB" || unit == "k")
+        shift = 10;
+    else if (unit == "M" || unit == "MiB")
+        shift = 20;
+    else if (unit == "G" || unit == "GiB")
+        shift = 30;
+    else
+        return std::nullopt;
+    auto v = static_cast<unsigned long long>(*n);
+    if (v > (~0ULL >> shift)) return std::nullopt;
+    return static_cast<std::size_t>(v << shift);
+}
+
 std::string basename(std::string_view path) {
     auto slash = path.rfind('/');
     return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
@@ -96,6 +119,20 @@ CommandLine& CommandLine::millis(std::string name, Duration& out, std::string he
                     if (*n < min_ms || *n > max_ms)
                         return fmt::format("{} ms is out of range [{}, {}]", *n, min_ms, max_ms);
                     out = Duration{*n};
+                    return std::nullopt;
+                }});
+}
+
+CommandLine& CommandLine::bytes(std::string name, std::size_t& out, std::string help, std::size_t min,
+                                std::size_t max) {
+    return add({std::move(name), "BYTES", std::move(help), false, false,
+                [&out, min, max](std::string_view v) -> std::optional<std::string> {
+                    auto n = parse_bytes(v);
+                    if (!n)
+                        return fmt::format("'{}' is not a size in bytes (e.g. 1048576, 512K, 16M, 1G)", v);
+                    if (*n < min || *n > max)
+                        return fmt::format("{} bytes is out of range [{}, {}]", *n, min, max);
+                    out = *n;
                     return std::nullopt;
                 }});
 }

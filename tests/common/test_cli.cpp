@@ -102,3 +102,26 @@ TEST_CASE("parse() exits with code 2 on a bad flag and 0 on --help") {
     CHECK(exit_code({"prog", "--help"}) == 0);
     CHECK(exit_code({"prog", "--bind", "tcp://127.0.0.1:1"}) == 0);
 }
+
+TEST_CASE("byte sizes take a plain number or a K/M/G suffix, and refuse anything else") {
+    auto parse = [](std::string value, std::size_t& out) {
+        CommandLine cli("prog", "test program");
+        cli.bytes("max-message-bytes", out, "bound", 1, std::size_t{1} << 32);
+        Args a{"prog", "--max-message-bytes", value};
+        return cli.try_parse(a.argc(), a.argv()).value_or("");
+    };
+    std::size_t n = 0;
+    CHECK(parse("1048576", n).empty());
+    CHECK(n == 1048576);
+    CHECK(parse("512K", n).empty());
+    CHECK(n == 512 * 1024);
+    CHECK(parse("16MiB", n).empty());
+    CHECK(n == std::size_t{16} << 20);
+    CHECK(parse("2G", n).empty());
+    CHECK(n == std::size_t{2} << 30);
+    CHECK(parse("16X", n).find("not a size") != std::string::npos);
+    CHECK(parse("-1", n).find("not a size") != std::string::npos);
+    CHECK(parse("M", n).find("not a size") != std::string::npos);
+    CHECK(parse("0", n).find("out of range") != std::string::npos);
+    CHECK(parse("8G", n).find("out of range") != std::string::npos);
+}

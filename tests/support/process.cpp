@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 namespace pirates::test {
@@ -109,6 +110,20 @@ bool Process::running() {
         return false;
     }
     return true;
+}
+
+std::size_t Process::rss_bytes() const {
+    std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+    std::string key;
+    while (status >> key) {
+        if (key == "VmRSS:") {
+            std::size_t kib = 0;
+            status >> kib;
+            return kib * 1024;
+        }
+        status.ignore(1 << 12, '\n');
+    }
+    return 0;
 }
 
 }  // namespace pirates::test

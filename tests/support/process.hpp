@@ -35,6 +35,8 @@ class Process {
     // Wait for exit: the exit code, or 128 + signal number; nullopt on timeout.
     std::optional<int> wait_exit(Duration timeout = Duration{10000});
     bool running();
+    // Resident set size in bytes (VmRSS from /proc), 0 when the process is gone.
+    std::size_t rss_bytes() const;
 
   private:
     int pid_ = -1;

@@ -31,6 +31,9 @@ class CommandLine {
     // --name-ms N: a duration in milliseconds, in [min_ms, max_ms]
     CommandLine& millis(std::string name, Duration& out, std::string help, int min_ms = 1,
                         int max_ms = 24 * 3600 * 1000);
+    // --name N: a size in bytes, in [min, max]; a suffix K, M or G (or KiB, MiB, GiB) multiplies by 1024^n.
+    CommandLine& bytes(std::string name, std::size_t& out, std::string help, std::size_t min = 0,
+                       std::size_t max = std::size_t{1} << 40);
     // Options that are only meaningful together, or mutually exclusive, are checked by the caller after
     // parse() with fail().
 
