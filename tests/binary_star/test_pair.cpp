@@ -161,6 +161,51 @@ TEST_CASE("what Binary Star cannot prevent: clients reaching the backup while th
 }
 
 TEST_CASE(
+    "a passive backup stopped (SIGSTOP) for 10 heartbeats, a client request waiting for it: when it resumes "
+    "it "
+    "does not take over (its own stall is not the peer's silence)") {
+    Pair pair;
+    zmq::socket_t dealer(pair.context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    // The client's connection is up (handshake done) before the stall: its request waits in the backup's
+    // socket buffer, next to the primary's states.
+    const std::string monitor = "inproc://stall-test-dealer";
+    REQUIRE(zmq_socket_monitor(dealer.handle(), monitor.c_str(), ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0);
+    zmq::socket_t events(pair.context, zmq::socket_type::pair);
+    events.set(zmq::sockopt::linger, 0);
+    events.connect(monitor);
+    dealer.connect(pair.backup_frontend);
+    Frames event;
+    REQUIRE(recv_within(events, event));
+
+    pair.backup->signal(SIGSTOP);
+    const long sent_before = pair.proxy.forwarded(StateProxy::primary_to_backup);
+    make_frames({"", "while-stopped"}).send(dealer);
+    // Ten of the primary's heartbeats go to the stopped backup (the peer expiry is two).
+    REQUIRE(
+        eventually([&] { return pair.proxy.forwarded(StateProxy::primary_to_backup) >= sent_before + 10; }));
+    pair.backup->signal(SIGCONT);
+    const long published = pair.proxy.seen(StateProxy::backup_to_primary);
+    CHECK(eventually([&] { return pair.proxy.seen(StateProxy::backup_to_primary) > published + 5; }));
+    CHECK(pair.backup->wait_for("stalled for more than a heartbeat"));
+    CHECK(pair.backup->count("-> ACTIVE") == 0);
+    CHECK(pair.proxy.last_state(StateProxy::backup_to_primary) == 4);  // still PASSIVE
+    Frames reply;
+    CHECK_FALSE(recv_within(dealer, reply, 0ms));  // refused: not answered
+    CHECK(pair.primary->running());
+    CHECK(pair.backup->running());
+    // The pair still serves through the primary, and fails over when it really dies.
+    Client client(pair.context, pair.client_config());
+    auto r = client.request(std::string("after-stall"));
+    REQUIRE(r.ok());
+    CHECK(r->server == 0);
+    pair.primary->kill9();
+    auto over = client.request(std::string("after-kill"));
+    REQUIRE(over.ok());
+    CHECK(over->server == 1);
+}
+
+TEST_CASE(
     "bstarcli against the pair: every request answered, exit 0, fails over when the primary is killed") {
     Pair pair;
     {

@@ -9,7 +9,8 @@
 //              StatePublisher (a ZMQ_STREAM socket speaking ZMTP), which applies only subscriptions to
 //              everything and keeps nothing else a connection sends: a stranger cannot load it.
 //   state-sub  SUB, connects to the peer's publisher, subscribed to everything: each message is a peer event.
-//              Messages over kMaxStateMessageBytes make libzmq drop the connection (and reconnect).
+//              A message over kMaxStateMessageBytes makes libzmq drop the connection, and, being a protocol
+//              error, never reconnect: a socket monitor sees that and opens a new subscriber.
 //
 // The loop: per turn the state subscriber is read first, then the publisher's socket, then the frontend, each
 // at most Reactor::max_burst messages, then the timers (heartbeat, and the stall watch, Fsm::awake). Before a
@@ -52,7 +53,9 @@ struct ServerStats {
     std::uint64_t peer_states = 0;          // valid states received from the peer
     std::uint64_t peer_invalid = 0;         // anything else received on the state subscriber
     std::uint64_t heartbeats_sent = 0;
-    std::uint64_t stalls = 0;       // gaps of more than a heartbeat in our own loop (Fsm::awake)
+    std::uint64_t stalls = 0;  // gaps of more than a heartbeat in our own loop (Fsm::awake)
+    std::uint64_t subscriber_reopened =
+        0;                          // state subscriber replaced after libzmq gave up on its connection
     StatePublisherStats state_pub;  // the publisher: connections, subscriptions dropped, ...
 };
 
@@ -93,7 +96,9 @@ class Server {
   private:
     bool on_frontend();
     bool on_peer_state();
-    bool on_state_pub();
+    // (Re)create the state subscriber and its monitor, and connect it.
+    void open_subscriber();
+    bool on_subscriber_event();
     void publish_state();
     // Fsm::awake(), logging a stall.
     void awake();
@@ -102,12 +107,16 @@ class Server {
     void fatal(Error e);
 
     ServerConfig config_;
+    zmq::context_t& context_;
     const ClockSource& clock_;
     Fsm fsm_;
     Reactor reactor_;
     zmq::socket_t frontend_;
     StatePublisher statepub_;
     zmq::socket_t statesub_;
+    zmq::socket_t statesub_events_;  // the subscriber's socket monitor (PAIR)
+    std::uint64_t subscriber_opened_ = 0;
+    std::optional<Reactor::TimerId> reopen_timer_;
     std::string frontend_ep_;
     std::string state_pub_ep_;
     RequestHandler on_request_;
