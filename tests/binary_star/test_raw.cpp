@@ -23,15 +23,17 @@ struct RawPeer {
     std::string frontend;
     std::string feed_ep;  // where `feed` is bound (the server's --state-sub)
 
-    RawPeer(const char* role, Duration heartbeat) {
+    RawPeer(const char* role, Duration heartbeat, std::vector<std::string> extra = {}) {
         feed.set(zmq::sockopt::linger, 0);
         watch.set(zmq::sockopt::linger, 0);
         watch.set(zmq::sockopt::subscribe, "");
         feed_ep = bind_loopback(feed);
-        server = std::make_unique<Process>(
-            "bstarsrv", std::vector<std::string>{role, "--frontend", "tcp://127.0.0.1:*", "--state-pub",
-                                                 "tcp://127.0.0.1:*", "--state-sub", feed_ep,
-                                                 "--heartbeat-ms", std::to_string(heartbeat.count()), "-v"});
+        std::vector<std::string> args{role,          "--frontend",        "tcp://127.0.0.1:*",
+                                      "--state-pub", "tcp://127.0.0.1:*", "--state-sub",
+                                      feed_ep,       "--heartbeat-ms",    std::to_string(heartbeat.count()),
+                                      "-v"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        server = std::make_unique<Process>("bstarsrv", std::move(args));
         frontend = server->bound_endpoint("frontend");
         const std::string pub = server->bound_endpoint("state-pub");
         REQUIRE_FALSE(pub.empty());
@@ -263,4 +265,28 @@ TEST_CASE(
     REQUIRE(p.server->wait_exit() == 0);
     REQUIRE(p.server->wait_for("other subscriptions dropped"));
     CHECK(p.server->count("1 subscribed to everything, 3 other subscriptions dropped") == 1);
+}
+
+TEST_CASE(
+    "raw: --max-message-bytes: a request over the limit is not served (libzmq drops the client's "
+    "connection), one under it is") {
+    RawPeer p("--primary", 30ms, {"--max-message-bytes", "1K"});
+    REQUIRE(p.publishes("3", "2"));  // ACTIVE
+    zmq::socket_t dealer(p.context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(p.frontend);
+    Frames reply;
+    make_frames({"", "small"}).send(dealer);
+    REQUIRE(recv_within(dealer, reply));
+    CHECK(strings(reply) == std::vector<std::string>{"", "small"});
+    make_frames({"", std::string(2000, 'b')}).send(dealer);  // 2000 bytes > 1K
+    // The DEALER reconnects by itself; a request under the limit is answered, the big one never is.
+    REQUIRE(eventually([&] {
+        make_frames({"", "after"}).send(dealer);
+        return recv_within(dealer, reply, 100ms);
+    }));
+    CHECK(reply.size() == 2);
+    CHECK(reply[1].size() < 2000);
+    while (recv_within(dealer, reply, 100ms)) CHECK(reply[1].size() < 2000);
+    CHECK(p.server->running());
 }
