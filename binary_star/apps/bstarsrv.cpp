@@ -55,8 +55,10 @@ int main(int argc, char** argv) {
     auto fatal = server.run();
     const auto& s = server.stats();
     log::info(
-        "stopping in state {}: served {}, refused {}, peer states {}, invalid peer messages {}, stalls {}",
-        name(server.state()), s.requests_served, s.requests_refused, s.peer_states, s.peer_invalid, s.stalls);
+        "stopping in state {}: served {}, refused {}, peer states {}, invalid peer messages {}, stalls {}, "
+        "subscriber reopened {}",
+        name(server.state()), s.requests_served, s.requests_refused, s.peer_states, s.peer_invalid, s.stalls,
+        s.subscriber_reopened);
     log::info(
         "state-pub: {} connections, {} subscribed to everything, {} other subscriptions dropped, {} other "
         "messages dropped, closed {} (protocol) {} (handshake timeout) {} (full)",

@@ -51,11 +51,13 @@ void StatePublisher::close(const std::string& id) {
 
 void StatePublisher::on_connect(const std::string& id, TimePoint now) {
     ++stats_.connections;
-    if (links_.size() >= kMaxConnections) {
+    std::size_t open = 0;  // connections not stuck in closing (those cannot be closed again anyway)
+    for (const auto& entry : links_) open += entry.second.closing ? 0 : 1;
+    if (open >= kMaxConnections) {
         ++stats_.closed_full;
         auto victim = links_.end();
         for (auto it = links_.begin(); it != links_.end(); ++it)
-            if (!it->second.link.wants_all() &&
+            if (!it->second.closing && !it->second.link.wants_all() &&
                 (victim == links_.end() || it->second.since < victim->second.since))
                 victim = it;
         if (victim == links_.end()) {
@@ -69,7 +71,7 @@ void StatePublisher::on_connect(const std::string& id, TimePoint now) {
         close(victim->first);
     }
     if (send_to(socket_, id, SubscriberLink::hello()) != SendResult::sent) return;  // gone already
-    links_.emplace(id, Connection{SubscriberLink{}, now, false});
+    links_.emplace(id, Connection{SubscriberLink{}, now, false, TimePoint{}});
 }
 
 bool StatePublisher::on_readable(TimePoint now) {
@@ -95,7 +97,23 @@ bool StatePublisher::on_readable(TimePoint now) {
         close(id);
         return true;
     }
-    if (!reply.empty() && send_to(socket_, id, reply) == SendResult::peer_gone) links_.erase(id);
+    if (reply.empty()) return true;
+    Connection& c = it->second;
+    if (!c.link.wants_all() || now - c.last_reply < kMinReplyInterval) {
+        ++stats_.replies_dropped;
+        return true;
+    }
+    switch (send_to(socket_, id, reply)) {
+        case SendResult::sent:
+            c.last_reply = now;
+            break;
+        case SendResult::would_block:
+            ++stats_.replies_dropped;
+            break;
+        case SendResult::peer_gone:
+            links_.erase(it);
+            break;
+    }
     return true;
 }
 

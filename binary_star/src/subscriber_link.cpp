@@ -187,7 +187,7 @@ std::optional<Error> SubscriberLink::on_command(std::string_view body, std::stri
         // PING: a 2-byte TTL, then up to 16 bytes of context that PONG echoes.
         ++counts.pings;
         const std::string_view context = data.size() > 2 ? data.substr(2, 16) : std::string_view();
-        reply += frame_bytes(kCommand, command_body("PONG", context));
+        reply = frame_bytes(kCommand, command_body("PONG", context));
     } else if (name == "READY") {
         return error("READY twice");
     } else if (name != "PONG") {

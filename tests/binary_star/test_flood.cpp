@@ -10,8 +10,6 @@
 #include "support/net.hpp"
 #include "support/process.hpp"
 
-#include <sys/resource.h>
-#include <unistd.h>
 #include <atomic>
 #include <csignal>
 #include <functional>
@@ -26,15 +24,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The prober's threads run at a low priority (nice 10): a real prober spends its own machine's CPU, not the
-// pair's; here it shares two cores with the pair and with the test's proxy and client, which stand for the
-// network and the clients' machines, and without this it starves them rather than the primary (the traffic it
-// sends is the same either way). libzmq starts the context's I/O thread from the first thread that makes a
-// socket, which inherits the priority.
-void low_priority() {
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 10);
-}
-
 // The prober, on its own context and threads: `loaders` sockets (SUB, and one XSUB) holding `per_loader`
 // distinct 16-byte subscriptions each, and `churners` threads each opening a SUB, subscribing to two distinct
 // 16-byte prefixes, waiting until its handshake with the publisher is done (socket monitor: an event, not a
@@ -45,7 +34,6 @@ class Flood {
         : endpoint_(std::move(endpoint)), deadline_(Clock::now() + duration) {
         threads_.emplace_back([this, loaders, per_loader] {
             guarded([&] {
-                low_priority();
                 std::mt19937_64 rng(1);
                 std::vector<zmq::socket_t> held;
                 for (int i = 0; i < loaders; ++i) {
@@ -73,7 +61,6 @@ class Flood {
         for (int t = 1; t <= churners; ++t)
             threads_.emplace_back([this, t] {
                 guarded([&] {
-                    low_priority();
                     std::mt19937_64 rng(static_cast<std::uint64_t>(t) + 1);
                     churn(rng, t);
                 });

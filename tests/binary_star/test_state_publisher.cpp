@@ -160,8 +160,15 @@ TEST_CASE(
     greeting.resize(64, '\0');
     write(greeting);
     write(std::string("\x04\x19\x05READY\x0bSocket-Type\0\0\0\x03SUB", 27));
+    const std::string ping("\x04\x07\x04PING\x00\x0A", 9), pong("\x04\x05\x04PONG", 7);
+    write(ping);  // not subscribed to everything yet: not answered
+    REQUIRE(h.until([&] { return h.pub.stats().replies_dropped == 1; }));
     write(std::string("\x00\x01\x01", 3));  // ZMTP 3.0 subscription to everything
     REQUIRE(h.until([&] { return h.pub.subscribers() == 1; }));
+    write(ping);  // now answered
+    REQUIRE(read_bytes(pong.size()));
+    CHECK(got == pong);
+    got.clear();
     h.pub.publish("3", Clock::now());
     REQUIRE(read_bytes(3));
     CHECK(got == std::string("\x00\x01"

@@ -133,6 +133,11 @@ TEST_CASE("SubscriberLink: ZMTP 3.1 SUBSCRIBE and CANCEL commands, PING answered
     CHECK(p.reply == command("PONG"));
     p.feed(command("CANCEL"));
     CHECK_FALSE(p.link.wants_all());
+    // Many PINGs in one batch: one PONG, to the last (any answer tells the peer we are alive).
+    std::string reply;
+    REQUIRE_FALSE(p.link.on_bytes(command("PING", bytes({0, 1}) + "a") + command("PING", bytes({0, 1}) + "b"),
+                                  reply, p.counts));
+    CHECK(reply == command("PONG", "b"));
 }
 
 TEST_CASE("SubscriberLink: the same bytes fed one at a time give the same result") {

@@ -7,7 +7,13 @@
 //   - a connection that has not subscribed to everything within the handshake timeout is closed;
 //   - at most kMaxConnections connections: a new one past that closes the oldest connection that has not
 //     subscribed to everything, or, if every one has, is itself closed;
-//   - a subscriber whose queue is full (not reading) misses that message (counted), it never blocks us.
+//   - a subscriber whose queue is full (not reading) misses that message (counted), it never blocks us;
+//   - PINGs are answered only for connections subscribed to everything, at most once per kMinReplyInterval.
+// A STREAM socket closes a connection with a message queued behind the others, so a connection whose queue is
+// full (it does not read) cannot be closed until it reads or goes: it is retried at each publish and does not
+// count towards kMaxConnections. With the bounds above, filling a queue takes a subscriber to everything
+// that never reads, getting one state per heartbeat and at most 100 PONGs a second, behind the kernel's
+// socket buffers.
 // Nothing else a connection sends is kept. Work per received byte is constant, per connect and disconnect
 // O(1) (a hash map), per publish O(connections).
 #include <pirates/binary_star/subscriber_link.hpp>
@@ -27,12 +33,14 @@ struct StatePublisherStats {
     std::uint64_t closed_full = 0;         // closed because kMaxConnections were open
     std::uint64_t messages_published = 0;  // publish() calls
     std::uint64_t deliveries_dropped = 0;  // a subscriber's queue was full: it missed that message
+    std::uint64_t replies_dropped = 0;     // PONGs not sent (not subscribed to everything, too soon, full)
     SubscriberCounts subscribers;          // what the subscribers sent (subscriptions dropped and applied)
 };
 
 class StatePublisher {
   public:
     static constexpr std::size_t kMaxConnections = 64;
+    static constexpr Duration kMinReplyInterval{10};
 
     // `handshake_timeout`: how long a connection may take to subscribe to everything.
     StatePublisher(zmq::context_t& context, Duration handshake_timeout);
@@ -58,7 +66,8 @@ class StatePublisher {
     struct Connection {
         SubscriberLink link;
         TimePoint since;
-        bool closing = false;  // its close was refused (queue full): retried at the next publish
+        bool closing = false;    // its close was refused (queue full): retried at the next publish
+        TimePoint last_reply{};  // the last PONG sent
     };
     void on_connect(const std::string& id, TimePoint now);
     void close(const std::string& id);

@@ -50,8 +50,9 @@ class SubscriberLink {
     // Our greeting and READY: what to send as soon as the connection is up.
     static const std::string& hello();
 
-    // Bytes from the subscriber. Appends to `reply` what to send back (PONG). An Error means: close the
-    // connection (its reason says why); the link is then dead and takes no more bytes.
+    // Bytes from the subscriber. Sets `reply` to what to send back, if anything: the PONG to the last PING in
+    // these bytes (one answer says "alive" as well as many). An Error means: close the connection (its reason
+    // says why); the link is then dead and takes no more bytes.
     std::optional<Error> on_bytes(std::string_view bytes, std::string& reply, SubscriberCounts& counts);
 
     // Greeting and READY received: the connection is a subscriber.
