@@ -146,7 +146,11 @@ TEST_CASE("a second READY from a busy worker forgets it and keeps the service's 
     f.send({"C2", "", "MDPC01", "echo", "b"});
     auto out = f.send({"W1", "", "MDPW01", READY, "other"});
     CHECK(out == std::vector<S>{disconnect_to("W1")});
-    CHECK(f.core.service("echo")->queued == 1);
+    CHECK(f.core.service("echo")->queued == 2);  // W1's request given back, in front of "b"
+    CHECK(f.core.stats().requests_requeued == 1);
+    f.check();
+    out = f.send({"W2", "", "MDPW01", READY, "echo"});
+    CHECK(out == std::vector<S>{{"W2", "", "MDPW01", REQUEST, "C1", "", "a"}});
     f.check();
 }
 
@@ -199,21 +203,24 @@ TEST_CASE("DISCONNECT from an idle worker: forgotten, nothing sent, and later pu
     CHECK(f.core.worker_count() == 0);  // W2 expired in that second: DISCONNECT to W2 only
 }
 
-TEST_CASE("DISCONNECT from a busy worker: forgotten, its service stays while requests wait") {
+TEST_CASE("DISCONNECT from a busy worker: forgotten, its request back at the front, its service stays") {
     Fixture f;
     f.ready("W1", "echo");
     f.send({"C1", "", "MDPC01", "echo", "a"});  // W1 busy
     f.send({"C2", "", "MDPC01", "echo", "b"});  // queued
     CHECK(f.send({"W1", "", "MDPW01", DISCONNECT}).empty());
     CHECK(f.core.worker_count() == 0);
-    CHECK(f.core.service("echo")->queued == 1);
+    CHECK(f.core.service("echo")->queued == 2);
     f.check();
     // A late REPLY from it is an unknown worker's REPLY.
     auto out = f.send({"W1", "", "MDPW01", REPLY, "C1", "", "a"});
     CHECK(out == std::vector<S>{disconnect_to("W1")});
-    // A new worker takes the waiting request.
+    // A new worker takes the waiting requests, the one given back first.
     out = f.send({"W2", "", "MDPW01", READY, "echo"});
-    CHECK(out == std::vector<S>{{"W2", "", "MDPW01", REQUEST, "C2", "", "b"}});
+    CHECK(out == std::vector<S>{{"W2", "", "MDPW01", REQUEST, "C1", "", "a"}});
+    out = f.send({"W2", "", "MDPW01", REPLY, "C1", "", "A"});
+    CHECK(out ==
+          std::vector<S>{{"C1", "", "MDPC01", "echo", "A"}, {"W2", "", "MDPW01", REQUEST, "C2", "", "b"}});
     f.check();
 }
 
@@ -424,7 +431,7 @@ TEST_CASE("the number of services is bounded: services without workers make room
     // A served service whose last worker leaves with requests waiting becomes evictable again.
     f.send({"C", "", "MDPC01", "s3", "y"});  // queued behind W2's job
     f.send({"W2", "", "MDPW01", DISCONNECT});
-    CHECK(f.core.service("s3")->queued == 1);
+    CHECK(f.core.service("s3")->queued == 2);  // W2's job given back, and "y"
     f.send({"C", "", "MDPC01", "s7", "x"});
     CHECK_FALSE(f.core.service("s3"));
     CHECK(f.core.service("s7"));
