@@ -49,13 +49,40 @@ void Broker::drain_monitor() {
             std::uint32_t value = 0;
             std::memcpy(&event, event_[0].data(), sizeof event);
             std::memcpy(&value, static_cast<const char*>(event_[0].data()) + sizeof event, sizeof value);
-            if (event == ZMQ_EVENT_ACCEPTED)
+            const int fd = static_cast<int>(value);
+            if (event == ZMQ_EVENT_ACCEPTED) {
                 ++core_.stats().connections_accepted;
-            else if (event == ZMQ_EVENT_DISCONNECTED)
-                core_.on_connection_closed(static_cast<int>(value), clock_.now(), out_);
+                open_.insert(fd);
+            } else if (event == ZMQ_EVENT_DISCONNECTED) {
+                ++core_.stats().connections_closed;
+                open_.erase(fd);
+                core_.on_connection_closed(fd, clock_.now(), out_);
+            }
         }
         event_.clear();
     }
+}
+
+void Broker::on_message() {
+    // The connection it came on: ZMQ_SRCFD of the first frame from the wire (the identity frame a ROUTER
+    // makes carries no metadata when it was prefetched by a poll); -1 for inproc: no tracking.
+    const int fd = in_.size() >= 2 ? zmq_msg_get(in_[1].handle(), ZMQ_SRCFD) : -1;
+    if (fd < 0) {
+        core_.on_message(std::move(in_), clock_.now(), out_);
+        return;
+    }
+    if (!is_ready_command(in_)) {
+        core_.on_message(std::move(in_), clock_.now(), out_, fd);
+        return;
+    }
+    // A READY binds the connection to a worker. First every pending event: a DISCONNECTED of an older
+    // connection on the same (reused) fd comes before the ACCEPTED of this one, which comes before this
+    // message. If the fd is then not open, this connection has closed already (its close was read before
+    // its READY): the worker is registered and forgotten at once, never bound to a dead fd.
+    drain_monitor();
+    const bool closed = !open_.contains(fd);
+    core_.on_message(std::move(in_), clock_.now(), out_, fd);
+    if (closed) core_.on_connection_closed(fd, clock_.now(), out_);
 }
 
 std::string Broker::summary() const {
@@ -116,13 +143,7 @@ void Broker::run() {
                 for (int n = 0; n < 10000; ++n) {
                     // One message object reused for every receive: its storage is kept between messages.
                     if (!in_.recv(socket_, ZMQ_DONTWAIT)) break;
-                    // The connection it came on (-1 for inproc). Before a READY binds it to a worker, every
-                    // close already reported must reach the core, or a reused fd would be taken for the old
-                    // connection's (a READY is rare: this costs nothing per request).
-                    const int connection = zmq_msg_get(in_[0].handle(), ZMQ_SRCFD);
-                    if (connection >= 0 && is_ready_command(in_)) drain_monitor();
-                    core_.on_message(std::move(in_), clock_.now(), out_,
-                                     connection >= 0 ? connection : BrokerCore::no_connection);
+                    on_message();
                 }
             } catch (const zmq::error_t& e) {
                 if (e.num() != EINTR) throw;

@@ -88,7 +88,7 @@ void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out, int co
 }
 
 void BrokerCore::on_connection_closed(int connection, TimePoint now, Outbox& out) {
-    ++stats_.connections_closed;
+    log::debug("connection {} closed", connection);
     auto it = connections_.find(connection);
     if (it == connections_.end()) return;  // a client's, or a worker's already forgotten
     vanished(*it->second, "its connection closed", now, out);
@@ -251,7 +251,7 @@ void BrokerCore::on_ready(Frame&& identity, Frame&& service, int connection, Tim
     if (connection != no_connection) connections_[connection] = &w;
     if (s->workers++ == 0) orphans_.erase(*s);
     ++stats_.workers_registered;
-    log::debug("worker {} ready for '{}'", hex(w.identity), s->name);
+    log::debug("worker {} ready for '{}' (connection {})", hex(w.identity), s->name, connection);
     make_idle(w, now, out);
 }
 

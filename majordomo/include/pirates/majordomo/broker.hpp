@@ -16,7 +16,8 @@
 // ZMQ_SRCFD, so the core forgets a worker the moment its connection closes (inproc peers have none: they are
 // found gone by the next send, or by heartbeat expiry). libzmq reports DISCONNECTED(fd) before it closes the
 // fd, and ACCEPTED(fd) of a new connection before any of its messages, so the driver reads every pending
-// event before passing a READY: a new worker is never bound to a stale fd.
+// event before passing a READY: a new worker is never bound to a stale fd, and a READY whose connection has
+// already closed registers no worker that would outlive it.
 #include <pirates/common/clock.hpp>
 #include <pirates/majordomo/broker_core.hpp>
 
@@ -24,6 +25,7 @@
 
 #include <atomic>
 #include <string>
+#include <unordered_set>
 
 namespace pirates::majordomo {
 
@@ -67,6 +69,8 @@ class Broker {
     };
     // Reads every pending monitor event, reporting closed connections to the core.
     void drain_monitor();
+    // Passes in_ to the core with the connection it came on.
+    void on_message();
 
     zmq::socket_t socket_;
     zmq::socket_t monitor_;  // PAIR, the receiving end of the ROUTER's socket monitor
@@ -75,6 +79,7 @@ class Broker {
     BrokerCore core_;
     SocketOutbox out_{&socket_};
     Frames event_;
+    std::unordered_set<int> open_;  // fds of the connections open, as the monitor said
     Frames in_;
     std::string endpoint_;
     std::atomic<bool> stop_{false};

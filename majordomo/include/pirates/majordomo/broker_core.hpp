@@ -105,8 +105,8 @@ struct BrokerStats {
     std::uint64_t queue_bytes_drops = 0;     // requests refused because queued requests held max_queue_bytes
     std::uint64_t requests_expired = 0;      // queued requests dropped after request_ttl without a worker
     std::uint64_t connections_accepted = 0;  // (driver) TCP/IPC connections accepted
-    std::uint64_t connections_closed = 0;    // TCP/IPC connections closed (by the peer, or by libzmq for
-                                             // an oversized message)
+    std::uint64_t connections_closed = 0;    // (driver) TCP/IPC connections closed (by the peer, or by
+                                             // libzmq for an oversized frame)
 };
 
 namespace detail {
