@@ -25,8 +25,9 @@ int main(int argc, char** argv) {
         .integer("max-services", max_services, "services known at once (default 10000)", 1)
         .millis(
             "busy-timeout-ms", options.core.busy_timeout,
-            "drop a worker silent this long in the middle of a request (taken for dead); 0 = never, as the "
-            "reference broker (default 0)",
+            "drop a worker silent this long in the middle of a request (alive but hung; its request goes to "
+            "the next worker); 0 = never, as the reference broker (default 0). A worker whose connection "
+            "closes is forgotten at once whatever this says",
             0)
         .bytes("max-message-bytes", options.max_message_bytes,
                "largest frame a peer may send (ZMQ_MAXMSGSIZE); a peer sending a larger one has its "
