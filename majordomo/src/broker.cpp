@@ -54,6 +54,7 @@ void Broker::drain_monitor() {
                 ++core_.stats().connections_accepted;
                 open_.insert(fd);
             } else if (event == ZMQ_EVENT_DISCONNECTED) {
+                log::debug("connection {} closed", fd);
                 ++core_.stats().connections_closed;
                 open_.erase(fd);
                 core_.on_connection_closed(fd, clock_.now(), out_);
@@ -82,7 +83,10 @@ void Broker::on_message() {
     drain_monitor();
     const bool closed = !open_.contains(fd);
     core_.on_message(std::move(in_), clock_.now(), out_, fd);
-    if (closed) core_.on_connection_closed(fd, clock_.now(), out_);
+    if (closed) {
+        log::debug("READY on connection {}, which has closed already", fd);
+        core_.on_connection_closed(fd, clock_.now(), out_);
+    }
 }
 
 std::string Broker::summary() const {

@@ -88,7 +88,6 @@ void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out, int co
 }
 
 void BrokerCore::on_connection_closed(int connection, TimePoint now, Outbox& out) {
-    log::debug("connection {} closed", connection);
     auto it = connections_.find(connection);
     if (it == connections_.end()) return;  // a client's, or a worker's already forgotten
     vanished(*it->second, "its connection closed", now, out);

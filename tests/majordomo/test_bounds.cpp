@@ -100,7 +100,7 @@ TEST_CASE("mdbroker: 64 requests of 8 MiB for a service with no worker stay unde
     CHECK(summary_value(broker.process, "queue-bytes-full") == 57u);
     MESSAGE("broker RSS warm ", warm / MiB, " MiB, peak ", peak / MiB, " MiB (bound: warm + 64 MiB + ",
             kSlack / MiB, " MiB); ", served, " echo requests served during the flood");
-    CHECK(peak <= warm + 64 * MiB + kSlack);
+    if (rss_is_meaningful) CHECK(peak <= warm + 64 * MiB + kSlack);
     CHECK(served > 0);
 }
 
@@ -154,6 +154,6 @@ TEST_CASE("mdbroker: a client that never reads its replies costs at most --hwm m
     MESSAGE("broker RSS warm ", warm / MiB, " MiB, peak ", peak / MiB,
             " MiB (bound: warm + 16 MiB + 4 x 2 MiB + ", kSlack / MiB,
             " MiB); replies dropped at the high-water mark: ", drops, " of ", requests);
-    CHECK(peak <= warm + 16 * MiB + 4 * 2 * MiB + kSlack);
+    if (rss_is_meaningful) CHECK(peak <= warm + 16 * MiB + 4 * 2 * MiB + kSlack);
     CHECK(served == 8);
 }

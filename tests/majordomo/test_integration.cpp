@@ -55,7 +55,7 @@ TEST_CASE("a worker killed in the middle of a request: another worker answers, t
     CHECK(first.attempts == 1);
 
     auto healthy = worker_process(ep, "echo", {}, "250");
-    REQUIRE(eventually([&] { return broker->count(READY_LOG) == 2; }));
+    REQUIRE(eventually([&] { return broker->count(READY_LOG) >= 2; }));
     // The doomed worker has been idle longest: it gets the next request and dies holding it. The broker sees
     // its connection close and hands the request to the healthy worker.
     const auto start = Clock::now();
@@ -75,7 +75,7 @@ TEST_CASE("the broker killed and restarted on the same endpoint: workers registe
     REQUIRE(!ep.empty());
     auto w1 = worker_process(ep, "echo");
     auto w2 = worker_process(ep, "echo");
-    REQUIRE(eventually([&] { return broker->count(READY_LOG) == 2; }));
+    REQUIRE(eventually([&] { return broker->count(READY_LOG) >= 2; }));
     zmq::context_t ctx;
     Client client(ctx, ClientConfig{ep, 300ms, 30});
     REQUIRE(client.request("echo", make_frames({"before"})).ok());
@@ -87,7 +87,7 @@ TEST_CASE("the broker killed and restarted on the same endpoint: workers registe
                                   "300", "--retries", "40"});
     broker = broker_process(ep);
     REQUIRE(broker->bound_endpoint("broker") == ep);
-    CHECK(eventually([&] { return broker->count(READY_LOG) == 2; }, 10s));
+    CHECK(eventually([&] { return broker->count(READY_LOG) >= 2; }, 10s));
     auto after = client.request("echo", make_frames({"after"}));
     REQUIRE(after.ok());
     CHECK(strings(after.body) == S{"after"});
@@ -96,15 +96,19 @@ TEST_CASE("the broker killed and restarted on the same endpoint: workers registe
 }
 
 TEST_CASE("MMI through the broker: 200 for a served service, 404 otherwise, 501 for other mmi.*") {
-    auto broker = broker_process();
+    // Heartbeat 250 ms: at 50 ms a worker started on a loaded machine may give up on the broker before its
+    // first heartbeat and register again, and the broker forgets its first connection at once, so 200 would
+    // not hold between the two.
+    auto broker = broker_process("tcp://127.0.0.1:*", "250");
     std::string ep = broker->bound_endpoint("broker");
-    auto w = worker_process(ep, "echo");
+    auto w = worker_process(ep, "echo", {}, "250");
     REQUIRE(broker->wait_for(READY_LOG));
     zmq::context_t ctx;
     Client client(ctx, ClientConfig{ep, 2000ms, 1});
-    auto ok = client.request("mmi.service", make_frames({"echo"}));
-    REQUIRE(ok.ok());
-    CHECK(strings(ok.body) == S{"200"});
+    CHECK(eventually([&] {
+        auto r = client.request("mmi.service", make_frames({"echo"}));
+        return r.ok() && strings(r.body) == S{"200"};
+    }));
     auto missing = client.request("mmi.service", make_frames({"nosuch"}));
     REQUIRE(missing.ok());
     CHECK(strings(missing.body) == S{"404"});
@@ -135,7 +139,7 @@ TEST_CASE("several services at once, each client served by its own service's wor
     std::string ep = broker->bound_endpoint("broker");
     std::vector<std::unique_ptr<Process>> workers;
     for (const char* svc : {"alpha", "alpha", "beta", "gamma"}) workers.push_back(worker_process(ep, svc));
-    REQUIRE(eventually([&] { return broker->count("ready for '") == 4; }));
+    REQUIRE(eventually([&] { return broker->count("ready for '") >= 4; }));
     std::vector<std::unique_ptr<Process>> clients;
     for (const char* svc : {"alpha", "beta", "gamma"})
         clients.push_back(std::make_unique<Process>(
@@ -151,7 +155,7 @@ TEST_CASE("async client: 1,000 requests in flight across 4 workers, every reply 
     std::string ep = broker->bound_endpoint("broker");
     std::vector<std::unique_ptr<Process>> workers;
     for (int i = 0; i < 4; ++i) workers.push_back(worker_process(ep, "echo"));
-    REQUIRE(eventually([&] { return broker->count(READY_LOG) == 4; }));
+    REQUIRE(eventually([&] { return broker->count(READY_LOG) >= 4; }));
     Process client("mdclient", {"--connect", ep, "--service", "echo", "--requests", "1000", "--async",
                                 "--window", "1000", "--timeout-ms", "10000"});
     CHECK(client.wait_exit(60s) == 0);

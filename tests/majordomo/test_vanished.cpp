@@ -246,5 +246,5 @@ TEST_CASE("mdbroker churn soak: mdworkers killed -9 while busy leave no worker a
     MESSAGE("broker RSS warm ", warm_rss / 1024, " KiB, after ", (rounds * 2), " workers killed busy ",
             end_rss / 1024, " KiB; ", ok.load(), " requests served");
     // 4 MiB: allocator noise (hash buckets, log buffers); 2 leaked workers would not show, the count does.
-    CHECK(end_rss <= warm_rss + (std::size_t{4} << 20));
+    if (rss_is_meaningful) CHECK(end_rss <= warm_rss + (std::size_t{4} << 20));
 }
