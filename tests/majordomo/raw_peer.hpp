@@ -4,6 +4,7 @@
 #include "support/net.hpp"
 #include "support/process.hpp"
 
+#include <csignal>
 #include <cstdint>
 #include <optional>
 #include <sstream>
@@ -72,13 +73,16 @@ inline std::string mmi_service(zmq::socket_t& client, const std::string& service
     return r.size() == 4 ? r[3] : "";
 }
 
-// A value of mdbroker's last summary line ("services 1 workers 2 ... | requests 5 ... closed 3"), by name.
-inline std::optional<std::uint64_t> summary_value(const Process& broker, const std::string& name) {
+// A value of mdbroker's last summary line ("services 1 workers 2 ... | requests 5 ... closed 3"), by name;
+// only a line that starts at or after `from` in the output counts.
+inline std::optional<std::uint64_t> summary_value(const Process& broker, const std::string& name,
+                                                  std::size_t from = 0) {
     const std::string out = broker.output();
     auto line_start = out.rfind("queued-bytes");
     if (line_start == std::string::npos) return std::nullopt;
     line_start = out.rfind('\n', line_start);
     line_start = line_start == std::string::npos ? 0 : line_start + 1;
+    if (line_start < from) return std::nullopt;
     const auto line_end = out.find('\n', line_start);
     if (line_end == std::string::npos) return std::nullopt;  // the line is not complete yet
     std::istringstream words(out.substr(line_start, line_end - line_start));
@@ -96,16 +100,26 @@ inline std::optional<std::uint64_t> summary_value(const Process& broker, const s
     return std::nullopt;
 }
 
-// Whether the summary's value `name` satisfies pred, within `timeout`.
+// Whether the summary's value `name` satisfies pred within `timeout`, on a summary line printed after this
+// call began (so that a line older than what the test just did cannot answer).
 template <typename Pred>
 bool summary_eventually(const Process& broker, const std::string& name, Pred pred,
                         Duration timeout = Duration{5000}) {
+    const std::size_t from = broker.output().size();
     return eventually(
         [&] {
-            auto v = summary_value(broker, name);
+            auto v = summary_value(broker, name, from);
             return v && pred(*v);
         },
         timeout);
+}
+
+// SIGTERM: the broker stops cleanly (exit 0, its closing summary). In the sanitizer build, LeakSanitizer
+// checks at that exit that nothing it held (queued requests, workers' kept requests) leaked.
+inline bool stops_cleanly(Process& broker) {
+    broker.signal(SIGTERM);
+    return broker.wait_exit(Duration{10000}) == 0 &&
+           broker.output().find("broker stopping") != std::string::npos;
 }
 
 }  // namespace pirates::test::md
