@@ -173,12 +173,20 @@ TEST_CASE("a request far longer than heartbeat x liveness is still answered: bus
     REQUIRE(broker->wait_for(READY_LOG));
     zmq::context_t ctx;
     Client client(ctx, ClientConfig{ep, 5000ms, 1});  // one attempt: the first worker must answer
+    // Counted from the first answer on: a worker started on a loaded machine may give up on a slow broker
+    // before its first heartbeat and connect again; that is not what this test is about.
+    std::size_t ready = 0, reconnects = 0, expired = 0;
     for (const char* body : {"quick", "slow", "slow again"}) {
         auto r = client.request("echo", make_frames({body}));
         REQUIRE(r.ok());
         CHECK(strings(r.body) == S{body});
+        if (ready == 0) {
+            ready = broker->count(READY_LOG);
+            reconnects = worker->count("reconnecting");
+            expired = broker->count("expired");
+        }
     }
-    CHECK(broker->count("expired") == 0);
-    CHECK(broker->count(READY_LOG) == 1);  // registered once: never dropped, never reconnected
-    CHECK(worker->count("reconnecting") == 0);
+    CHECK(broker->count("expired") == expired);
+    CHECK(broker->count(READY_LOG) == ready);  // never dropped, never registered again
+    CHECK(worker->count("reconnecting") == reconnects);
 }
