@@ -17,7 +17,10 @@
 // found gone by the next send, or by heartbeat expiry). libzmq reports DISCONNECTED(fd) before it closes the
 // fd, and ACCEPTED(fd) of a new connection before any of its messages, so the driver reads every pending
 // event before passing a READY: a new worker is never bound to a stale fd, and a READY whose connection has
-// already closed registers no worker that would outlive it.
+// already closed registers no worker that would outlive it. (ACCEPTED before the first message holds when
+// the listener and the connection share the context's I/O thread, as with mdbroker's one-thread context; with
+// several I/O threads libzmq could, in principle, deliver a READY before its ACCEPTED: that worker would be
+// forgotten at once and register again after its liveness, never kept stale.)
 #include <pirates/common/clock.hpp>
 #include <pirates/majordomo/broker_core.hpp>
 
