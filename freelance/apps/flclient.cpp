@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
         options.server_ttl = ttl;
         options.attempt_timeout = attempt;
         if (timeout.count()) options.request_timeout = timeout;
+        options.interrupted = [] { return stop_requested(); };  // SIGINT/SIGTERM end a request in flight
         router = std::make_unique<RouterClient>(context, options);
         for (auto& ep : endpoints)
             if (!router->connect(ep)) cli.fail(fmt::format("cannot connect to {}", ep));

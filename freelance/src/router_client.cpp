@@ -1,9 +1,13 @@
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
+#include <pirates/common/routed_send.hpp>
 #include <pirates/freelance/router.hpp>
 
+#include <pthread.h>
+
 #include <atomic>
+#include <csignal>
 #include <cstring>
 #include <type_traits>
 
@@ -12,8 +16,20 @@ namespace {
 
 std::atomic<std::uint64_t> next_agent{0};
 
-// Commands on the inproc pipe, API -> agent: CONNECT endpoint | REQUEST body... | STATS | STOP.
-// Answers, agent -> API: OK server body... | FAILED reason | counters (one binary frame) | DONE.
+// The agent thread leaves the process's control signals to the application's threads (libzmq's own threads do
+// the same): a SIGINT/SIGTERM then interrupts the caller blocked in request(), not the agent's poll.
+void block_control_signals() {
+    sigset_t signals;
+    sigemptyset(&signals);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&signals, sig);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
+
+// Commands on the inproc pipe, API -> agent: CONNECT endpoint | REQUEST body... | STATS | STOP | CANCEL.
+// Answers, agent -> API: OK server body... | FAILED reason | counters (one binary frame) | DONE. Every
+// command but CANCEL gets exactly one answer; CANCEL gets none of its own: it makes the request in flight, if
+// any, answer FAILED "interrupted" at once (if the request has just completed, its answer is on its way and
+// CANCEL does nothing), so the API always reads exactly one answer per REQUEST.
 class Agent {
   public:
     Agent(zmq::context_t& context, const std::string& pipe_endpoint, RouterOptions options)
@@ -65,6 +81,10 @@ class Agent {
         if (equals(verb, "STOP")) {
             reply(make("DONE"));
             return false;
+        }
+        if (equals(verb, "CANCEL")) {
+            if (core_.cancel()) pump();
+            return true;
         }
         if (equals(verb, "CONNECT")) {
             std::string endpoint = pop_frame(command).to_string();
@@ -122,8 +142,12 @@ class Agent {
         while (true) {
             auto out = core_.take_outgoing();
             if (out.empty()) break;
-            for (auto& o : out)
-                if (!send_to(o.endpoint, o.frames)) core_.on_unroutable(o.endpoint, Clock::now());
+            for (auto& o : out) {
+                // [endpoint] frames...: the server's routing identity is its endpoint.
+                o.frames.push(frame(o.endpoint));
+                if (send_routed(router_, o.frames) != SendResult::sent)
+                    core_.on_unroutable(o.endpoint, Clock::now());  // not connected, or its pipe is full
+            }
         }
         if (auto done = core_.take_completion()) {
             Frames m;
@@ -139,21 +163,6 @@ class Agent {
         }
     }
 
-    bool send_to(const std::string& endpoint, Frames& frames) {
-        try {
-            if (!router_.send(zmq::buffer(endpoint), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-                return false;  // pipe full
-        } catch (const zmq::error_t& e) {
-            if (e.num() == EHOSTUNREACH) return false;
-            throw;
-        }
-        while (!frames.empty()) {
-            Frame f = frames.pop();
-            router_.send(f, frames.empty() ? zmq::send_flags::none : zmq::send_flags::sndmore);
-        }
-        return true;
-    }
-
     RouterCore core_;
     zmq::socket_t pipe_;
     zmq::socket_t router_;
@@ -162,11 +171,14 @@ class Agent {
 }  // namespace
 
 RouterClient::RouterClient(zmq::context_t& context, RouterOptions options)
-    : pipe_(context, zmq::socket_type::pair) {
+    : options_(std::move(options)), pipe_(context, zmq::socket_type::pair) {
     std::string endpoint = fmt::format("inproc://pirates-freelance-agent-{}", next_agent++);
     pipe_.set(zmq::sockopt::linger, 0);
     pipe_.bind(endpoint);
-    agent_ = std::thread([&context, endpoint, options] {
+    RouterOptions agent_options = options_;
+    agent_options.interrupted = nullptr;  // the API's business, never called on the agent's thread
+    agent_ = std::thread([&context, endpoint, options = std::move(agent_options)] {
+        block_control_signals();
         try {
             Agent(context, endpoint, options).run();
             return;
@@ -182,6 +194,7 @@ RouterClient::RouterClient(zmq::context_t& context, RouterOptions options)
             while (true) {
                 Frames command;
                 if (!command.recv(pipe)) continue;
+                if (equals(command.front(), "CANCEL")) continue;  // no answer of its own
                 Frames answer;
                 bool stop = equals(command.front(), "STOP");
                 answer.add(frame(stop ? "DONE" : "FAILED"));
@@ -204,15 +217,28 @@ RouterClient::~RouterClient() {
     if (agent_.joinable()) agent_.join();
 }
 
-Frames RouterClient::call(Frames command) {
+Frames RouterClient::call(Frames command, bool interruptible) {
     command.send(pipe_);
-    Frames answer;
+    interruptible = interruptible && static_cast<bool>(options_.interrupted);
+    zmq::pollitem_t item{pipe_.handle(), 0, ZMQ_POLLIN, 0};
     while (true) {
-        try {
-            if (answer.recv(pipe_)) return answer;
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;  // the agent answers every command, so we keep waiting
+        if (interruptible && options_.interrupted()) {
+            // The agent answers the request at once now (FAILED "interrupted", or the reply that just came).
+            Frames cancel;
+            cancel.add(frame("CANCEL"));
+            cancel.send(pipe_);
+            interruptible = false;
         }
+        try {
+            // Interruptible: look at the flag every interrupt_poll too, in case the signal came just before
+            // the poll, or went to another thread of the application.
+            zmq::poll(&item, 1, interruptible ? options_.interrupt_poll : Duration{-1});
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) throw;  // a signal: look at the flag again
+            continue;
+        }
+        Frames answer;
+        if (recv_nowait(pipe_, answer)) return answer;  // the agent answers every command but CANCEL
     }
 }
 
@@ -226,7 +252,7 @@ bool RouterClient::connect(const std::string& endpoint) {
 
 Reply RouterClient::request(Frames body) {
     body.push(frame("REQUEST"));
-    Frames answer = call(std::move(body));
+    Frames answer = call(std::move(body), true);
     Frame status = pop_frame(answer);
     if (!equals(status, "OK"))
         return error(answer.empty() ? std::string("failed") : answer.pop().to_string());

@@ -8,10 +8,13 @@
 //
 // RouterCore is the logic without sockets (driven with `now`, tested with a ManualClock). RouterClient is the
 // driver: a background agent thread owning the ROUTER, behind a small blocking API (see README for why).
+// The agent thread blocks the process's control signals (SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2), as
+// libzmq's own threads do, so that they interrupt the application's threads, not the agent.
 #include <pirates/common/clock.hpp>
 #include <pirates/freelance/answer.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +36,12 @@ struct RouterOptions {
     // client when its TCP connection is stuck somewhere useless (on loopback, a connect to a port nobody
     // listens on can end connected to itself, and libzmq then never tries again).
     Duration reconnect_after{6000};
+    // RouterClient only: asked while request() waits (on a signal, EINTR, and every `interrupt_poll`); when
+    // it returns true the request in flight is abandoned and fails at once with "interrupted". Empty (the
+    // default): a request ends only with its reply or the global timeout. A program that stops on
+    // SIGINT/SIGTERM passes its stop flag here (flclient: pirates::stop_requested).
+    std::function<bool()> interrupted;
+    Duration interrupt_poll{50};
 };
 
 struct RouterCounters {
@@ -46,6 +55,7 @@ struct RouterCounters {
     std::uint64_t unknown = 0;    // messages from a peer we never connected to
     std::uint64_t unroutable = 0;
     std::uint64_t reconnects = 0;
+    std::uint64_t cancelled = 0;  // requests abandoned by cancel() (RouterOptions::interrupted)
 };
 
 // A message for the driver to send: the server's endpoint (its routing identity) then `frames`.
@@ -72,6 +82,9 @@ class RouterCore {
     void on_message(std::string_view endpoint, Frames message, TimePoint now);
     // The driver could not send to `endpoint` (ROUTER_MANDATORY: not connected, or its pipe is full).
     void on_unroutable(std::string_view endpoint, TimePoint now);
+    // Abandon the request in flight: it completes at once with the Error "interrupted" (its late reply, if
+    // any, is stale). False if there was none.
+    bool cancel();
     // Timers: pings due, fail-over on silence, global timeout.
     void tick(TimePoint now);
     // When tick() next has something to do.
@@ -146,8 +159,11 @@ class RouterClient {
     RouterCounters counters();
 
   private:
-    Frames call(Frames command);
+    // Send a command to the agent and wait for its answer. An interruptible call (a REQUEST) that
+    // options_.interrupted() stops sends CANCEL and waits for the (then prompt) answer.
+    Frames call(Frames command, bool interruptible = false);
 
+    RouterOptions options_;
     zmq::socket_t pipe_;
     std::thread agent_;
 };
