@@ -35,6 +35,7 @@ void Worker::connect(TimePoint now) {
     close_socket();
     socket_ = zmq::socket_t(context_, zmq::socket_type::dealer);
     socket_.set(zmq::sockopt::linger, 0);
+    limit_message_size(socket_, config_.max_message_bytes);
     socket_.connect(config_.broker);
     ++connection_;
     reconnect_at_.reset();
