@@ -15,6 +15,10 @@ std::string& name() {
     return n;
 }
 constexpr char letters[] = {'E', 'W', 'I', 'D'};
+Sink& sink() {
+    static Sink s;
+    return s;
+}
 }  // namespace
 
 void set_level(Level l) {
@@ -29,6 +33,11 @@ void set_name(std::string n) {
     name() = std::move(n);
 }
 
+void set_sink(Sink s) {
+    std::lock_guard lock(g_mutex);
+    sink() = std::move(s);
+}
+
 void write(Level l, std::string_view message) {
     auto now = std::chrono::system_clock::now();
     auto secs = std::chrono::system_clock::to_time_t(now);
@@ -40,6 +49,10 @@ void write(Level l, std::string_view message) {
     std::lock_guard lock(g_mutex);
     std::string line = fmt::format("{}.{:03d} {} {}{}{}\n", stamp, static_cast<int>(ms),
                                    letters[static_cast<int>(l)], name(), name().empty() ? "" : ": ", message);
+    if (sink()) {
+        sink()(l, message, line);
+        return;
+    }
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);
 }

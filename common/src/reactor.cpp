@@ -69,7 +69,8 @@ bool Reactor::rearm(TimerId id, Duration delay) {
 }
 
 bool Reactor::stopped() const {
-    return stopped_ || stop_requested();
+    return stop_.stop_requested() ||
+           stop_requested();  // TRANSITIONAL: the global flag goes when every app hooks
 }
 
 void Reactor::fire_due_timers() {
@@ -135,6 +136,25 @@ bool Reactor::run_once(Duration max_wait) {
 
 void Reactor::run() {
     while (run_once(max_poll)) {
+    }
+}
+
+WaitResult wait_readable(zmq::socket_t& socket, TimePoint deadline, const ClockSource& clock,
+                         const StopSource& stop, Duration slice) {
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    for (;;) {
+        if (stop.stop_requested()) return WaitResult::stopped;
+        // Polled at least once, even with the deadline passed: a message already there is not a time-out.
+        const Duration wait = std::min(until(clock.now(), deadline), slice);
+        item.revents = 0;
+        try {
+            zmq::poll(&item, 1, wait);
+        } catch (const zmq::error_t& e) {
+            if (e.num() != EINTR) throw;
+            continue;
+        }
+        if (item.revents & ZMQ_POLLIN) return WaitResult::ready;
+        if (clock.now() >= deadline) return WaitResult::timeout;
     }
 }
 

@@ -1,23 +1,74 @@
 #include <pirates/common/signals.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
+#include <map>
+#include <mutex>
+#include <thread>
 
 namespace pirates {
 namespace {
 std::atomic<bool> g_stop{false};
 static_assert(std::atomic<bool>::is_always_lock_free, "the stop flag is set from a signal handler");
 
+// Self-pipe: the handler writes one byte (async-signal-safe), the watcher thread reads it and runs the hooks.
+int g_pipe[2] = {-1, -1};
+
+struct Hooks {
+    std::mutex mutex;
+    std::map<std::uint64_t, std::function<void()>> hooks;
+    std::uint64_t next_id = 1;
+    bool watcher_started = false;
+};
+Hooks& hooks() {
+    static Hooks* h = new Hooks;  // never destroyed: the detached watcher may outlive main's statics
+    return *h;
+}
+
+void run_hooks() {
+    auto& h = hooks();
+    std::lock_guard lock(h.mutex);
+    for (auto& [id, fn] : h.hooks) fn();
+}
+
+void watch() {
+    for (;;) {
+        char c;
+        ssize_t n = ::read(g_pipe[0], &c, 1);
+        if (n == 1)
+            run_hooks();
+        else if (n < 0 && errno != EINTR)
+            return;
+    }
+}
+
 extern "C" void on_stop_signal(int) {
     g_stop.store(true);
+    if (g_pipe[1] >= 0) {
+        int saved = errno;
+        [[maybe_unused]] ssize_t n = ::write(g_pipe[1], "s", 1);
+        errno = saved;
+    }
 }
 }  // namespace
 
 void install_stop_signals() {
+    {
+        auto& h = hooks();
+        std::lock_guard lock(h.mutex);
+        if (g_pipe[0] < 0 && ::pipe2(g_pipe, O_CLOEXEC) != 0) g_pipe[0] = g_pipe[1] = -1;
+        if (g_pipe[0] >= 0 && !h.watcher_started) {
+            h.watcher_started = true;
+            std::thread(watch).detach();
+        }
+    }
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0;  // no SA_RESTART: blocking calls return EINTR and loops look at the flag
+    sa.sa_flags = 0;  // no SA_RESTART: blocking calls return EINTR
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
@@ -28,9 +79,24 @@ bool stop_requested() {
 }
 void request_stop() {
     g_stop.store(true);
+    run_hooks();
 }
 void clear_stop_request() {
     g_stop.store(false);
+}
+
+StopSignalHook::StopSignalHook(std::function<void()> on_stop) {
+    auto& h = hooks();
+    std::lock_guard lock(h.mutex);
+    id_ = h.next_id++;
+    if (g_stop.load()) on_stop();
+    h.hooks.emplace(id_, std::move(on_stop));
+}
+
+StopSignalHook::~StopSignalHook() {
+    auto& h = hooks();
+    std::lock_guard lock(h.mutex);
+    h.hooks.erase(id_);
 }
 
 }  // namespace pirates

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // A Binary Star client: requests to a primary-backup pair, failing over to the backup when the primary is
 // gone.
 //   example_bstar_client tcp://localhost:5001 tcp://localhost:5002

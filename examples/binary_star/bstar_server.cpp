@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // A Binary Star server with your own request handler (here: upper-case the request) and a state-change hook.
 //   example_bstar_server primary tcp://*:5001 tcp://*:5003 tcp://localhost:5004
 //   example_bstar_server backup  tcp://*:5002 tcp://*:5004 tcp://localhost:5003

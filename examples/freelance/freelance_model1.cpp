@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // Freelance model 1: try each server in turn until one answers.
 //   flserver --model 1 --bind tcp://127.0.0.1:5555 &
 //   example_freelance_model1 tcp://127.0.0.1:5556 tcp://127.0.0.1:5555

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // Freelance model 2 (shotgun): every request goes to every server, the first answer wins.
 //   flserver --model 2 --bind tcp://127.0.0.1:5555 &  flserver --model 2 --bind tcp://127.0.0.1:5556 &
 //   example_freelance_model2 tcp://127.0.0.1:5555 tcp://127.0.0.1:5556

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // Freelance model 3 (router): pings every server, sends each request to one live server, fails over on
 // silence.
 //   flserver --model 3 --bind tcp://127.0.0.1:5555 &  flserver --model 3 --bind tcp://127.0.0.1:5556 &

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // A reliable request-reply client in a few lines: Lazy Pirate against any REP echo server (lpserver, or the
 // Guide's). Usage: example_lazy_pirate_client [endpoint]
 #include <pirates/lazy_pirate/client.hpp>

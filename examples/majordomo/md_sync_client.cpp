@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // A synchronous Majordomo client: one request at a time, with timeout and retries; giving up is a value.
 //   example_md_sync_client tcp://127.0.0.1:5555
 #include <pirates/majordomo/client.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // A Majordomo worker for the service "upper": replies with the request upper-cased (every frame).
 //   example_md_worker tcp://127.0.0.1:5555
 #include <pirates/common/signals.hpp>

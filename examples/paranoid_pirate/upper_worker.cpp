@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // A Paranoid Pirate worker in a few lines: connect to ppqueue's backend, answer each request with its frames
 // in upper case. The library sends READY, heartbeats, notices a dead queue, reconnects with back-off.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // A Simple Pirate worker in a few lines: connects to a queue's backend (spqueue, or the Guide's), announces
 // itself with READY, and answers each request. Clients are Lazy Pirate clients on the queue's frontend.
 // Usage: example_simple_pirate_worker [backend-endpoint]

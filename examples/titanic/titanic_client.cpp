@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // A Titanic client in a few lines: hand a request to Titanic (it is on disk when the "200" comes back), go
 // away, come back for the reply later, then close it. Titanic talks 9/TSP over any Majordomo broker.
 //   example_titanic_client tcp://127.0.0.1:5555 echo "Hello world"

@@ -1,4 +1,4 @@
-// The Binary Star state machine against a table written from protocols.md (Binary Star, "Transitions"), not
+// The Binary Star state machine against a table written from docs/protocols.md (Binary Star, "Transitions"), not
 // from the code: every state x every event, with the peer expired and not expired.
 #include <doctest/doctest.h>
 #include <pirates/binary_star/fsm.hpp>
@@ -23,7 +23,7 @@ struct Row {
     const char* expect;
 };
 
-// protocols.md:
+// docs/protocols.md:
 //   PRIMARY: PEER_BACKUP -> ACTIVE; PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST -> ACTIVE if now >= peer expiry,
 //            otherwise refused.
 //   BACKUP:  PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST refused.
@@ -135,7 +135,7 @@ TEST_CASE("the table covers every state x every event x peer expired or not, onc
         }
 }
 
-TEST_CASE("transition(): every row of the protocols.md table") {
+TEST_CASE("transition(): every row of the docs/protocols.md table") {
     for (const Row& row : table) {
         CAPTURE(row.state);
         CAPTURE(row.event);

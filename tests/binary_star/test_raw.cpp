@@ -1,4 +1,4 @@
-// Raw frames against bstarsrv, bytes written here from protocols.md (Binary Star), not by our codec: the test
+// Raw frames against bstarsrv, bytes written here from docs/protocols.md (Binary Star), not by our codec: the test
 // plays the peer (a PUB feeding one-frame state numbers into the server's subscriber), watches the server's
 // publisher (a SUB reading its one-frame state numbers), and is the client (REQ and DEALER on the frontend).
 #include <doctest/doctest.h>

@@ -96,3 +96,24 @@ TEST_CASE("log: below the level nothing is written and the arguments are not for
     CHECK(formatted == 1);
     CHECK(loud.find(" E counted\n") != std::string::npos);
 }
+
+TEST_CASE("an application's sink receives every line instead of stderr, and an empty sink restores stderr") {
+    std::vector<std::pair<log::Level, std::string>> got;
+    std::string err = capture_stderr([&] {
+        log::set_sink([&](log::Level l, std::string_view message, std::string_view line) {
+            got.emplace_back(l, std::string(message));
+            CHECK(line.find(message) != std::string_view::npos);
+            CHECK(line.back() == '\n');
+        });
+        log::warn("to the sink {}", 1);
+        log::info("to the sink {}", 2);
+        log::set_sink({});
+        log::warn("to stderr again");
+    });
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].first == log::Level::warn);
+    CHECK(got[0].second == "to the sink 1");
+    CHECK(got[1].second == "to the sink 2");
+    CHECK(err.find("to the sink") == std::string::npos);
+    CHECK(err.find("to stderr again") != std::string::npos);
+}

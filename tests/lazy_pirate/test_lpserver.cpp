@@ -1,4 +1,4 @@
-// lpserver and lpclient as processes: raw frames from protocols.md, chaos flags, exit codes.
+// lpserver and lpclient as processes: raw frames from docs/protocols.md, chaos flags, exit codes.
 #include <doctest/doctest.h>
 #include <pirates/lazy_pirate/client.hpp>
 

@@ -1,5 +1,5 @@
 // Unit tests of the broker core: every rule of 7/MDP 0.1 and 8/MMI, every class of malformed input, driven by
-// a manual clock. Messages are written here frame by frame from protocols.md, not built with our encoder.
+// a manual clock. Messages are written here frame by frame from docs/protocols.md, not built with our encoder.
 #include <doctest/doctest.h>
 #include <pirates/majordomo/broker_core.hpp>
 

@@ -1,4 +1,4 @@
-// The MDP codec against byte strings written from protocols.md.
+// The MDP codec against byte strings written from docs/protocols.md.
 #include <doctest/doctest.h>
 #include <pirates/majordomo/protocol.hpp>
 
@@ -10,7 +10,7 @@ using pirates::test::make_frames;
 using pirates::test::strings;
 using S = std::vector<std::string>;
 
-TEST_CASE("encoders produce the frames of protocols.md") {
+TEST_CASE("encoders produce the frames of docs/protocols.md") {
     CHECK(strings(encode_ready("echo")) == S{"", "MDPW01", "\x01", "echo"});
     CHECK(strings(encode_heartbeat()) == S{"", "MDPW01", "\x04"});
     CHECK(strings(encode_disconnect()) == S{"", "MDPW01", "\x05"});

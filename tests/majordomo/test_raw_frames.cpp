@@ -1,4 +1,4 @@
-// Raw MDP frames, written byte by byte from protocols.md, spoken to mdbroker, mdworker and mdclient.
+// Raw MDP frames, written byte by byte from docs/protocols.md, spoken to mdbroker, mdworker and mdclient.
 #include <doctest/doctest.h>
 
 #include "support/net.hpp"

@@ -1,5 +1,5 @@
 // Unit tests of the Paranoid Pirate queue core, driven by a manual clock. Messages are written as the ROUTER
-// sockets deliver them, bytes spelled out from protocols.md (0x01 READY, 0x02 HEARTBEAT).
+// sockets deliver them, bytes spelled out from docs/protocols.md (0x01 READY, 0x02 HEARTBEAT).
 #include <doctest/doctest.h>
 #include <pirates/paranoid_pirate/queue_core.hpp>
 

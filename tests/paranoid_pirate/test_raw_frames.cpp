@@ -1,4 +1,4 @@
-// Raw-frame tests: bytes written by hand from protocols.md (6/PPP), spoken to our executables, so that a
+// Raw-frame tests: bytes written by hand from docs/protocols.md (6/PPP), spoken to our executables, so that a
 // codec bug shared by our queue and our worker cannot pass unnoticed.
 #include <doctest/doctest.h>
 

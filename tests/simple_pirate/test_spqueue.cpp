@@ -1,4 +1,4 @@
-// spqueue and spworker as processes: raw frames from protocols.md, hung/crashed/killed workers, a queue
+// spqueue and spworker as processes: raw frames from docs/protocols.md, hung/crashed/killed workers, a queue
 // killed and restarted while clients retry.
 #include <doctest/doctest.h>
 #include <pirates/lazy_pirate/client.hpp>
@@ -130,7 +130,7 @@ TEST_CASE(
     CHECK(ready[2] == READY);
     const std::string id = ready[0];
 
-    // [worker-id] "" [client-id] "" request...: exactly what protocols.md says the queue sends.
+    // [worker-id] "" [client-id] "" request...: exactly what docs/protocols.md says the queue sends.
     const std::string client_id("\x00\x6b\x8b\x45\x67", 5);
     send_raw(queue, {id, "", client_id, "", "ping", std::string("\x00\xff", 2)});
     REQUIRE(test::recv_within(queue, m));

@@ -1,5 +1,5 @@
 // Raw frames: the test is the broker (a ROUTER socket) and speaks MDP 0.1 + TSP to a real titanic with bytes
-// written here from protocols.md, not with our codec, so a symmetric encoding bug cannot pass.
+// written here from docs/protocols.md, not with our codec, so a symmetric encoding bug cannot pass.
 #include <doctest/doctest.h>
 
 #include "support/disconnect_watch.hpp"

@@ -1,5 +1,5 @@
 #pragma once
-// The Binary Star fail-over state machine, as protocols.md gives it. It knows nothing of sockets: it takes an
+// The Binary Star fail-over state machine, as docs/protocols.md gives it. It knows nothing of sockets: it takes an
 // event and `now`, and says what the server's state becomes and whether a client request may be served.
 //
 //   PRIMARY  PEER_BACKUP -> ACTIVE; PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST -> ACTIVE if now >= peer expiry,
@@ -12,7 +12,7 @@
 //   Every peer state received sets peer expiry = now + 2 x heartbeat.
 //
 // A fatal combination is an Error value; the server stops on it (the reference does too).
-// (*) Not in protocols.md's table (where an unlisted event leaves the state), but asked for by the Binary
+// (*) Not in docs/protocols.md's table (where an unlisted event leaves the state), but asked for by the Binary
 // Star issue ("two primaries" fatal): a peer that says PRIMARY can only be a server started --primary, so two
 // of the same role is a misconfiguration in which neither could ever serve (each keeps the other from
 // expiring). Stopping with a clear error beats refusing every request forever. No correct pair ever sends it.

@@ -1,8 +1,11 @@
 #pragma once
-// One small logger for every program: fmt formatting, levels, timestamps, to stderr. Quiet by default (info
-// and above); -v turns on debug. Thread-safe: whole lines are written under a lock.
+// One small logger for every program and library object: fmt formatting, levels, timestamps. Info and above
+// by default; -v turns on debug. Lines go to a sink, stderr unless the application sets its own (set_sink):
+// an application that embeds a broker sends the library's lines wherever its own go. Thread-safe: the sink
+// is called with whole lines, one at a time.
 #include <fmt/format.h>
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +22,12 @@ inline bool enabled(Level l) {
 // The name printed on every line (the executable's name).
 void set_name(std::string name);
 void write(Level level, std::string_view message);
+
+// Receives each line: its level, the message alone, and the whole formatted line (time, level letter, name,
+// message, newline) as stderr shows it.
+using Sink = std::function<void(Level level, std::string_view message, std::string_view line)>;
+// Replace the sink; an empty function restores the default (stderr).
+void set_sink(Sink sink);
 
 template <typename... Args>
 void error(fmt::format_string<Args...> f, Args&&... args) {

@@ -10,10 +10,13 @@
 // Poll items are rebuilt from the registered sockets on every turn, so a driver that closes a socket and
 // opens a new one in its place (reconnecting workers) is polled on the new one without further ado.
 //
-// The loop stops when stop() is called (from a handler or a timer) or when SIGINT/SIGTERM set the stop flag
-// (install_stop_signals()).
+// The loop stops when request_stop() is called, from a handler, a timer or any other thread (the loop sees it
+// within max_poll).
+//
+// This file holds the only code that polls: blocking clients wait for their one socket with wait_readable().
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
+#include <pirates/common/stop.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -58,8 +61,12 @@ class Reactor {
     // One turn: poll up to max_wait (less if a timer is due sooner), drain ready sockets, fire due timers.
     // Returns false once the reactor is stopped.
     bool run_once(Duration max_wait);
-    void stop() { stopped_ = true; }
+    // Thread-safe.
+    void request_stop() { stop_.request_stop(); }
+    void stop() { request_stop(); }
     bool stopped() const;
+    // Run again after a stop.
+    void reset_stop() { stop_.reset(); }
 
     std::size_t max_burst = 1000;
     // Longest single poll, so that a stop signal arriving just before poll() is seen promptly.
@@ -86,7 +93,14 @@ class Reactor {
     std::set<std::pair<TimePoint, TimerId>> queue_;  // deadline order; ties in creation order
     std::unordered_map<TimerId, Timer> timers_;
     TimerId next_id_ = 1;
-    bool stopped_ = false;
+    StopSource stop_;
 };
+
+enum class WaitResult { ready, timeout, stopped };
+
+// Wait until `socket` has a message, `deadline` passes, or `stop` is requested (checked every `slice`, so a
+// stop from another thread is seen promptly). EINTR is a spurious wake-up, not an error.
+[[nodiscard]] WaitResult wait_readable(zmq::socket_t& socket, TimePoint deadline, const ClockSource& clock,
+                                       const StopSource& stop, Duration slice = Duration{100});
 
 }  // namespace pirates

@@ -13,7 +13,7 @@
 // The lists are intrusive (hooks inside Worker), so joining, leaving and the LRU pick are O(1) and allocation
 // free; a worker is unlinked from every list and erased from workers_ by one function, forget().
 //
-// Rules (7/MDP 0.1, 8/MMI, protocols.md):
+// Rules (7/MDP 0.1, 8/MMI, docs/protocols.md):
 //   - READY from an unknown worker registers it (idle). READY from a known worker, READY for an mmi.*
 //   service,
 //     REPLY or HEARTBEAT from an unknown worker: DISCONNECT sent and the worker forgotten.

@@ -1,5 +1,5 @@
 #pragma once
-// 6/PPP on the wire (see protocols.md, Paranoid Pirate). Worker -> queue: READY = one frame 0x01, HEARTBEAT =
+// 6/PPP on the wire (see docs/protocols.md, Paranoid Pirate). Worker -> queue: READY = one frame 0x01, HEARTBEAT =
 // one frame 0x02, reply = [client-id] "" reply...; queue -> worker: HEARTBEAT = one frame 0x02, request =
 // [client-id] "" request...
 #include <pirates/common/frames.hpp>

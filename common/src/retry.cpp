@@ -1,6 +1,6 @@
-#include <pirates/lazy_pirate/attempts.hpp>
+#include <pirates/common/retry.hpp>
 
-namespace pirates::lazy_pirate {
+namespace pirates {
 
 bool same_frames(const Frames& request, const Frames& reply) {
     if (request.size() != reply.size()) return false;
@@ -9,10 +9,10 @@ bool same_frames(const Frames& request, const Frames& reply) {
     return true;
 }
 
-Attempts::Attempts(RetryPolicy policy, ReplyCheck check)
+RetryCore::RetryCore(RetryPolicy policy, ReplyCheck check)
     : policy_(policy), check_(std::move(check)), state_(policy) {}
 
-Attempts::Action Attempts::start(Frames request, TimePoint now) {
+RetryCore::Action RetryCore::start(Frames request, TimePoint now) {
     request_ = std::move(request);
     state_ = RetryState(policy_);
     discarded_ = 0;
@@ -24,13 +24,13 @@ Attempts::Action Attempts::start(Frames request, TimePoint now) {
     return Action::send;
 }
 
-Attempts::Action Attempts::next_attempt(TimePoint now) {
+RetryCore::Action RetryCore::next_attempt(TimePoint now) {
     if (state_.begin_attempt(now)) return Action::resend;
     in_flight_ = false;
     return Action::give_up;
 }
 
-Attempts::Action Attempts::on_reply(const Frames& reply, TimePoint now) {
+RetryCore::Action RetryCore::on_reply(const Frames& reply, TimePoint now) {
     if (!in_flight_) {
         ++discarded_;
         return Action::wait;
@@ -43,25 +43,25 @@ Attempts::Action Attempts::on_reply(const Frames& reply, TimePoint now) {
     return next_attempt(now);
 }
 
-Attempts::Action Attempts::on_timeout(TimePoint now) {
+RetryCore::Action RetryCore::on_timeout(TimePoint now) {
     if (!in_flight_ || !state_.timed_out(now)) return Action::wait;
     return next_attempt(now);
 }
 
-const char* to_string(Attempts::Action action) {
+const char* name(RetryCore::Action action) {
     switch (action) {
-        case Attempts::Action::wait:
+        case RetryCore::Action::wait:
             return "wait";
-        case Attempts::Action::send:
+        case RetryCore::Action::send:
             return "send";
-        case Attempts::Action::resend:
+        case RetryCore::Action::resend:
             return "resend";
-        case Attempts::Action::deliver:
+        case RetryCore::Action::deliver:
             return "deliver";
-        case Attempts::Action::give_up:
+        case RetryCore::Action::give_up:
             return "give_up";
     }
     return "?";
 }
 
-}  // namespace pirates::lazy_pirate
+}  // namespace pirates

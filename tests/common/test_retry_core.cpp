@@ -1,17 +1,18 @@
-// Unit tests of the Lazy Pirate core: attempts, deadlines and reply checks with a manual clock.
+// Unit tests of RetryCore, the retry machine of every synchronous client: attempts, deadlines and reply
+// checks with a manual clock.
 #include <doctest/doctest.h>
-#include <pirates/lazy_pirate/attempts.hpp>
+#include <pirates/common/retry.hpp>
 
 #include "support/net.hpp"
 
 using namespace pirates;
-using namespace pirates::lazy_pirate;
-using namespace std::chrono_literals;
-using Action = Attempts::Action;
 
-TEST_CASE("attempts: first send, then a resend per timeout, then give up after the last attempt") {
+using namespace std::chrono_literals;
+using Action = RetryCore::Action;
+
+TEST_CASE("retry core: first send, then a resend per timeout, then give up after the last attempt") {
     ManualClock clock;
-    Attempts a({100ms, 3});
+    RetryCore a({100ms, 3});
     CHECK(a.start(test::make_frames({"1"}), clock.now()) == Action::send);
     CHECK(a.in_flight());
     CHECK(a.attempts_used() == 1);
@@ -36,9 +37,9 @@ TEST_CASE("attempts: first send, then a resend per timeout, then give up after t
     CHECK(a.on_timeout(clock.now()) == Action::wait);
 }
 
-TEST_CASE("attempts: a reply ends the request - the next request starts with fresh attempts") {
+TEST_CASE("retry core: a reply ends the request - the next request starts with fresh attempts") {
     ManualClock clock;
-    Attempts a({100ms, 2}, echo_check());
+    RetryCore a({100ms, 2}, echo_check());
     a.start(test::make_frames({"7"}), clock.now());
     clock.advance(150ms);
     CHECK(a.on_timeout(clock.now()) == Action::resend);
@@ -51,9 +52,9 @@ TEST_CASE("attempts: a reply ends the request - the next request starts with fre
     CHECK(a.discarded() == 0);
 }
 
-TEST_CASE("attempts: a reply that does not answer the request is discarded, never delivered") {
+TEST_CASE("retry core: a reply that does not answer the request is discarded, never delivered") {
     ManualClock clock;
-    Attempts a({100ms, 3}, echo_check());
+    RetryCore a({100ms, 3}, echo_check());
     a.start(test::make_frames({"5"}), clock.now());
     CHECK(a.on_reply(test::make_frames({"4"}), clock.now()) == Action::resend);  // stale or malformed
     CHECK(a.discarded() == 1);
@@ -67,9 +68,9 @@ TEST_CASE("attempts: a reply that does not answer the request is discarded, neve
     CHECK(a.discarded() == 4);
 }
 
-TEST_CASE("attempts: without a check any reply answers - multi-frame echo compares every frame") {
+TEST_CASE("retry core: without a check any reply answers - multi-frame echo compares every frame") {
     ManualClock clock;
-    Attempts any({100ms, 3});
+    RetryCore any({100ms, 3});
     any.start(test::make_frames({"q"}), clock.now());
     CHECK(any.on_reply(test::make_frames({"anything", "at all"}), clock.now()) == Action::deliver);
 
@@ -79,9 +80,9 @@ TEST_CASE("attempts: without a check any reply answers - multi-frame echo compar
     CHECK(same_frames(Frames{}, Frames{}));
 }
 
-TEST_CASE("attempts: a policy with no attempt gives up at once") {
+TEST_CASE("retry core: a policy with no attempt gives up at once") {
     ManualClock clock;
-    Attempts a({100ms, 0});
+    RetryCore a({100ms, 0});
     CHECK(a.start(test::make_frames({"x"}), clock.now()) == Action::give_up);
     CHECK_FALSE(a.in_flight());
 }

@@ -1,0 +1,47 @@
+#pragma once
+// Where a core puts what it wants sent: the one output type of every socket-free core.
+//
+// Each message goes to one of the driver's sockets, named by a channel number the module defines (a broker
+// with one ROUTER uses 0; a queue names frontend and backend). A message for a ROUTER starts with the peer's
+// routing identity. The driver sends at once (send_routed) and returns what happened, so the core can act on
+// a gone peer in the same step (re-queue a request, forget the peer). The receiver may consume the frames.
+#include <pirates/common/frames.hpp>
+#include <pirates/common/routed_send.hpp>
+
+#include <vector>
+
+namespace pirates {
+
+using Channel = int;
+
+class Outbox {
+  public:
+    virtual ~Outbox() = default;
+    virtual SendResult send(Frames& message, Channel channel = 0) = 0;
+};
+
+// An Outbox that keeps what it is given and reports every message as sent (tests, and drivers that send
+// after the core returns).
+class OutboxVector final : public Outbox {
+  public:
+    struct Item {
+        Channel channel;
+        Frames message;
+    };
+    std::vector<Item> items;
+
+    SendResult send(Frames& message, Channel channel = 0) override {
+        items.push_back(Item{channel, std::move(message)});
+        return SendResult::sent;
+    }
+    // The messages alone, in order (channel dropped).
+    std::vector<Frames> take_messages() {
+        std::vector<Frames> out;
+        out.reserve(items.size());
+        for (auto& i : items) out.push_back(std::move(i.message));
+        items.clear();
+        return out;
+    }
+};
+
+}  // namespace pirates

@@ -1,0 +1,26 @@
+#include <pirates/common/limits.hpp>
+#include <pirates/common/socket.hpp>
+
+namespace pirates {
+
+zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type, const SocketOptions& options) {
+    zmq::socket_t socket(context, type);
+    socket.set(zmq::sockopt::linger, options.linger_ms);
+    socket.set(zmq::sockopt::sndhwm, options.sndhwm);
+    socket.set(zmq::sockopt::rcvhwm, options.rcvhwm);
+    if (options.max_message_bytes > 0) limit_message_size(socket, options.max_message_bytes);
+    if (options.router_mandatory) socket.set(zmq::sockopt::router_mandatory, 1);
+    if (!options.routing_id.empty()) socket.set(zmq::sockopt::routing_id, options.routing_id);
+    if (options.immediate >= 0) socket.set(zmq::sockopt::immediate, options.immediate);
+    return socket;
+}
+
+SocketOptions router_options(int hwm, std::size_t max_message_bytes) {
+    SocketOptions o;
+    o.sndhwm = o.rcvhwm = hwm;
+    o.max_message_bytes = max_message_bytes;
+    o.router_mandatory = true;
+    return o;
+}
+
+}  // namespace pirates
