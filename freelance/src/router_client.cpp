@@ -4,10 +4,7 @@
 #include <pirates/common/routed_send.hpp>
 #include <pirates/freelance/router.hpp>
 
-#include <pthread.h>
-
 #include <atomic>
-#include <csignal>
 #include <cstring>
 #include <type_traits>
 
@@ -15,15 +12,6 @@ namespace pirates::freelance {
 namespace {
 
 std::atomic<std::uint64_t> next_agent{0};
-
-// The agent thread leaves the process's control signals to the application's threads (libzmq's own threads do
-// the same): a SIGINT/SIGTERM then interrupts the caller blocked in request(), not the agent's poll.
-void block_control_signals() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2}) sigaddset(&signals, sig);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-}
 
 // Commands on the inproc pipe, API -> agent: CONNECT endpoint | REQUEST body... | STATS | STOP | CANCEL.
 // Answers, agent -> API: OK server body... | FAILED reason | counters (one binary frame) | DONE. Every
@@ -171,14 +159,11 @@ class Agent {
 }  // namespace
 
 RouterClient::RouterClient(zmq::context_t& context, RouterOptions options)
-    : options_(std::move(options)), pipe_(context, zmq::socket_type::pair) {
+    : pipe_(context, zmq::socket_type::pair) {
     std::string endpoint = fmt::format("inproc://pirates-freelance-agent-{}", next_agent++);
     pipe_.set(zmq::sockopt::linger, 0);
     pipe_.bind(endpoint);
-    RouterOptions agent_options = options_;
-    agent_options.interrupted = nullptr;  // the API's business, never called on the agent's thread
-    agent_ = std::thread([&context, endpoint, options = std::move(agent_options)] {
-        block_control_signals();
+    agent_ = std::thread([&context, endpoint, options] {
         try {
             Agent(context, endpoint, options).run();
             return;
@@ -218,23 +203,18 @@ RouterClient::~RouterClient() {
 }
 
 Frames RouterClient::call(Frames command, bool interruptible) {
+    static const StopSource never;  // for waits that no stop may cut short
     command.send(pipe_);
-    interruptible = interruptible && static_cast<bool>(options_.interrupted);
-    zmq::pollitem_t item{pipe_.handle(), 0, ZMQ_POLLIN, 0};
     while (true) {
-        if (interruptible && options_.interrupted()) {
+        // A stop request is seen within a slice of the wait: 10 ms while it matters.
+        const auto waited = wait_readable(pipe_, TimePoint::max(), steady_clock(),
+                                          interruptible ? stop_ : never, Duration{interruptible ? 10 : 1000});
+        if (waited == WaitResult::stopped) {
             // The agent answers the request at once now (FAILED "interrupted", or the reply that just came).
             Frames cancel;
             cancel.add(frame("CANCEL"));
             cancel.send(pipe_);
             interruptible = false;
-        }
-        try {
-            // Interruptible: look at the flag every interrupt_poll too, in case the signal came just before
-            // the poll, or went to another thread of the application.
-            zmq::poll(&item, 1, interruptible ? options_.interrupt_poll : Duration{-1});
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;  // a signal: look at the flag again
             continue;
         }
         Frames answer;
@@ -251,6 +231,7 @@ bool RouterClient::connect(const std::string& endpoint) {
 }
 
 Reply RouterClient::request(Frames body) {
+    if (stop_.stop_requested()) return error("interrupted");
     body.push(frame("REQUEST"));
     Frames answer = call(std::move(body), true);
     Frame status = pop_frame(answer);

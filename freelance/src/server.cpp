@@ -3,6 +3,7 @@
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/routed_send.hpp>
 #include <pirates/common/signals.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/freelance/server.hpp>
 
 #include <thread>
@@ -49,13 +50,9 @@ std::string bind_with_identity(zmq::socket_t& socket, const std::string& bind, c
 
 Server::Server(zmq::context_t& context, ServerConfig config)
     : config_(std::move(config)),
-      socket_(context, zmq::socket_type::router),
+      socket_(make_socket(context, zmq::socket_type::router,
+                          router_options(config_.hwm, config_.max_message_bytes))),
       delayed_(config_.max_queue_bytes) {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::router_mandatory, 1);
-    socket_.set(zmq::sockopt::sndhwm, config_.hwm);
-    socket_.set(zmq::sockopt::rcvhwm, config_.hwm);
-    limit_message_size(socket_, config_.max_message_bytes);
     if (config_.model == 3) {
         endpoint_ = bind_with_identity(socket_, config_.bind, config_.identity);
         identity_ = config_.identity.empty() ? endpoint_ : config_.identity;

@@ -1,6 +1,7 @@
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/routed_send.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/lazy_pirate/echo_server.hpp>
 
 namespace pirates::lazy_pirate {
@@ -34,13 +35,11 @@ Result<EchoDecision> EchoCore::on_request(Frames message, TimePoint now) {
 }
 
 EchoServer::EchoServer(zmq::context_t& context, EchoServerConfig config)
-    : socket_(context, zmq::socket_type::router), core_(config.chaos, config.max_queue_bytes) {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::sndhwm, config.hwm);
-    socket_.set(zmq::sockopt::rcvhwm, config.hwm);
-    // A reply to a client that has gone, or that does not read (its pipe is full), is reported and dropped.
-    socket_.set(zmq::sockopt::router_mandatory, 1);
-    limit_message_size(socket_, config.max_message_bytes);
+    // ROUTER_MANDATORY: a reply to a client that has gone, or that does not read (its pipe is full), is
+    // reported and dropped.
+    : socket_(make_socket(context, zmq::socket_type::router,
+                          router_options(config.hwm, config.max_message_bytes))),
+      core_(config.chaos, config.max_queue_bytes) {
     endpoint_ = bind_and_announce(socket_, config.bind, "server");
     reactor_.add(socket_, [this] { return on_readable(); });
 }

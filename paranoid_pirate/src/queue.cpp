@@ -1,6 +1,6 @@
 #include <pirates/common/endpoint.hpp>
-#include <pirates/common/limits.hpp>
 #include <pirates/common/log.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/paranoid_pirate/protocol.hpp>
 #include <pirates/paranoid_pirate/queue.hpp>
 
@@ -8,17 +8,12 @@ namespace pirates::paranoid_pirate {
 
 Queue::Queue(zmq::context_t& context, QueueConfig config, const ClockSource& clock)
     : clock_(clock),
-      frontend_(context, zmq::socket_type::router),
-      backend_(context, zmq::socket_type::router),
+      frontend_(make_socket(context, zmq::socket_type::router,
+                            router_options(config.hwm, config.max_message_bytes))),
+      backend_(make_socket(context, zmq::socket_type::router,
+                           router_options(config.hwm, config.max_message_bytes))),
       core_(config, clock.now()),
       reactor_(clock) {
-    for (auto* s : {&frontend_, &backend_}) {
-        s->set(zmq::sockopt::linger, 0);
-        s->set(zmq::sockopt::router_mandatory, 1);
-        s->set(zmq::sockopt::sndhwm, config.hwm);
-        s->set(zmq::sockopt::rcvhwm, config.hwm);
-        limit_message_size(*s, config.max_message_bytes);
-    }
     reactor_.add(frontend_, [this] { return on_frontend(); });
     reactor_.add(backend_, [this] { return on_backend(); });
     update();

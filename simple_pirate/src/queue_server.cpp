@@ -1,21 +1,17 @@
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/routed_send.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/simple_pirate/queue_server.hpp>
 
 namespace pirates::simple_pirate {
 
 QueueServer::QueueServer(zmq::context_t& context, QueueConfig config)
-    : frontend_(context, zmq::socket_type::router),
-      backend_(context, zmq::socket_type::router),
+    : frontend_(make_socket(context, zmq::socket_type::router,
+                            router_options(config.hwm, config.max_message_bytes))),
+      backend_(make_socket(context, zmq::socket_type::router,
+                           router_options(config.hwm, config.max_message_bytes))),
       core_(config.max_held, config.max_queue_bytes) {
-    for (auto* s : {&frontend_, &backend_}) {
-        s->set(zmq::sockopt::linger, 0);
-        s->set(zmq::sockopt::router_mandatory, true);
-        s->set(zmq::sockopt::sndhwm, config.hwm);
-        s->set(zmq::sockopt::rcvhwm, config.hwm);
-        limit_message_size(*s, config.max_message_bytes);
-    }
     frontend_endpoint_ = bind_and_announce(frontend_, config.frontend, "frontend");
     backend_endpoint_ = bind_and_announce(backend_, config.backend, "backend");
     reactor_.add(frontend_, [this] { return on_frontend(); });

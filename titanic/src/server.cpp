@@ -1,6 +1,7 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/signals.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/majordomo/protocol.hpp>
 #include <pirates/majordomo/worker.hpp>
 #include <pirates/titanic/server.hpp>
@@ -70,9 +71,9 @@ Result<std::unique_ptr<Server>> Server::open(zmq::context_t& context, ServerConf
 }
 
 void Server::open_lane(std::size_t lane) {
-    zmq::socket_t socket(context_, zmq::socket_type::dealer);
-    socket.set(zmq::sockopt::linger, 0);
-    limit_message_size(socket, config_.max_message_bytes);
+    SocketOptions options;
+    options.max_message_bytes = config_.max_message_bytes;
+    zmq::socket_t socket = make_socket(context_, zmq::socket_type::dealer, options);
     socket.connect(config_.broker);
     lanes_[lane] = std::move(socket);  // the old one (if any) closes with linger 0: late replies die with it
 }

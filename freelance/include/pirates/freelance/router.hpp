@@ -8,13 +8,12 @@
 //
 // RouterCore is the logic without sockets (driven with `now`, tested with a ManualClock). RouterClient is the
 // driver: a background agent thread owning the ROUTER, behind a small blocking API (see README for why).
-// The agent thread blocks the process's control signals (SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2), as
-// libzmq's own threads do, so that they interrupt the application's threads, not the agent.
 #include <pirates/common/clock.hpp>
 #include <pirates/freelance/answer.hpp>
 
+#include <pirates/common/stop.hpp>
+
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,12 +35,6 @@ struct RouterOptions {
     // client when its TCP connection is stuck somewhere useless (on loopback, a connect to a port nobody
     // listens on can end connected to itself, and libzmq then never tries again).
     Duration reconnect_after{6000};
-    // RouterClient only: asked while request() waits (on a signal, EINTR, and every `interrupt_poll`); when
-    // it returns true the request in flight is abandoned and fails at once with "interrupted". Empty (the
-    // default): a request ends only with its reply or the global timeout. A program that stops on
-    // SIGINT/SIGTERM passes its stop flag here (flclient: pirates::stop_requested).
-    std::function<bool()> interrupted;
-    Duration interrupt_poll{50};
 };
 
 struct RouterCounters {
@@ -55,7 +48,7 @@ struct RouterCounters {
     std::uint64_t unknown = 0;    // messages from a peer we never connected to
     std::uint64_t unroutable = 0;
     std::uint64_t reconnects = 0;
-    std::uint64_t cancelled = 0;  // requests abandoned by cancel() (RouterOptions::interrupted)
+    std::uint64_t cancelled = 0;  // requests abandoned by cancel() (RouterClient::request_stop)
 };
 
 // A message for the driver to send: the server's endpoint (its routing identity) then `frames`.
@@ -153,17 +146,22 @@ class RouterClient {
     // Add a server (its endpoint is also its routing identity). Used as soon as it answers a ping. False (and
     // a warning logged) if the endpoint is invalid or already connected.
     bool connect(const std::string& endpoint);
-    // Send a request to one live server; the reply, or an Error after request_timeout.
+    // Send a request to one live server; the reply, or an Error after request_timeout ("interrupted" once
+    // request_stop() was called).
     Reply request(Frames body);
+    // From any thread (a StopSignalHook, say): the request in flight, if any, fails at once with the Error
+    // "interrupted" (within a few ms: the waiting caller looks every 10 ms), and so does every later request.
+    // connect() and counters() go on working.
+    void request_stop() { stop_.request_stop(); }
     // The agent's counters (a snapshot).
     RouterCounters counters();
 
   private:
-    // Send a command to the agent and wait for its answer. An interruptible call (a REQUEST) that
-    // options_.interrupted() stops sends CANCEL and waits for the (then prompt) answer.
+    // Send a command to the agent and wait for its answer. An interruptible call (a REQUEST) stopped by
+    // request_stop() sends CANCEL and waits for the (then prompt) answer.
     Frames call(Frames command, bool interruptible = false);
 
-    RouterOptions options_;
+    StopSource stop_;
     zmq::socket_t pipe_;
     std::thread agent_;
 };
