@@ -22,7 +22,9 @@ int main(int argc, char** argv) {
         .endpoint("frontend", config.frontend, "endpoint to bind for clients", true)
         .endpoint("state-pub", config.state_pub, "endpoint to bind the state publisher on", true)
         .endpoint("state-sub", config.state_sub, "the peer's state publisher, to connect to", true)
-        .millis("heartbeat-ms", config.heartbeat, "state heartbeat interval (default 1000)");
+        .millis("heartbeat-ms", config.heartbeat, "state heartbeat interval (default 1000)")
+        .bytes("max-message-bytes", config.max_message_bytes,
+               "largest client request; a client sending more is disconnected (default 16M; 0: no limit)");
     chaos.add_flags(cli);
     cli.parse(argc, argv);
     chaos.check(cli);
@@ -52,7 +54,16 @@ int main(int argc, char** argv) {
     });
     auto fatal = server.run();
     const auto& s = server.stats();
-    log::info("stopping in state {}: served {}, refused {}, peer states {}, invalid peer messages {}",
-              name(server.state()), s.requests_served, s.requests_refused, s.peer_states, s.peer_invalid);
+    log::info(
+        "stopping in state {}: served {}, refused {}, peer states {}, invalid peer messages {}, stalls {}, "
+        "subscriber reopened {}",
+        name(server.state()), s.requests_served, s.requests_refused, s.peer_states, s.peer_invalid, s.stalls,
+        s.subscriber_reopened);
+    log::info(
+        "state-pub: {} connections, {} subscribed to everything, {} other subscriptions dropped, {} other "
+        "messages dropped, closed {} (protocol) {} (handshake timeout) {} (full)",
+        s.state_pub.connections, s.state_pub.subscribers.subscribed_all,
+        s.state_pub.subscribers.subscriptions_dropped, s.state_pub.subscribers.messages_dropped,
+        s.state_pub.closed_protocol, s.state_pub.closed_handshake, s.state_pub.closed_full);
     return fatal ? 1 : 0;
 }

@@ -2,22 +2,76 @@
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 
+#include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace pirates::binary_star {
 
 Server::Server(zmq::context_t& context, ServerConfig config, const ClockSource& clock)
     : config_(std::move(config)),
+      context_(context),
       clock_(clock),
       fsm_(config_.role, config_.heartbeat, clock.now() + 2 * config_.heartbeat),  // set again by start()
       reactor_(clock),
       frontend_(context, zmq::socket_type::router),
-      statepub_(context, zmq::socket_type::pub),
-      statesub_(context, zmq::socket_type::sub) {
+      // A subscriber that has not subscribed to everything this long after connecting is not the peer.
+      statepub_(context, std::max(2 * config_.heartbeat, Duration{1000})),
+      statesub_(context, zmq::socket_type::sub),
+      statesub_events_(context, zmq::socket_type::pair) {
     if (config_.role != State::primary && config_.role != State::backup)
         throw std::invalid_argument("binary_star::Server: the role is PRIMARY or BACKUP");
-    for (auto* s : {&frontend_, &statepub_, &statesub_}) s->set(zmq::sockopt::linger, 0);
+    frontend_.set(zmq::sockopt::linger, 0);
+    limit_message_size(frontend_, config_.max_message_bytes);
+}
+
+void Server::open_subscriber() {
+    // Replacing the members in place: the reactor polls whatever socket they hold on its next turn.
+    statesub_ = zmq::socket_t(context_, zmq::socket_type::sub);
+    statesub_.set(zmq::sockopt::linger, 0);
+    limit_message_size(statesub_, kMaxStateMessageBytes);
     statesub_.set(zmq::sockopt::subscribe, "");
+    const std::string monitor = fmt::format("inproc://pirates-bstar-statesub-{}-{}",
+                                            static_cast<const void*>(this), ++subscriber_opened_);
+    if (zmq_socket_monitor(statesub_.handle(), monitor.c_str(),
+                           ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CONNECTED) != 0)
+        throw zmq::error_t();
+    statesub_events_ = zmq::socket_t(context_, zmq::socket_type::pair);
+    statesub_events_.set(zmq::sockopt::linger, 0);
+    statesub_events_.connect(monitor);
+    statesub_.connect(config_.state_sub);
+}
+
+bool Server::on_subscriber_event() {
+    Frames m;
+    if (!recv_nowait(statesub_events_, m)) return false;
+    std::uint16_t event = 0;
+    if (m.empty() || m[0].size() < sizeof event) return true;
+    std::memcpy(&event, m[0].data(), sizeof event);
+    if (event == ZMQ_EVENT_CONNECT_RETRIED || event == ZMQ_EVENT_CONNECTED) {
+        // libzmq is reconnecting (or has) by itself: nothing for us to do.
+        if (reopen_timer_) reactor_.cancel(*reopen_timer_);
+        reopen_timer_.reset();
+    } else if (event == ZMQ_EVENT_DISCONNECTED && !reopen_timer_) {
+        // After a normal disconnection libzmq says CONNECT_RETRIED at once. After a protocol error (a
+        // message over kMaxStateMessageBytes, a broken handshake) it says nothing more: a connecting socket
+        // gives up on its endpoint for good, and we would never hear the peer again. So unless the retry is
+        // announced within half a heartbeat, open a new subscriber (at most once per half heartbeat).
+        reopen_timer_ = reactor_.add_timer(std::max(config_.heartbeat / 2, Duration{1}), [this] {
+            reopen_timer_.reset();
+            // What the old connection delivered is still the peer's word: hear it before closing.
+            for (std::size_t n = 0; n < reactor_.max_burst && on_peer_state(); ++n) {
+            }
+            if (fatal_) return;
+            ++stats_.subscriber_reopened;
+            log::info(
+                "state-sub: libzmq gave up on the connection to {} (the peer sent what it refuses); "
+                "reconnecting with a new subscriber",
+                config_.state_sub);
+            open_subscriber();
+        });
+    }
+    return true;
 }
 
 void Server::start() {
@@ -27,15 +81,44 @@ void Server::start() {
     // next to an active backup hears it before it could take a client request and make two actives. (The
     // reference starts with the peer already expired.)
     fsm_ = Fsm(config_.role, config_.heartbeat, clock_.now() + 2 * config_.heartbeat);
+    fsm_.awake(clock_.now());
     frontend_ep_ = bind_and_announce(frontend_, config_.frontend, "frontend");
-    state_pub_ep_ = bind_and_announce(statepub_, config_.state_pub, "state-pub");
-    statesub_.connect(config_.state_sub);
+    state_pub_ep_ = statepub_.bind(config_.state_pub, "state-pub");
+    open_subscriber();
     log::info("state {} (heartbeat {} ms, peer publisher {})", name(fsm_.state()), config_.heartbeat.count(),
               config_.state_sub);
-    reactor_.add(frontend_, [this] { return on_frontend(); });
-    reactor_.add(statesub_, [this] { return on_peer_state(); });
-    // The heartbeat runs on its own timer: nothing that arrives moves it.
-    reactor_.add_repeating(config_.heartbeat, [this] { publish_state(); });
+    // The order is the order of each turn: the peer's states before anything else, client requests last.
+    reactor_.add(statesub_, [this] {
+        awake();
+        return on_peer_state();
+    });
+    reactor_.add(statesub_events_, [this] { return on_subscriber_event(); });
+    reactor_.add(statepub_.socket(), [this] {
+        awake();
+        return statepub_.on_readable(clock_.now());
+    });
+    reactor_.add(frontend_, [this] {
+        awake();
+        return on_frontend();
+    });
+    // The heartbeat runs on its own timer: nothing that arrives moves it (every socket's burst per turn is
+    // bounded, so a flood delays it by one turn at most).
+    reactor_.add_repeating(config_.heartbeat, [this] {
+        awake();
+        publish_state();
+    });
+    // The stall watch: an idle server still says it is awake at least every half heartbeat.
+    reactor_.add_repeating(std::max(config_.heartbeat / 2, Duration{1}), [this] { awake(); });
+}
+
+void Server::awake() {
+    const TimePoint before = fsm_.peer_expiry();
+    if (!fsm_.awake(clock_.now())) return;
+    ++stats_.stalls;
+    if (fsm_.peer_expiry() != before)
+        log::info(
+            "stalled for more than a heartbeat: the peer is not judged on it (expiry moved {} ms later)",
+            std::chrono::duration_cast<Duration>(fsm_.peer_expiry() - before).count());
 }
 
 std::optional<Error> Server::run() {
@@ -45,9 +128,8 @@ std::optional<Error> Server::run() {
 }
 
 void Server::publish_state() {
-    Frames m;
-    m.add(encode_state(fsm_.state()));
-    m.send(statepub_, ZMQ_DONTWAIT);  // PUB never blocks; with no subscriber the state is simply dropped
+    // Never blocks: a subscriber whose queue is full misses this one; with no subscriber it is dropped.
+    statepub_.publish(encode_state(fsm_.state()).to_string_view(), clock_.now());
     ++stats_.heartbeats_sent;
 }
 
@@ -97,6 +179,13 @@ bool Server::on_frontend() {
         ++stats_.requests_malformed;
         log::debug("dropped a request with no body");
         return true;
+    }
+    if (fsm_.state() != State::active && fsm_.peer_expired(clock_.now())) {
+        // This request may make us active: first hear whatever the peer said before it, so that a state
+        // queued behind a stall (or arriving just as it ends) is not judged after the request.
+        for (std::size_t n = 0; n < reactor_.max_burst && on_peer_state(); ++n) {
+        }
+        if (fatal_) return true;
     }
     auto step = apply(Event::client_request);  // never fatal by the table, but the table is the judge
     if (!step) return true;

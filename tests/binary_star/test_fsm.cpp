@@ -196,6 +196,61 @@ TEST_CASE("a passive server never takes over on a request before its peer has be
     CHECK(fsm.state() == State::active);
 }
 
+TEST_CASE("awake(): a gap of more than one heartbeat is our own stall, and the peer is not judged on it") {
+    ManualClock clock;
+    Fsm fsm(State::backup, hb, clock.now());
+    CHECK_FALSE(fsm.awake(clock.now()));  // the first call starts the watch
+    REQUIRE(fsm.on_event(Event::peer_active, clock.now()).ok());
+    REQUIRE(fsm.state() == State::passive);
+    const TimePoint heard = clock.now();
+    // Running normally (awake every half heartbeat): no stall, the expiry stays where the peer put it.
+    for (int i = 0; i < 3; ++i) {
+        clock.advance(hb / 2);
+        CHECK_FALSE(fsm.awake(clock.now()));
+    }
+    clock.advance(hb / 2);  // exactly one heartbeat since the last call: not a stall
+    CHECK_FALSE(fsm.awake(clock.now()));
+    CHECK(fsm.peer_expiry() == heard + 2 * hb);
+
+    // We stall for 5 heartbeats (the peer's states queue up unread). The first thing after it: a client
+    // request. Without the stall rule the peer would look expired and the request would make us active.
+    clock.advance(5 * hb);
+    CHECK(fsm.peer_expired(clock.now()));
+    CHECK(fsm.awake(clock.now()));
+    CHECK(fsm.peer_expiry() == clock.now() + 2 * hb);
+    auto r = fsm.on_event(Event::client_request, clock.now());
+    REQUIRE(r.ok());
+    CHECK_FALSE(r->accepted);
+    CHECK(fsm.state() == State::passive);
+
+    // The peer really is gone: after two heartbeats of listening (awake every half heartbeat), we take over.
+    const TimePoint resumed = clock.now();
+    for (Duration step : {hb / 2, hb / 2, hb / 2, hb / 2 - 1ms}) {
+        clock.advance(step);
+        CHECK_FALSE(fsm.awake(clock.now()));
+        CHECK_FALSE(fsm.on_event(Event::client_request, clock.now())->accepted);
+    }
+    CHECK(clock.now() == resumed + 2 * hb - 1ms);
+    clock.advance(1ms);
+    CHECK_FALSE(fsm.awake(clock.now()));
+    CHECK(fsm.on_event(Event::client_request, clock.now())->accepted);
+    CHECK(fsm.state() == State::active);
+}
+
+TEST_CASE("awake(): a stall never shortens the expiry, and a clock that steps back is no stall") {
+    ManualClock clock;
+    Fsm fsm(State::primary, hb, clock.now() + 10 * hb);  // the peer counts as alive for 10 heartbeats
+    fsm.awake(clock.now());
+    clock.advance(3 * hb);
+    CHECK(fsm.awake(clock.now()));
+    CHECK(fsm.peer_expiry() == clock.now() + 7 * hb);  // already later than now + 2 heartbeats: kept
+    const TimePoint t = clock.now();
+    clock.set(t - hb);  // an earlier `now` (one read before another, used after it)
+    CHECK_FALSE(fsm.awake(clock.now()));
+    clock.set(t + hb);
+    CHECK_FALSE(fsm.awake(clock.now()));  // measured from the latest time seen
+}
+
 TEST_CASE("the whole life of a pair: start, fail-over, primary restarts passive, then backup restarts") {
     ManualClock clock;
     Fsm primary(State::primary, hb, clock.now() + 2 * hb);

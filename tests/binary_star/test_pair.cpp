@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <pirates/binary_star/client.hpp>
 
+#include "pair.hpp"
 #include "state_proxy.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
@@ -15,69 +16,6 @@ using namespace pirates;
 using namespace pirates::binary_star;
 using namespace pirates::test;
 using namespace std::chrono_literals;
-
-namespace {
-
-constexpr Duration hb = 50ms;               // the pair's heartbeat
-constexpr Duration client_timeout = 300ms;  // per attempt
-constexpr Duration settle = 2 * hb;         // the passive takes over 2 heartbeats after its peer fell silent
-constexpr Duration slack = 1000ms;          // CI is a loaded 2-core machine (measured: ~400 ms in all)
-
-std::unique_ptr<Process> start_server(const char* role, const std::string& frontend, const std::string& pub,
-                                      const std::string& sub, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{role,
-                                  "--frontend",
-                                  frontend,
-                                  "--state-pub",
-                                  pub,
-                                  "--state-sub",
-                                  sub,
-                                  "--heartbeat-ms",
-                                  std::to_string(hb.count())};
-    args.insert(args.end(), extra.begin(), extra.end());
-    return std::make_unique<Process>("bstarsrv", std::move(args));
-}
-
-struct Pair {
-    zmq::context_t context{1};
-    StateProxy proxy{context};
-    std::unique_ptr<Process> primary, backup;
-    std::string primary_frontend, backup_frontend, primary_pub, backup_pub;
-
-    explicit Pair(std::vector<std::string> primary_extra = {}) {
-        primary = start_server("--primary", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*",
-                               proxy.primary_state_sub(), std::move(primary_extra));
-        backup = start_server("--backup", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", proxy.backup_state_sub());
-        primary_frontend = primary->bound_endpoint("frontend");
-        primary_pub = primary->bound_endpoint("state-pub");
-        backup_frontend = backup->bound_endpoint("frontend");
-        backup_pub = backup->bound_endpoint("state-pub");
-        REQUIRE_FALSE(primary_pub.empty());
-        REQUIRE_FALSE(backup_pub.empty());
-        proxy.connect(primary_pub, backup_pub);
-        proxy.start();
-        // The pair settles without any client: the primary hears BACKUP and becomes active, the backup hears
-        // ACTIVE and becomes passive.
-        REQUIRE(primary->wait_for("state PRIMARY -> ACTIVE on PEER_BACKUP"));
-        REQUIRE(backup->wait_for("state BACKUP -> PASSIVE on PEER_ACTIVE"));
-        // And each has published its new state since.
-        REQUIRE(eventually([&] {
-            return proxy.last_state(StateProxy::primary_to_backup) == 3 &&
-                   proxy.last_state(StateProxy::backup_to_primary) == 4;
-        }));
-    }
-
-    ClientConfig client_config() const {
-        ClientConfig c;
-        c.servers = {primary_frontend, backup_frontend};
-        c.timeout = client_timeout;
-        c.settle = settle;
-        c.attempts = 20;
-        return c;
-    }
-};
-
-}  // namespace
 
 TEST_CASE(
     "kill -9 the primary: requests go through the backup, the primary restarts passive and does not take "
@@ -220,6 +158,51 @@ TEST_CASE("what Binary Star cannot prevent: clients reaching the backup while th
     }));
     if (!pair.primary->running()) CHECK(pair.primary->wait_exit() == 1);
     if (!pair.backup->running()) CHECK(pair.backup->wait_exit() == 1);
+}
+
+TEST_CASE(
+    "a passive backup stopped (SIGSTOP) for 10 heartbeats, a client request waiting for it: when it resumes "
+    "it "
+    "does not take over (its own stall is not the peer's silence)") {
+    Pair pair;
+    zmq::socket_t dealer(pair.context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    // The client's connection is up (handshake done) before the stall: its request waits in the backup's
+    // socket buffer, next to the primary's states.
+    const std::string monitor = "inproc://stall-test-dealer";
+    REQUIRE(zmq_socket_monitor(dealer.handle(), monitor.c_str(), ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0);
+    zmq::socket_t events(pair.context, zmq::socket_type::pair);
+    events.set(zmq::sockopt::linger, 0);
+    events.connect(monitor);
+    dealer.connect(pair.backup_frontend);
+    Frames event;
+    REQUIRE(recv_within(events, event));
+
+    pair.backup->signal(SIGSTOP);
+    const long sent_before = pair.proxy.forwarded(StateProxy::primary_to_backup);
+    make_frames({"", "while-stopped"}).send(dealer);
+    // Ten of the primary's heartbeats go to the stopped backup (the peer expiry is two).
+    REQUIRE(
+        eventually([&] { return pair.proxy.forwarded(StateProxy::primary_to_backup) >= sent_before + 10; }));
+    pair.backup->signal(SIGCONT);
+    const long published = pair.proxy.seen(StateProxy::backup_to_primary);
+    CHECK(eventually([&] { return pair.proxy.seen(StateProxy::backup_to_primary) > published + 5; }));
+    CHECK(pair.backup->wait_for("stalled for more than a heartbeat"));
+    CHECK(pair.backup->count("-> ACTIVE") == 0);
+    CHECK(pair.proxy.last_state(StateProxy::backup_to_primary) == 4);  // still PASSIVE
+    Frames reply;
+    CHECK_FALSE(recv_within(dealer, reply, 0ms));  // refused: not answered
+    CHECK(pair.primary->running());
+    CHECK(pair.backup->running());
+    // The pair still serves through the primary, and fails over when it really dies.
+    Client client(pair.context, pair.client_config());
+    auto r = client.request(std::string("after-stall"));
+    REQUIRE(r.ok());
+    CHECK(r->server == 0);
+    pair.primary->kill9();
+    auto over = client.request(std::string("after-kill"));
+    REQUIRE(over.ok());
+    CHECK(over->server == 1);
 }
 
 TEST_CASE(

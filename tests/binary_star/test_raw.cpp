@@ -6,6 +6,7 @@
 #include "support/net.hpp"
 #include "support/process.hpp"
 
+#include <csignal>
 #include <memory>
 
 using namespace pirates;
@@ -20,16 +21,19 @@ struct RawPeer {
     zmq::socket_t watch{context, zmq::socket_type::sub};  // reads the server's publisher
     std::unique_ptr<Process> server;
     std::string frontend;
+    std::string feed_ep;  // where `feed` is bound (the server's --state-sub)
 
-    RawPeer(const char* role, Duration heartbeat) {
+    RawPeer(const char* role, Duration heartbeat, std::vector<std::string> extra = {}) {
         feed.set(zmq::sockopt::linger, 0);
         watch.set(zmq::sockopt::linger, 0);
         watch.set(zmq::sockopt::subscribe, "");
-        const std::string feed_ep = bind_loopback(feed);
-        server = std::make_unique<Process>(
-            "bstarsrv", std::vector<std::string>{role, "--frontend", "tcp://127.0.0.1:*", "--state-pub",
-                                                 "tcp://127.0.0.1:*", "--state-sub", feed_ep,
-                                                 "--heartbeat-ms", std::to_string(heartbeat.count()), "-v"});
+        feed_ep = bind_loopback(feed);
+        std::vector<std::string> args{role,          "--frontend",        "tcp://127.0.0.1:*",
+                                      "--state-pub", "tcp://127.0.0.1:*", "--state-sub",
+                                      feed_ep,       "--heartbeat-ms",    std::to_string(heartbeat.count()),
+                                      "-v"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        server = std::make_unique<Process>("bstarsrv", std::move(args));
         frontend = server->bound_endpoint("frontend");
         const std::string pub = server->bound_endpoint("state-pub");
         REQUIRE_FALSE(pub.empty());
@@ -188,4 +192,101 @@ TEST_CASE("raw: two passives is fatal") {
     p.send_peer({"4"});
     REQUIRE(p.server->wait_exit() == 1);
     CHECK(p.server->wait_for("fatal: dual passives"));
+}
+
+TEST_CASE(
+    "raw: a message over 256 bytes on the state subscriber never reaches the server (libzmq drops the "
+    "connection, which comes back), one under it is decoded and dropped as invalid") {
+    RawPeer p("--primary", 30ms);
+    auto heard = [&](const std::string& text) { return p.server->output().find(text) != std::string::npos; };
+    // The subscription is up once a junk state is heard.
+    REQUIRE(eventually([&] {
+        p.send_peer({"9"});
+        return heard("state frame '\"9\"'");
+    }));
+    const std::string under(200, '3'), over(1000, '3');
+    p.send_peer({over});
+    p.send_peer({under});  // behind the oversize one on the same connection: lost with it
+    // Then, on the connection libzmq makes again, a mark, until it is heard.
+    REQUIRE(eventually([&] {
+        p.send_peer({"8"});
+        return heard("state frame '\"8\"'");
+    }));
+    CHECK(p.server->count("state frame of 1000 bytes") == 0);
+    // A 200-byte message does reach the server's decoder (the limit is 256): dropped as not a state.
+    REQUIRE(eventually([&] {
+        p.send_peer({under});
+        return heard("state frame of 200 bytes");
+    }));
+    CHECK(p.server->count("state frame of 1000 bytes") == 0);
+    // libzmq gave up on that connection for good (a protocol error); the server saw it and reconnected.
+    CHECK(p.server->count("libzmq gave up on the connection") == 1);
+    // The channel works: the peer says BACKUP, the primary goes ACTIVE.
+    REQUIRE(p.publishes("3", "2"));
+    CHECK(p.server->running());
+}
+
+TEST_CASE(
+    "raw: the peer's publisher restarts on its endpoint: libzmq reconnects by itself (no new subscriber)") {
+    RawPeer p("--primary", 30ms);
+    auto heard = [&](const std::string& text) { return p.server->output().find(text) != std::string::npos; };
+    REQUIRE(eventually([&] {
+        p.send_peer({"9"});
+        return heard("state frame '\"9\"'");
+    }));
+    p.feed.close();
+    p.feed = zmq::socket_t(p.context, zmq::socket_type::pub);
+    p.feed.set(zmq::sockopt::linger, 0);
+    // The old socket's listener goes away asynchronously: bind again until the port is free.
+    REQUIRE(eventually([&] {
+        try {
+            p.feed.bind(p.feed_ep);
+            return true;
+        } catch (const zmq::error_t&) {
+            return false;
+        }
+    }));
+    REQUIRE(p.publishes("3", "2"));  // heard again: the peer says BACKUP, the primary goes ACTIVE
+    CHECK(p.server->count("libzmq gave up") == 0);
+}
+
+TEST_CASE(
+    "raw: a stranger's subscriptions on the state port are dropped and counted; the peer's is applied") {
+    RawPeer p("--primary", 30ms);  // `watch`, a SUB to everything, is the peer's subscriber here
+    zmq::socket_t stranger(p.context, zmq::socket_type::sub);
+    stranger.set(zmq::sockopt::linger, 0);
+    for (const char* prefix : {"1", "3", "abcdefghijklmnop"}) stranger.set(zmq::sockopt::subscribe, prefix);
+    const std::string pub = p.server->bound_endpoint("state-pub");
+    stranger.connect(pub);
+    CHECK(p.next_published() == "1");  // the peer's subscriber gets the state
+    Frames m;
+    CHECK_FALSE(recv_within(stranger, m, 300ms));  // a libzmq PUB would have sent it "1" (prefix "1")
+    p.server->signal(SIGTERM);
+    REQUIRE(p.server->wait_exit() == 0);
+    REQUIRE(p.server->wait_for("other subscriptions dropped"));
+    CHECK(p.server->count("1 subscribed to everything, 3 other subscriptions dropped") == 1);
+}
+
+TEST_CASE(
+    "raw: --max-message-bytes: a request over the limit is not served (libzmq drops the client's "
+    "connection), one under it is") {
+    RawPeer p("--primary", 30ms, {"--max-message-bytes", "1K"});
+    REQUIRE(p.publishes("3", "2"));  // ACTIVE
+    zmq::socket_t dealer(p.context, zmq::socket_type::dealer);
+    dealer.set(zmq::sockopt::linger, 0);
+    dealer.connect(p.frontend);
+    Frames reply;
+    make_frames({"", "small"}).send(dealer);
+    REQUIRE(recv_within(dealer, reply));
+    CHECK(strings(reply) == std::vector<std::string>{"", "small"});
+    make_frames({"", std::string(2000, 'b')}).send(dealer);  // 2000 bytes > 1K
+    // The DEALER reconnects by itself; a request under the limit is answered, the big one never is.
+    REQUIRE(eventually([&] {
+        make_frames({"", "after"}).send(dealer);
+        return recv_within(dealer, reply, 100ms);
+    }));
+    CHECK(reply.size() == 2);
+    CHECK(reply[1].size() < 2000);
+    while (recv_within(dealer, reply, 100ms)) CHECK(reply[1].size() < 2000);
+    CHECK(p.server->running());
 }

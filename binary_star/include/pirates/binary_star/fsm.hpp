@@ -11,6 +11,13 @@
 //   Anything not listed leaves the state as it is.
 //   Every peer state received sets peer expiry = now + 2 x heartbeat.
 //
+// Peer expiry counts only time this server was listening: the driver calls awake(now) on every turn of its
+// loop (and on a timer, so that an idle server calls it at least every half heartbeat). A gap of more than
+// one heartbeat between two calls is a stall of this server (stopped, swapped out, starved of CPU), and the
+// peer's silence during it proves nothing: the peer gets two more heartbeats from the end of the stall. So a
+// brief local stall never turns into a take-over; the peer must still have been silent for two heartbeats of
+// our listening time, and a client must still ask.
+//
 // A fatal combination is an Error value; the server stops on it (the reference does too).
 // (*) Not in docs/protocols.md's table (where an unlisted event leaves the state), but asked for by the Binary
 // Star issue ("two primaries" fatal): a peer that says PRIMARY can only be a server started --primary, so two
@@ -56,6 +63,11 @@ class Fsm {
     // request.
     Fsm(State initial, Duration heartbeat, TimePoint peer_expiry = TimePoint{});
 
+    // The driver runs at `now` (see the top of this file). Returns true when the gap since the previous call
+    // was a stall (more than one heartbeat): then peer expiry is at least now + 2 x heartbeat. The first call
+    // only starts the watch.
+    bool awake(TimePoint now);
+
     // Feed one event. A peer event first moves the peer expiry, then runs the table. On a fatal combination
     // the state is left as it was and the Error says why.
     Result<Step> on_event(Event event, TimePoint now);
@@ -69,6 +81,7 @@ class Fsm {
     State state_;
     Duration heartbeat_;
     TimePoint peer_expiry_;
+    std::optional<TimePoint> last_awake_;
 };
 
 // Wire form of a state: one frame, the decimal ASCII number ("1".."4").

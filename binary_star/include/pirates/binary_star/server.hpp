@@ -1,17 +1,29 @@
 #pragma once
 // A Binary Star server on the common Reactor: the driver around Fsm.
 //
-//   frontend   ROUTER, binds: client requests. Each goes through the state machine first; a refused one is
-//              dropped unanswered (the client's timeout moves it to the other server). A served one goes to
-//              the user's request handler, and its reply goes back with the client's envelope.
-//   state-pub  PUB, binds: every heartbeat, our state as one frame ("1".."4").
+//   frontend   ROUTER, binds: client requests (at most max_message_bytes each; a client sending more is
+//              disconnected by libzmq). Each goes through the state machine first; a refused one is dropped
+//              unanswered (the client's timeout moves it to the other server). A served one goes to the
+//              user's request handler, and its reply goes back with the client's envelope.
+//   state-pub  binds: a PUB on the wire, our state as one frame ("1".."4") every heartbeat. Built on
+//              StatePublisher (a ZMQ_STREAM socket speaking ZMTP), which applies only subscriptions to
+//              everything and keeps nothing else a connection sends: a stranger cannot load it.
 //   state-sub  SUB, connects to the peer's publisher, subscribed to everything: each message is a peer event.
+//              A message over kMaxStateMessageBytes makes libzmq drop the connection, and, being a protocol
+//              error, never reconnect: a socket monitor sees that and opens a new subscriber.
+//
+// The loop: per turn the state subscriber is read first, then the publisher's socket, then the frontend, each
+// at most Reactor::max_burst messages, then the timers (heartbeat, and the stall watch, Fsm::awake). Before a
+// client request may make this server active (the peer looks expired), the state subscriber is drained once
+// more, so that a state the peer sent before the request is never judged after it.
 //
 // A fatal combination (two primaries, two backups, two actives, two passives) stops the server: run() returns
 // the Error.
 #include <pirates/binary_star/fsm.hpp>
+#include <pirates/binary_star/state_publisher.hpp>
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
+#include <pirates/common/limits.hpp>
 #include <pirates/common/reactor.hpp>
 
 #include <cstdint>
@@ -21,12 +33,16 @@
 
 namespace pirates::binary_star {
 
+// Largest message accepted on the state subscriber: a state is one byte.
+inline constexpr std::size_t kMaxStateMessageBytes = 256;
+
 struct ServerConfig {
     State role = State::primary;  // PRIMARY or BACKUP
     std::string frontend;         // endpoint to bind for clients
     std::string state_pub;        // endpoint to bind our state publisher on
     std::string state_sub;        // the peer's publisher, to connect to
     Duration heartbeat{1000};
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // per client request (0: no limit)
 };
 
 struct ServerStats {
@@ -37,6 +53,10 @@ struct ServerStats {
     std::uint64_t peer_states = 0;          // valid states received from the peer
     std::uint64_t peer_invalid = 0;         // anything else received on the state subscriber
     std::uint64_t heartbeats_sent = 0;
+    std::uint64_t stalls = 0;  // gaps of more than a heartbeat in our own loop (Fsm::awake)
+    std::uint64_t subscriber_reopened =
+        0;                          // state subscriber replaced after libzmq gave up on its connection
+    StatePublisherStats state_pub;  // the publisher: connections, subscriptions dropped, ...
 };
 
 class Server {
@@ -62,7 +82,12 @@ class Server {
     void stop() { reactor_.stop(); }
 
     State state() const { return fsm_.state(); }
-    const ServerStats& stats() const { return stats_; }
+    ServerStats stats() const {
+        ServerStats s = stats_;
+        s.state_pub = statepub_.stats();
+        return s;
+    }
+    const StatePublisher& state_publisher() const { return statepub_; }
     const std::string& frontend_endpoint() const { return frontend_ep_; }
     const std::string& state_pub_endpoint() const { return state_pub_ep_; }
     // The reactor, to add the user's own sockets and timers.
@@ -71,18 +96,27 @@ class Server {
   private:
     bool on_frontend();
     bool on_peer_state();
+    // (Re)create the state subscriber and its monitor, and connect it.
+    void open_subscriber();
+    bool on_subscriber_event();
     void publish_state();
+    // Fsm::awake(), logging a stall.
+    void awake();
     // Run the FSM, log and report a change; on a fatal error record it, stop, and return nullopt.
     std::optional<Step> apply(Event event);
     void fatal(Error e);
 
     ServerConfig config_;
+    zmq::context_t& context_;
     const ClockSource& clock_;
     Fsm fsm_;
     Reactor reactor_;
     zmq::socket_t frontend_;
-    zmq::socket_t statepub_;
+    StatePublisher statepub_;
     zmq::socket_t statesub_;
+    zmq::socket_t statesub_events_;  // the subscriber's socket monitor (PAIR)
+    std::uint64_t subscriber_opened_ = 0;
+    std::optional<Reactor::TimerId> reopen_timer_;
     std::string frontend_ep_;
     std::string state_pub_ep_;
     RequestHandler on_request_;
