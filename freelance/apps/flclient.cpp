@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
     std::unique_ptr<SimpleClient> simple;
     std::unique_ptr<ShotgunClient> shotgun;
     std::unique_ptr<RouterClient> router;
+    std::unique_ptr<StopSignalHook> stop_router;  // declared after `router`: destroyed before it
     if (model == 1) {
         simple = std::make_unique<SimpleClient>(
             context, endpoints, SimpleOptions{timeout.count() ? timeout : Duration{1000}, retries});
@@ -54,6 +55,8 @@ int main(int argc, char** argv) {
         options.attempt_timeout = attempt;
         if (timeout.count()) options.request_timeout = timeout;
         router = std::make_unique<RouterClient>(context, options);
+        // SIGINT/SIGTERM end the request in flight at once, instead of after its global timeout.
+        stop_router = std::make_unique<StopSignalHook>([&] { router->request_stop(); });
         for (auto& ep : endpoints)
             if (!router->connect(ep)) cli.fail(fmt::format("cannot connect to {}", ep));
         send = [&](const Frames& b) { return router->request(b.clone()); };

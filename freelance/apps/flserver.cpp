@@ -16,7 +16,15 @@ int main(int argc, char** argv) {
         .endpoint("bind", config.bind, "endpoint to bind (tcp://127.0.0.1:* picks a port)", true)
         .text("identity", config.identity,
               "model 3: routing identity, the endpoint clients connect to "
-              "(default: the bound endpoint)");
+              "(default: the bound endpoint)")
+        .bytes("max-message-bytes", config.max_message_bytes,
+               "largest frame a client may send; a client that sends more is disconnected (default 16M)", 1)
+        .bytes("max-queue-bytes", config.max_queue_bytes,
+               "late answers (--slow-after) held at most; newer ones are dropped (default 256M)", 1)
+        .integer("hwm", config.hwm,
+                 "messages queued per client and direction; answers beyond it to a client that does not read "
+                 "are dropped (default 1000)",
+                 1);
     config.chaos.add_flags(cli);
     cli.parse(argc, argv);
     config.chaos.check(cli);
@@ -35,7 +43,11 @@ int main(int argc, char** argv) {
     freelance::Server& server = *bound;
     if (config.model == 3) log::info("model 3 server, identity {}", server.identity());
     server.run();
-    log::info("stopping: {} requests, {} pings, {} malformed", server.counters().requests,
-              server.counters().pings, server.counters().malformed);
+    const auto& c = server.counters();
+    log::info(
+        "stopping: {} requests, {} pings, {} malformed, {} late answers dropped (queue full), {} answers not "
+        "delivered ({} to clients gone, {} to clients not reading)",
+        c.requests, c.pings, c.malformed, c.dropped_overflow, c.peer_gone + c.would_block, c.peer_gone,
+        c.would_block);
     return 0;
 }

@@ -1,6 +1,7 @@
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
+#include <pirates/common/routed_send.hpp>
 #include <pirates/freelance/router.hpp>
 
 #include <atomic>
@@ -12,8 +13,11 @@ namespace {
 
 std::atomic<std::uint64_t> next_agent{0};
 
-// Commands on the inproc pipe, API -> agent: CONNECT endpoint | REQUEST body... | STATS | STOP.
-// Answers, agent -> API: OK server body... | FAILED reason | counters (one binary frame) | DONE.
+// Commands on the inproc pipe, API -> agent: CONNECT endpoint | REQUEST body... | STATS | STOP | CANCEL.
+// Answers, agent -> API: OK server body... | FAILED reason | counters (one binary frame) | DONE. Every
+// command but CANCEL gets exactly one answer; CANCEL gets none of its own: it makes the request in flight, if
+// any, answer FAILED "interrupted" at once (if the request has just completed, its answer is on its way and
+// CANCEL does nothing), so the API always reads exactly one answer per REQUEST.
 class Agent {
   public:
     Agent(zmq::context_t& context, const std::string& pipe_endpoint, RouterOptions options)
@@ -65,6 +69,10 @@ class Agent {
         if (equals(verb, "STOP")) {
             reply(make("DONE"));
             return false;
+        }
+        if (equals(verb, "CANCEL")) {
+            if (core_.cancel()) pump();
+            return true;
         }
         if (equals(verb, "CONNECT")) {
             std::string endpoint = pop_frame(command).to_string();
@@ -122,8 +130,12 @@ class Agent {
         while (true) {
             auto out = core_.take_outgoing();
             if (out.empty()) break;
-            for (auto& o : out)
-                if (!send_to(o.endpoint, o.frames)) core_.on_unroutable(o.endpoint, Clock::now());
+            for (auto& o : out) {
+                // [endpoint] frames...: the server's routing identity is its endpoint.
+                o.frames.push(frame(o.endpoint));
+                if (send_routed(router_, o.frames) != SendResult::sent)
+                    core_.on_unroutable(o.endpoint, Clock::now());  // not connected, or its pipe is full
+            }
         }
         if (auto done = core_.take_completion()) {
             Frames m;
@@ -137,21 +149,6 @@ class Agent {
             }
             reply(std::move(m));
         }
-    }
-
-    bool send_to(const std::string& endpoint, Frames& frames) {
-        try {
-            if (!router_.send(zmq::buffer(endpoint), zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-                return false;  // pipe full
-        } catch (const zmq::error_t& e) {
-            if (e.num() == EHOSTUNREACH) return false;
-            throw;
-        }
-        while (!frames.empty()) {
-            Frame f = frames.pop();
-            router_.send(f, frames.empty() ? zmq::send_flags::none : zmq::send_flags::sndmore);
-        }
-        return true;
     }
 
     RouterCore core_;
@@ -182,6 +179,7 @@ RouterClient::RouterClient(zmq::context_t& context, RouterOptions options)
             while (true) {
                 Frames command;
                 if (!command.recv(pipe)) continue;
+                if (equals(command.front(), "CANCEL")) continue;  // no answer of its own
                 Frames answer;
                 bool stop = equals(command.front(), "STOP");
                 answer.add(frame(stop ? "DONE" : "FAILED"));
@@ -204,15 +202,23 @@ RouterClient::~RouterClient() {
     if (agent_.joinable()) agent_.join();
 }
 
-Frames RouterClient::call(Frames command) {
+Frames RouterClient::call(Frames command, bool interruptible) {
+    static const StopSource never;  // for waits that no stop may cut short
     command.send(pipe_);
-    Frames answer;
     while (true) {
-        try {
-            if (answer.recv(pipe_)) return answer;
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;  // the agent answers every command, so we keep waiting
+        // A stop request is seen within a slice of the wait: 10 ms while it matters.
+        const auto waited = wait_readable(pipe_, TimePoint::max(), steady_clock(),
+                                          interruptible ? stop_ : never, Duration{interruptible ? 10 : 1000});
+        if (waited == WaitResult::stopped) {
+            // The agent answers the request at once now (FAILED "interrupted", or the reply that just came).
+            Frames cancel;
+            cancel.add(frame("CANCEL"));
+            cancel.send(pipe_);
+            interruptible = false;
+            continue;
         }
+        Frames answer;
+        if (recv_nowait(pipe_, answer)) return answer;  // the agent answers every command but CANCEL
     }
 }
 
@@ -225,8 +231,9 @@ bool RouterClient::connect(const std::string& endpoint) {
 }
 
 Reply RouterClient::request(Frames body) {
+    if (stop_.stop_requested()) return error("interrupted");
     body.push(frame("REQUEST"));
-    Frames answer = call(std::move(body));
+    Frames answer = call(std::move(body), true);
     Frame status = pop_frame(answer);
     if (!equals(status, "OK"))
         return error(answer.empty() ? std::string("failed") : answer.pop().to_string());

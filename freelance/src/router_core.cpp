@@ -37,6 +37,7 @@ Result<std::uint64_t> RouterCore::request(Frames body, TimePoint now) {
     p.body = std::move(body);
     p.deadline = now + options_.request_timeout;
     pending_ = std::move(p);
+    log::debug("request {} started, {} of {} servers alive", sequence_, alive_count(now), servers_.size());
     dispatch(now);
     run_timers(now);
     return sequence_;
@@ -65,6 +66,14 @@ void RouterCore::dispatch(TimePoint now) {
         pending_->attempt_deadline = now + options_.attempt_timeout;
         return;
     }
+}
+
+bool RouterCore::cancel() {
+    if (!pending_) return false;
+    ++counters_.cancelled;
+    log::debug("request {} cancelled", pending_->sequence);
+    finish(error("interrupted"));
+    return true;
 }
 
 void RouterCore::finish(Reply reply) {

@@ -1,7 +1,9 @@
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
+#include <pirates/common/routed_send.hpp>
 #include <pirates/common/signals.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/freelance/server.hpp>
 
 #include <thread>
@@ -47,8 +49,10 @@ std::string bind_with_identity(zmq::socket_t& socket, const std::string& bind, c
 }
 
 Server::Server(zmq::context_t& context, ServerConfig config)
-    : config_(std::move(config)), socket_(context, zmq::socket_type::router) {
-    socket_.set(zmq::sockopt::linger, 0);
+    : config_(std::move(config)),
+      socket_(make_socket(context, zmq::socket_type::router,
+                          router_options(config_.hwm, config_.max_message_bytes))),
+      delayed_(config_.max_queue_bytes) {
     if (config_.model == 3) {
         endpoint_ = bind_with_identity(socket_, config_.bind, config_.identity);
         identity_ = config_.identity.empty() ? endpoint_ : config_.identity;
@@ -63,7 +67,7 @@ void Server::run(const std::atomic<bool>* stop) {
     zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
     while (!stopped()) {
         Duration wait{100};
-        if (!delayed_.empty()) wait = std::min(wait, until(Clock::now(), delayed_.front().first));
+        if (auto due = delayed_.next_deadline()) wait = std::min(wait, until(Clock::now(), *due));
         try {
             zmq::poll(&item, 1, wait);
         } catch (const zmq::error_t& e) {
@@ -80,14 +84,24 @@ void Server::run(const std::atomic<bool>* stop) {
 }
 
 void Server::flush_delayed(TimePoint now) {
-    while (!delayed_.empty() && delayed_.front().first <= now) {
-        answer(std::move(delayed_.front().second));
-        delayed_.pop_front();
-    }
+    delayed_.take_due(now, due_);
+    for (auto& reply : due_) answer(std::move(reply));
+    due_.clear();
 }
 
 void Server::answer(Frames reply) {
-    reply.send(socket_, ZMQ_DONTWAIT);
+    switch (send_routed(socket_, reply)) {
+        case SendResult::sent:
+            return;
+        case SendResult::peer_gone:
+            ++counters_.peer_gone;
+            log::debug("answer dropped: client {} has gone", hex(reply.front().to_string_view()));
+            return;
+        case SendResult::would_block:
+            ++counters_.would_block;
+            log::debug("answer dropped: client {} is not reading", hex(reply.front().to_string_view()));
+            return;
+    }
 }
 
 void Server::handle(Frames message) {
@@ -131,7 +145,11 @@ void Server::handle(Frames message) {
             log::debug("chaos: dropping request {}", n);
             return;
         case Chaos::Action::delay_then_answer:
-            delayed_.emplace_back(Clock::now() + config_.chaos.delay, std::move(reply));
+            if (!delayed_.hold(std::move(reply), Clock::now() + config_.chaos.delay)) {
+                ++counters_.dropped_overflow;
+                log::warn("request {}: dropped, {} bytes of late answers are held already", n,
+                          delayed_.bytes());
+            }
             return;
         case Chaos::Action::answer:
             answer(std::move(reply));

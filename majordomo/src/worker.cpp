@@ -1,5 +1,6 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/majordomo/protocol.hpp>
 #include <pirates/majordomo/worker.hpp>
 
@@ -33,8 +34,9 @@ bool Worker::stopped() const {
 
 void Worker::connect(TimePoint now) {
     close_socket();
-    socket_ = zmq::socket_t(context_, zmq::socket_type::dealer);
-    socket_.set(zmq::sockopt::linger, 0);
+    SocketOptions options;
+    options.max_message_bytes = config_.max_message_bytes;
+    socket_ = make_socket(context_, zmq::socket_type::dealer, options);
     socket_.connect(config_.broker);
     ++connection_;
     reconnect_at_.reset();

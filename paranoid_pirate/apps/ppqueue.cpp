@@ -15,7 +15,15 @@ int main(int argc, char** argv) {
         .endpoint("backend", backend, "endpoint to bind for workers", true)
         .millis("heartbeat-ms", config.heartbeat, "heartbeat interval (default 1000)")
         .integer("liveness", config.liveness, "heartbeats missed before a worker is dropped (default 3)", 1,
-                 1000);
+                 1000)
+        .bytes("max-message-bytes", config.max_message_bytes,
+               "largest frame a client or worker may send; a peer that sends more is disconnected "
+               "(default 16M)",
+               1)
+        .integer("hwm", config.hwm,
+                 "messages queued per connection and direction: requests waiting for a worker wait there; "
+                 "replies beyond it to a client that does not read are dropped (default 1000)",
+                 1);
     cli.parse(argc, argv);
     install_stop_signals();
 
@@ -33,7 +41,9 @@ int main(int argc, char** argv) {
     const auto& s = queue.core().stats();
     log::info(
         "stopped: {} requests, {} replies, {} workers expired, {} invalid worker and {} invalid client "
-        "messages",
-        s.requests, s.replies, s.expired, s.invalid_worker, s.invalid_client);
+        "messages, {} replies not delivered ({} to clients gone, {} to clients not reading)",
+        s.requests, s.replies, s.expired, s.invalid_worker, s.invalid_client,
+        queue.replies_to_gone_clients() + queue.replies_would_block(), queue.replies_to_gone_clients(),
+        queue.replies_would_block());
     return 0;
 }

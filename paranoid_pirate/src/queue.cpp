@@ -1,38 +1,19 @@
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/paranoid_pirate/protocol.hpp>
 #include <pirates/paranoid_pirate/queue.hpp>
 
 namespace pirates::paranoid_pirate {
 
-SendResult send_message(zmq::socket_t& socket, Frames& message) {
-    const std::size_t n = message.size();
-    for (std::size_t i = 0; i < n; ++i) {
-        auto flags = zmq::send_flags::dontwait;
-        if (i + 1 < n) flags = flags | zmq::send_flags::sndmore;
-        try {
-            if (!socket.send(message[i], flags)) {
-                if (i == 0) return SendResult::would_block;
-            }
-        } catch (const zmq::error_t& e) {
-            if (i == 0 && e.num() == EHOSTUNREACH) return SendResult::unreachable;
-            if (i == 0 && e.num() == EAGAIN) return SendResult::would_block;
-            throw;
-        }
-    }
-    message.clear();
-    return SendResult::sent;
-}
-
 Queue::Queue(zmq::context_t& context, QueueConfig config, const ClockSource& clock)
     : clock_(clock),
-      frontend_(context, zmq::socket_type::router),
-      backend_(context, zmq::socket_type::router),
+      frontend_(make_socket(context, zmq::socket_type::router,
+                            router_options(config.hwm, config.max_message_bytes))),
+      backend_(make_socket(context, zmq::socket_type::router,
+                           router_options(config.hwm, config.max_message_bytes))),
       core_(config, clock.now()),
       reactor_(clock) {
-    frontend_.set(zmq::sockopt::linger, 0);
-    backend_.set(zmq::sockopt::linger, 0);
-    backend_.set(zmq::sockopt::router_mandatory, 1);
     reactor_.add(frontend_, [this] { return on_frontend(); });
     reactor_.add(backend_, [this] { return on_backend(); });
     update();
@@ -86,15 +67,26 @@ void Queue::flush() {
     for (std::size_t i = 0; i < outbox_.size(); ++i) {
         QueueCore::Output output = std::move(outbox_[i]);
         if (output.to == QueueCore::To::frontend) {
-            if (send_message(frontend_, output.message) != SendResult::sent)
-                log::debug("reply dropped: client gone or not keeping up");
+            switch (send_routed(frontend_, output.message)) {
+                case SendResult::sent:
+                    break;
+                case SendResult::peer_gone:
+                    ++replies_to_gone_clients_;
+                    log::debug("reply dropped: client {} has gone", hex(output.message[0].to_string_view()));
+                    break;
+                case SendResult::would_block:
+                    ++replies_would_block_;
+                    log::debug("reply dropped: client {} is not reading",
+                               hex(output.message[0].to_string_view()));
+                    break;
+            }
             continue;
         }
         const bool is_request = output.message.size() > 2;
-        SendResult result = send_message(backend_, output.message);
+        SendResult result = send_routed(backend_, output.message);
         if (result == SendResult::sent) continue;
         std::string id = identity_key(output.message[0]);
-        if (result == SendResult::unreachable) core_.on_unreachable(id);
+        if (result == SendResult::peer_gone) core_.on_unreachable(id);
         if (is_request) {
             // Give the request to the next idle worker, if there is one; otherwise the client retries.
             output.message.pop();

@@ -11,7 +11,19 @@ int main(int argc, char** argv) {
                              "Simple Pirate queue: least-recently-used routing of requests to workers.");
     cli.endpoint("frontend", config.frontend, "endpoint to bind for clients, e.g. tcp://*:5555", true)
         .endpoint("backend", config.backend, "endpoint to bind for workers, e.g. tcp://*:5556", true)
-        .integer("max-held", max_held, "requests held while no worker is idle, at most (default 10000)", 1);
+        .integer("max-held", max_held, "requests held while no worker is idle, at most (default 10000)", 1)
+        .bytes(
+            "max-queue-bytes", config.max_queue_bytes,
+            "bytes of requests held while no worker is idle, at most; newer ones are dropped (default 256M)",
+            1)
+        .bytes("max-message-bytes", config.max_message_bytes,
+               "largest frame a client or worker may send; a peer that sends more is disconnected "
+               "(default 16M)",
+               1)
+        .integer("hwm", config.hwm,
+                 "messages queued per connection and direction; replies beyond it to a client that does not "
+                 "read are dropped (default 1000)",
+                 1);
     cli.parse(argc, argv);
     config.max_held = static_cast<std::size_t>(max_held);
 

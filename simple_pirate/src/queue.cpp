@@ -39,6 +39,7 @@ void Queue::worker_idle(std::string id, std::vector<Outgoing>& out) {
     if (!held_.empty()) {
         Frames request = std::move(held_.front());
         held_.pop_front();
+        held_bytes_ -= byte_size(request);
         route(std::move(request), true, out);
     }
 }
@@ -55,19 +56,7 @@ void Queue::on_frontend(Frames message, std::vector<Outgoing>& out) {
 }
 
 void Queue::route(Frames request, bool oldest, std::vector<Outgoing>& out) {
-    if (idle_.empty()) {
-        if (held_.size() >= max_held_) {
-            ++counters_.dropped_overflow;
-            log::debug("frontend: hold queue full ({}), request dropped", max_held_);
-            return;
-        }
-        ++counters_.held;
-        if (oldest)
-            held_.push_front(std::move(request));
-        else
-            held_.push_back(std::move(request));
-        return;
-    }
+    if (idle_.empty()) return hold(std::move(request), oldest);
     std::string id = std::move(idle_.front());
     idle_.pop_front();
     index_.erase(id);
@@ -75,6 +64,23 @@ void Queue::route(Frames request, bool oldest, std::vector<Outgoing>& out) {
     request.push(frame(id));
     ++counters_.dispatched;
     out.push_back({Outgoing::To::backend, std::move(request)});
+}
+
+void Queue::hold(Frames request, bool oldest) {
+    const std::size_t bytes = byte_size(request);
+    if (held_.size() >= max_held_ || bytes > max_held_bytes_ - held_bytes_) {
+        // The request offered now is the one dropped: what is held already waits longer for its worker.
+        ++counters_.dropped_overflow;
+        log::debug("frontend: hold queue full ({} requests, {} bytes), request of {} bytes dropped",
+                   held_.size(), held_bytes_, bytes);
+        return;
+    }
+    ++counters_.held;
+    held_bytes_ += bytes;
+    if (oldest)
+        held_.push_front(std::move(request));
+    else
+        held_.push_back(std::move(request));
 }
 
 void Queue::on_undeliverable(Frames dispatch, std::vector<Outgoing>& out) {

@@ -1,32 +1,17 @@
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
+#include <pirates/common/routed_send.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/simple_pirate/queue_server.hpp>
 
 namespace pirates::simple_pirate {
 
-bool try_route(zmq::socket_t& router, Frames& message) {
-    if (message.empty()) return true;
-    const int more = message.size() > 1 ? ZMQ_SNDMORE : 0;
-    // The first frame decides: once libzmq accepts it, the rest of the message cannot fail. On failure
-    // zmq_msg_send leaves the frame untouched, so the message is still whole.
-    try {
-        if (!router.send(message[0], static_cast<zmq::send_flags>(more | ZMQ_DONTWAIT))) return false;
-    } catch (const zmq::error_t& e) {
-        if (e.num() == EHOSTUNREACH) return false;
-        throw;
-    }
-    message.pop();
-    return message.empty() || message.send(router, ZMQ_DONTWAIT);
-}
-
 QueueServer::QueueServer(zmq::context_t& context, QueueConfig config)
-    : frontend_(context, zmq::socket_type::router),
-      backend_(context, zmq::socket_type::router),
-      core_(config.max_held) {
-    for (auto* s : {&frontend_, &backend_}) {
-        s->set(zmq::sockopt::linger, 0);
-        s->set(zmq::sockopt::router_mandatory, true);
-    }
+    : frontend_(make_socket(context, zmq::socket_type::router,
+                            router_options(config.hwm, config.max_message_bytes))),
+      backend_(make_socket(context, zmq::socket_type::router,
+                           router_options(config.hwm, config.max_message_bytes))),
+      core_(config.max_held, config.max_queue_bytes) {
     frontend_endpoint_ = bind_and_announce(frontend_, config.frontend, "frontend");
     backend_endpoint_ = bind_and_announce(backend_, config.backend, "backend");
     reactor_.add(frontend_, [this] { return on_frontend(); });
@@ -56,10 +41,25 @@ void QueueServer::flush() {
     for (std::size_t i = 0; i < out_.size(); ++i) {
         Outgoing o = std::move(out_[i]);
         if (o.to == Outgoing::To::backend) {
-            if (!try_route(backend_, o.frames)) core_.on_undeliverable(std::move(o.frames), out_);
-        } else if (!try_route(frontend_, o.frames)) {
-            ++replies_to_gone_clients_;
-            log::debug("frontend: client {} has gone, reply dropped", hex(o.frames.front().to_string_view()));
+            // A worker gone, or one whose pipe is full (a REQ worker holds one request at a time, so a full
+            // pipe is not a worker to wait for): forget it and give the request to the next one.
+            if (send_routed(backend_, o.frames) != SendResult::sent)
+                core_.on_undeliverable(std::move(o.frames), out_);
+            continue;
+        }
+        switch (send_routed(frontend_, o.frames)) {
+            case SendResult::sent:
+                break;
+            case SendResult::peer_gone:
+                ++replies_to_gone_clients_;
+                log::debug("frontend: client {} has gone, reply dropped",
+                           hex(o.frames.front().to_string_view()));
+                break;
+            case SendResult::would_block:
+                ++replies_would_block_;
+                log::debug("frontend: client {} is not reading, reply dropped",
+                           hex(o.frames.front().to_string_view()));
+                break;
         }
     }
     out_.clear();
@@ -69,8 +69,13 @@ void QueueServer::flush() {
 void QueueServer::run() {
     reactor_.run();
     const auto& c = core_.counters();
-    log::info("stopping: {} requests, {} replies, {} workers idle, {} workers lost, {} invalid", c.requests,
-              c.replies, core_.idle_workers(), c.workers_lost, c.invalid_frontend + c.invalid_backend);
+    log::info(
+        "stopping: {} requests, {} replies, {} workers idle, {} workers lost, {} invalid, {} dropped from a "
+        "full "
+        "hold queue, {} replies not delivered ({} to clients gone, {} to clients not reading)",
+        c.requests, c.replies, core_.idle_workers(), c.workers_lost, c.invalid_frontend + c.invalid_backend,
+        c.dropped_overflow, replies_to_gone_clients_ + replies_would_block_, replies_to_gone_clients_,
+        replies_would_block_);
 }
 
 }  // namespace pirates::simple_pirate

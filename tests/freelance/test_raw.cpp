@@ -5,6 +5,7 @@
 
 #include <csignal>
 
+#include "support/disconnect_watch.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
 #include "thread_server.hpp"
@@ -139,6 +140,107 @@ TEST_CASE("raw: flserver rejects bad flags with exit code 2") {
     CHECK(b.wait_exit(5s) == 2);
     Process c("flclient", {"--model", "2"});
     CHECK(c.wait_exit(5s) == 2);
+    Process d("flserver", {"--model", "1", "--bind", "tcp://127.0.0.1:*", "--hwm", "0"});
+    CHECK(d.wait_exit(5s) == 2);
+    Process help("flserver", {"--help"});
+    CHECK(help.wait_exit(5s) == 0);
+    CHECK(help.wait_for("--max-message-bytes BYTES"));
+    CHECK(help.wait_for("--max-queue-bytes BYTES"));
+    CHECK(help.wait_for("--hwm N"));
+}
+
+TEST_CASE(
+    "raw: flserver --max-message-bytes: a client that sends a larger message is dropped, others served") {
+    Process p("flserver", {"--model", "3", "--bind", "tcp://127.0.0.1:*", "--max-message-bytes", "64K"});
+    std::string ep = start(p);
+    zmq::context_t context;
+    auto client = [&] {
+        zmq::socket_t router(context, zmq::socket_type::router);
+        router.set(zmq::sockopt::linger, 0);
+        router.set(zmq::sockopt::router_mandatory, 1);
+        return router;
+    };
+    zmq::socket_t big = client();
+    test::DisconnectWatch watch(context, big);
+    big.connect(ep);
+    const std::string over(64 * 1024 + 1, 'x');
+    send_routed(big, ep, {"1", over});
+    CHECK(watch.wait(1, 5s));
+
+    zmq::socket_t good = client();
+    good.connect(ep);
+    send_routed(good, ep, {"PING"});
+    Frames reply;
+    REQUIRE(recv_within(good, reply, 5s));
+    CHECK(strings(reply) == V{ep, "PONG"});
+    const std::string at_bound(64 * 1024, 'y');
+    send_routed(good, ep, {"2", at_bound});
+    REQUIRE(recv_within(good, reply, 5s));
+    CHECK(strings(reply) == V{ep, "2", "OK"});
+    CHECK(p.running());
+}
+
+TEST_CASE("raw: flclient model 3 stops within 200 ms on SIGTERM with a request outstanding, exit 130") {
+    // Two ways to have a request outstanding: no live server at all (a silent ROUTER), and a server that
+    // answers PINGs but never requests (the request is then with it, waiting for its attempt timeout).
+    for (bool pongs : {false, true}) {
+        CAPTURE(pongs);
+        zmq::context_t context;
+        zmq::socket_t server(context, zmq::socket_type::router);
+        server.set(zmq::sockopt::linger, 0);
+        std::string ep = test::bind_loopback(server);
+        if (pongs) {
+            // Model 3 identity: the endpoint the client connects to.
+            server.close();
+            server = zmq::socket_t(context, zmq::socket_type::router);
+            server.set(zmq::sockopt::linger, 0);
+            server.set(zmq::sockopt::routing_id, ep);
+            REQUIRE(test::eventually(
+                [&] {
+                    try {
+                        server.bind(ep);
+                        return true;
+                    } catch (const zmq::error_t&) {
+                        return false;  // the first listener is still closing
+                    }
+                },
+                5s));
+        }
+        // Global timeout 10 s, attempt timeout 10 s: without a prompt stop the client would wait that long.
+        Process client("flclient", {"--model", "3", "--connect", ep, "--requests", "1", "--timeout-ms",
+                                    "10000", "--attempt-ms", "10000", "--ping-ms", "50", "-v"});
+        REQUIRE(client.wait_for("request 1 started"));  // the agent has the request: it is outstanding
+        if (pongs) {
+            // Answer PINGs until the request itself arrives.
+            bool got_request = test::eventually(
+                [&] {
+                    Frames m;
+                    while (recv_within(server, m, Duration{10})) {
+                        auto s = strings(m);
+                        if (s.size() == 2 && s[1] == "PING") {
+                            Frames pong;
+                            pong.add(frame(s[0]));
+                            pong.add(frame("PONG"));
+                            pong.send(server, ZMQ_DONTWAIT);
+                        } else if (s.size() >= 3 && s[1] == "1") {
+                            return true;
+                        }
+                    }
+                    return false;
+                },
+                5s);
+            REQUIRE(got_request);
+        }
+        const TimePoint start = Clock::now();
+        client.signal(SIGTERM);
+        auto code = client.wait_exit(10s);
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
+        MESSAGE("flclient model 3 stopped " << took.count()
+                                            << " ms after SIGTERM (server answering pings: " << pongs << ")");
+        CHECK(code == 130);           // interrupted: a clean stop, its request not answered
+        CHECK(took < 200ms + 300ms);  // 200 ms, with slack for a loaded machine
+        CHECK(client.wait_for("request 1 failed: interrupted"));
+    }
 }
 
 TEST_CASE("raw: flclient model 1 against a REP-envelope server written here") {

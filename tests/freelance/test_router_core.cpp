@@ -296,3 +296,42 @@ TEST_CASE(
     CHECK(f.core.take_reconnects().empty());
     CHECK(f.core.counters().reconnects == 2);
 }
+
+TEST_CASE("router core: cancel() ends the request in flight at once, as an error - its late reply is stale") {
+    Fixture f;
+    CHECK_FALSE(f.core.cancel());  // nothing in flight
+    f.up({"A"});
+    REQUIRE(f.core.request(make_frames({"hello"}), f.clock.now()));
+    CHECK(sent(f.core) == std::vector<std::string>{"A|1|hello"});
+    f.clock.advance(10ms);
+    CHECK(f.core.cancel());
+    CHECK_FALSE(f.core.busy());
+    auto done = f.core.take_completion();
+    REQUIRE(done);
+    CHECK(done->sequence == 1);
+    REQUIRE_FALSE(done->reply);
+    CHECK(done->reply.error().reason == "interrupted");
+    CHECK(f.core.counters().cancelled == 1);
+    CHECK(f.core.counters().failures == 0);  // not a timeout
+    CHECK_FALSE(f.core.cancel());
+
+    // The reply arrives late: stale, it completes nothing; the server is still alive and used next.
+    f.reply("A", "1");
+    CHECK_FALSE(f.core.take_completion());
+    CHECK(f.core.counters().stale == 1);
+    REQUIRE(f.core.request(make_frames({"next"}), f.clock.now()));
+    CHECK(sent(f.core) == std::vector<std::string>{"A|2|next"});
+
+    // A request waiting for a live server (request 2 timed out, A expired meanwhile) is cancelled the same
+    // way.
+    f.clock.advance(1000ms);
+    f.core.tick(f.clock.now());
+    REQUIRE(f.core.take_completion());  // request 2: the global timeout
+    f.core.take_outgoing();
+    CHECK(f.core.alive_count(f.clock.now()) == 0);
+    REQUIRE(f.core.request(make_frames({"waiting"}), f.clock.now()));
+    CHECK(f.core.cancel());
+    done = f.core.take_completion();
+    REQUIRE(done);
+    CHECK_FALSE(done->reply);
+}

@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 #include <pirates/lazy_pirate/client.hpp>
 
+#include "support/disconnect_watch.hpp"
+#include "support/flood.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
 
@@ -140,6 +142,9 @@ TEST_CASE("lpserver and lpclient: --help, bad flags, and a clean stop on SIGTERM
         test::Process help("lpserver", {"--help"});
         CHECK(help.wait_exit() == 0);
         CHECK(help.wait_for("--drop-every"));
+        CHECK(help.wait_for("--max-message-bytes BYTES"));
+        CHECK(help.wait_for("--max-queue-bytes BYTES"));
+        CHECK(help.wait_for("--hwm N"));
     }
     {
         test::Process help("lpclient", {"--help"});
@@ -171,4 +176,75 @@ TEST_CASE("lpserver and lpclient: --help, bad flags, and a clean stop on SIGTERM
         CHECK(client.wait_exit() == 130);  // a clean stop, but its requests were not all answered
         CHECK(client.wait_for("interrupted"));
     }
+}
+
+TEST_CASE(
+    "lpserver --max-message-bytes: a client that sends a larger message is dropped, others are served") {
+    test::Process server("lpserver", {"--bind", "tcp://127.0.0.1:*", "--max-message-bytes", "64K"});
+    auto ep = server.bound_endpoint("server");
+    REQUIRE(!ep.empty());
+    zmq::context_t ctx;
+    zmq::socket_t big(ctx, zmq::socket_type::dealer);
+    big.set(zmq::sockopt::linger, 0);
+    test::DisconnectWatch watch(ctx, big);
+    big.connect(ep);
+    const std::string over(64 * 1024 + 1, 'x');
+    big.send(zmq::const_buffer{}, zmq::send_flags::sndmore);
+    big.send(zmq::buffer(over), zmq::send_flags::none);
+    CHECK(watch.wait(1, 5s));  // libzmq in the server closed the connection
+
+    // Another client, with a message exactly at the bound, is served; so is a small one.
+    zmq::socket_t good(ctx, zmq::socket_type::dealer);
+    good.set(zmq::sockopt::linger, 0);
+    good.connect(ep);
+    const std::string at_bound(64 * 1024, 'y');
+    good.send(zmq::const_buffer{}, zmq::send_flags::sndmore);
+    good.send(zmq::buffer(at_bound), zmq::send_flags::none);
+    Frames reply;
+    REQUIRE(test::recv_within(good, reply, 5s));
+    CHECK(test::strings(reply) == std::vector<std::string>{"", at_bound});
+    good.send(zmq::const_buffer{}, zmq::send_flags::sndmore);
+    good.send(zmq::str_buffer("small"), zmq::send_flags::none);
+    REQUIRE(test::recv_within(good, reply, 5s));
+    CHECK(test::strings(reply) == std::vector<std::string>{"", "small"});
+    CHECK(server.running());
+}
+
+TEST_CASE(
+    "lpserver: a client that sends big requests and never reads a reply: memory stays bounded by the hwm") {
+    constexpr std::size_t mib = std::size_t{1} << 20;
+    constexpr int hwm = 10;
+    constexpr int requests = 150;  // 150 MiB of replies that the client never takes
+    test::Process server("lpserver", {"--bind", "tcp://127.0.0.1:*", "--hwm", std::to_string(hwm)});
+    auto ep = server.bound_endpoint("server");
+    REQUIRE(!ep.empty());
+    zmq::context_t ctx;
+    auto flood = test::flood_without_reading(ctx, ep, requests, mib, server);
+    CHECK(flood.sent == requests);
+
+    // Another client is served meanwhile.
+    zmq::socket_t other(ctx, zmq::socket_type::req);
+    other.set(zmq::sockopt::linger, 0);
+    other.connect(ep);
+    other.send(zmq::str_buffer("still there?"), zmq::send_flags::none);
+    Frames reply;
+    REQUIRE(test::recv_within(other, reply, 10s));
+    CHECK(test::strings(reply) == std::vector<std::string>{"still there?"});
+
+    // The bound: the client's pipe holds hwm replies, its inbound pipe hwm requests, plus the message being
+    // read and the one being written: about 2 x hwm x 1 MiB live. Allow 3 x hwm x 1 MiB over the RSS before
+    // the flood, plus 32 MiB for the allocator (freed blocks kept in its arenas), plus ASan's quarantine in a
+    // sanitizer build. Without the bound (libzmq's default hwm of 1000) the replies of all 150 requests stay.
+    const std::size_t bound = flood.base_rss + 3 * hwm * mib + 32 * mib + test::allocator_slack();
+    const std::size_t after = server.rss_bytes();
+    MESSAGE("lpserver RSS: before " << flood.base_rss / 1024 << " KiB, peak sampled " << flood.max_rss / 1024
+                                    << " KiB, after " << after / 1024 << " KiB, bound " << bound / 1024
+                                    << " KiB");
+    CHECK(flood.max_rss < bound);
+    CHECK(after < bound);
+
+    server.signal(SIGTERM);
+    REQUIRE(server.wait_exit() == 0);
+    REQUIRE(server.wait_for("to clients not reading)"));
+    CHECK(test::number_before(server.output(), "to clients not reading)") > 0);  // dropped, counted
 }

@@ -5,6 +5,8 @@
 #include <pirates/paranoid_pirate/worker.hpp>
 
 #include <pirates/lazy_pirate/client.hpp>
+#include "support/disconnect_watch.hpp"
+#include "support/flood.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
 
@@ -27,9 +29,10 @@ std::vector<std::string> args(std::vector<std::string> a, const std::vector<std:
 }
 
 std::unique_ptr<Process> start_queue(const std::string& frontend = "tcp://127.0.0.1:*",
-                                     const std::string& backend = "tcp://127.0.0.1:*") {
-    return std::make_unique<Process>("ppqueue",
-                                     args({"--frontend", frontend, "--backend", backend, "-v"}, kTiming));
+                                     const std::string& backend = "tcp://127.0.0.1:*",
+                                     const std::vector<std::string>& extra = {}) {
+    return std::make_unique<Process>(
+        "ppqueue", args(args({"--frontend", frontend, "--backend", backend, "-v"}, kTiming), extra));
 }
 
 // Until the queue has logged READY from `n` workers (debug line "worker <id> ready").
@@ -207,6 +210,11 @@ TEST_CASE("bad flags exit with code 2 - --help exits 0") {
     Process d("ppqueue", {"--help"});
     CHECK(d.wait_exit() == 0);
     CHECK(d.wait_for("--heartbeat-ms", 5000ms));
+    CHECK(d.wait_for("--max-message-bytes BYTES", 5000ms));
+    CHECK(d.wait_for("--hwm N", 5000ms));
+    Process e("ppqueue", {"--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*",
+                          "--max-message-bytes", "16X"});
+    CHECK(e.wait_exit() == 2);
 }
 
 TEST_CASE("a ppworker waiting to reconnect still stops at once on SIGTERM") {
@@ -254,4 +262,69 @@ TEST_CASE("the Worker library in-process: the handler's reply goes back, nullopt
     CHECK_FALSE(recv_within(req, reply, 300ms));  // no reply was sent
     done = true;
     worker_thread.join();
+}
+
+TEST_CASE(
+    "ppqueue --max-message-bytes: a client or worker that sends a larger message is dropped, others served") {
+    auto queue = start_queue("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", {"--max-message-bytes", "64K"});
+    const auto frontend = queue->bound_endpoint("frontend");
+    const auto backend = queue->bound_endpoint("backend");
+    REQUIRE_FALSE(backend.empty());
+    auto worker = start_worker(backend);
+    REQUIRE(workers_ready(*queue, 1));
+    zmq::context_t ctx;
+    const std::string over(64 * 1024 + 1, 'x');
+    for (const std::string* ep : {&frontend, &backend}) {
+        zmq::socket_t big(ctx, zmq::socket_type::dealer);
+        big.set(zmq::sockopt::linger, 0);
+        DisconnectWatch watch(ctx, big);
+        big.connect(*ep);
+        big.send(zmq::const_buffer{}, zmq::send_flags::sndmore);
+        big.send(zmq::buffer(over), zmq::send_flags::none);
+        CHECK_MESSAGE(watch.wait(1, 5s),
+                      "dropped by the queue's " << (ep == &frontend ? "frontend" : "backend"));
+    }
+    Client client = lazy_client(ctx, frontend, 5000ms, 3);
+    const std::string at_bound(64 * 1024 - 16, 'y');
+    CHECK(ask(client, at_bound) == at_bound);
+    CHECK(ask(client, "small") == "small");
+    CHECK(queue->running());
+}
+
+TEST_CASE(
+    "ppqueue: a client that sends big requests and never reads a reply: memory stays bounded by the hwm") {
+    constexpr std::size_t mib = std::size_t{1} << 20;
+    constexpr int hwm = 10;
+    constexpr int requests = 150;
+    // Heartbeats slow enough that moving 300 MiB on a loaded machine does not expire the worker.
+    auto queue = std::make_unique<Process>(
+        "ppqueue", std::vector<std::string>{"--frontend", "tcp://127.0.0.1:*", "--backend",
+                                            "tcp://127.0.0.1:*", "--heartbeat-ms", "500", "--liveness", "5",
+                                            "--hwm", std::to_string(hwm), "-v"});
+    const auto frontend = queue->bound_endpoint("frontend");
+    const auto backend = queue->bound_endpoint("backend");
+    REQUIRE_FALSE(backend.empty());
+    Process worker("ppworker", {"--connect", backend, "--heartbeat-ms", "500", "--liveness", "5"});
+    REQUIRE(workers_ready(*queue, 1));
+    zmq::context_t ctx;
+    auto flood = flood_without_reading(ctx, frontend, requests, mib, *queue);
+    CHECK(flood.sent == requests);
+
+    Client client = lazy_client(ctx, frontend, 10000ms, 2);
+    CHECK(ask(client, "still there?") == "still there?");
+
+    // As for spqueue: the client's two pipes (hwm each way), the worker's connection, the messages being read
+    // and written: about 2 x hwm x 1 MiB; allowed 3 x hwm x 1 MiB + 32 MiB (+ ASan's quarantine).
+    const std::size_t bound = flood.base_rss + 3 * hwm * mib + 32 * mib + allocator_slack();
+    const std::size_t after = queue->rss_bytes();
+    MESSAGE("ppqueue RSS: before " << flood.base_rss / 1024 << " KiB, peak sampled " << flood.max_rss / 1024
+                                   << " KiB, after " << after / 1024 << " KiB, bound " << bound / 1024
+                                   << " KiB");
+    CHECK(flood.max_rss < bound);
+    CHECK(after < bound);
+
+    queue->signal(SIGTERM);
+    REQUIRE(queue->wait_exit() == 0);
+    REQUIRE(queue->wait_for("to clients not reading)"));
+    CHECK(number_before(queue->output(), "to clients not reading)") > 0);
 }

@@ -16,7 +16,8 @@ struct Harness {
     Queue queue;
     std::vector<Outgoing> out;
 
-    explicit Harness(std::size_t max_held = 10000) : queue(max_held) {}
+    explicit Harness(std::size_t max_held = 10000, std::size_t max_held_bytes = kDefaultMaxQueueBytes)
+        : queue(max_held, max_held_bytes) {}
     void backend(std::initializer_list<std::string_view> parts) {
         queue.on_backend(test::make_frames(parts), out);
     }
@@ -104,6 +105,44 @@ TEST_CASE("queue: the hold queue is bounded") {
     h.frontend({"c3", "", "3"});
     CHECK(h.queue.held_requests() == 2);
     CHECK(h.queue.counters().dropped_overflow == 1);
+}
+
+TEST_CASE("queue: the hold queue is bounded in bytes - the newest request over the bound is dropped") {
+    Harness h(10000, 20);                  // 20 bytes held at most: byte_size() of [client-id] "" request...
+    h.frontend({"c1", "", "0123456789"});  // 12 bytes
+    h.frontend({"c2", "", "abcdefghij"});  // 12 more: 24 > 20, dropped
+    CHECK(h.queue.held_requests() == 1);
+    CHECK(h.queue.held_bytes() == 12);
+    CHECK(h.queue.counters().dropped_overflow == 1);
+    h.frontend({"c3", "", "123456"});  // 8 more: exactly 20, held
+    CHECK(h.queue.held_requests() == 2);
+    CHECK(h.queue.held_bytes() == 20);
+    h.frontend({"c4", "", ""});  // 2 + 0 + 0 = 2 bytes: over the bound too
+    CHECK(h.queue.counters().dropped_overflow == 2);
+
+    // A worker takes the oldest held request: its bytes are freed, and a new request fits again.
+    h.backend({"w1", "", READY});
+    auto sent = h.take();
+    REQUIRE(sent.size() == 1);
+    CHECK(sent[0] == std::pair{BE, S{"w1", "", "c1", "", "0123456789"}});
+    CHECK(h.queue.held_bytes() == 8);
+    h.frontend({"c5", "", "abcdefghij"});
+    CHECK(h.queue.held_bytes() == 20);
+    CHECK(h.queue.counters().dropped_overflow == 2);
+
+    // A request re-held after its worker was found gone counts its bytes again (at the head of the queue).
+    h.backend({"w1", "", "c1", "", "done"});  // reply; w1 idle again, takes c3
+    sent = h.take();
+    REQUIRE(sent.size() == 2);
+    CHECK(sent[1] == std::pair{BE, S{"w1", "", "c3", "", "123456"}});
+    CHECK(h.queue.held_bytes() == 12);
+    h.queue.on_undeliverable(test::make_frames({"w1", "", "c3", "", "123456"}), h.out);
+    CHECK(h.take().empty());
+    CHECK(h.queue.held_requests() == 2);
+    CHECK(h.queue.held_bytes() == 20);
+    h.backend({"w2", "", READY});
+    CHECK(h.take()[0] == std::pair{BE, S{"w2", "", "c3", "", "123456"}});
+    CHECK(h.queue.held_bytes() == 12);
 }
 
 TEST_CASE("queue: a worker that has gone is forgotten and its request goes to the next idle worker") {

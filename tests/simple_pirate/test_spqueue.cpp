@@ -3,6 +3,8 @@
 #include <doctest/doctest.h>
 #include <pirates/lazy_pirate/client.hpp>
 
+#include "support/disconnect_watch.hpp"
+#include "support/flood.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
 
@@ -21,9 +23,11 @@ struct Queue {
     std::unique_ptr<test::Process> process;
     std::string frontend, backend;
 
-    explicit Queue(std::string fe = "tcp://127.0.0.1:*", std::string be = "tcp://127.0.0.1:*") {
-        process = std::make_unique<test::Process>(
-            "spqueue", std::vector<std::string>{"--frontend", fe, "--backend", be, "-v"});
+    explicit Queue(std::string fe = "tcp://127.0.0.1:*", std::string be = "tcp://127.0.0.1:*",
+                   std::vector<std::string> extra = {}) {
+        std::vector<std::string> args{"--frontend", fe, "--backend", be, "-v"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        process = std::make_unique<test::Process>("spqueue", args);
         frontend = process->bound_endpoint("frontend");
         backend = process->bound_endpoint("backend");
         REQUIRE(!frontend.empty());
@@ -270,6 +274,18 @@ TEST_CASE("spqueue and spworker: --help, bad flags, clean stop on SIGTERM and SI
         CHECK(help.wait_exit() == 0);
     }
     {
+        test::Process help("spqueue", {"--help"});
+        CHECK(help.wait_exit() == 0);
+        CHECK(help.wait_for("--max-message-bytes BYTES"));
+        CHECK(help.wait_for("--max-queue-bytes BYTES"));
+        CHECK(help.wait_for("--hwm N"));
+    }
+    {
+        test::Process bad("spqueue", {"--frontend", "tcp://127.0.0.1:*", "--backend", "tcp://127.0.0.1:*",
+                                      "--max-queue-bytes", "lots"});
+        CHECK(bad.wait_exit() == 2);
+    }
+    {
         test::Process bad("spqueue", {"--frontend", "tcp://127.0.0.1:*"});  // --backend missing
         CHECK(bad.wait_exit() == 2);
     }
@@ -290,4 +306,72 @@ TEST_CASE("spqueue and spworker: --help, bad flags, clean stop on SIGTERM and SI
         q.process->signal(sig);
         CHECK(q.process->wait_exit() == 0);
     }
+}
+
+TEST_CASE(
+    "spqueue --max-message-bytes: a client or worker that sends a larger message is dropped, others served") {
+    Queue q("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", {"--max-message-bytes", "64K"});
+    auto w = spworker(q.backend);
+    REQUIRE(q.workers_ready(1));
+    zmq::context_t ctx;
+    const std::string over(64 * 1024 + 1, 'x');
+
+    // A client: its connection is closed by libzmq in the queue.
+    zmq::socket_t big_client(ctx, zmq::socket_type::dealer);
+    big_client.set(zmq::sockopt::linger, 0);
+    test::DisconnectWatch client_watch(ctx, big_client);
+    big_client.connect(q.frontend);
+    send_raw(big_client, {"", over});
+    CHECK(client_watch.wait(1, 5s));
+
+    // A worker (a hand-made one, on the backend): the same.
+    zmq::socket_t big_worker(ctx, zmq::socket_type::dealer);
+    big_worker.set(zmq::sockopt::linger, 0);
+    test::DisconnectWatch worker_watch(ctx, big_worker);
+    big_worker.connect(q.backend);
+    send_raw(big_worker, {"", over});
+    CHECK(worker_watch.wait(1, 5s));
+
+    // The real worker still serves the other clients, a message exactly at the bound included.
+    auto client = echo_client(ctx, q.frontend, {5000ms, 3});
+    const std::string at_bound(64 * 1024 - 16, 'y');  // the queue adds no bytes to the body frame
+    auto outcome = client.request(at_bound);
+    REQUIRE(outcome.ok());
+    CHECK(outcome.reply[0].to_string() == at_bound);
+    CHECK(client.request("small").ok());
+    CHECK(q.process->running());
+}
+
+TEST_CASE(
+    "spqueue: a client that sends big requests and never reads a reply: memory stays bounded by the hwm") {
+    constexpr std::size_t mib = std::size_t{1} << 20;
+    constexpr int hwm = 10;
+    constexpr int requests = 150;
+    Queue q("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", {"--hwm", std::to_string(hwm)});
+    auto w = spworker(q.backend);
+    REQUIRE(q.workers_ready(1));
+    zmq::context_t ctx;
+    auto flood = test::flood_without_reading(ctx, q.frontend, requests, mib, *q.process);
+    CHECK(flood.sent == requests);
+
+    // Another client is still served (its request waits its turn for the worker behind the flood's).
+    auto client = echo_client(ctx, q.frontend, {10000ms, 2});
+    CHECK(client.request("still there?").ok());
+
+    // In the queue: the client's inbound pipe (hwm requests), its outbound pipe (hwm replies), one request
+    // and one reply on the worker's connection, the messages being read and written: about 2 x hwm x 1 MiB.
+    // Allowed: 3 x hwm x 1 MiB over the RSS before the flood, plus 32 MiB for the allocator, plus ASan's
+    // quarantine in a sanitizer build.
+    const std::size_t bound = flood.base_rss + 3 * hwm * mib + 32 * mib + test::allocator_slack();
+    const std::size_t after = q.process->rss_bytes();
+    MESSAGE("spqueue RSS: before " << flood.base_rss / 1024 << " KiB, peak sampled " << flood.max_rss / 1024
+                                   << " KiB, after " << after / 1024 << " KiB, bound " << bound / 1024
+                                   << " KiB");
+    CHECK(flood.max_rss < bound);
+    CHECK(after < bound);
+
+    q.process->signal(SIGTERM);
+    REQUIRE(q.process->wait_exit() == 0);
+    REQUIRE(q.process->wait_for("to clients not reading)"));
+    CHECK(test::number_before(q.process->output(), "to clients not reading)") > 0);
 }

@@ -381,3 +381,56 @@ TEST_CASE("core: a service's state is forgotten on every path once it has no req
     CHECK(f.dispatch().empty());
     CHECK(f.core->next_deadline() == TimePoint::max());
 }
+
+TEST_CASE(
+    "core: with max_open requests open, titanic.request answers 500 and stores nothing, until a close") {
+    Fixture f;
+    f.core->set_max_open(3);
+    auto a = f.submit("echo", "a");
+    f.submit("echo", "b");
+
+    // Two more in one turn: the batch counts, so the 4th open one is refused at once, before the commit.
+    std::vector<Answer> out;
+    f.core->request(1, make_frames({"echo", "c"}), out);
+    f.core->request(2, make_frames({"echo", "d"}), out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].to == 2);
+    CHECK(strings(out[0].body) == Strings{"500"});
+    CHECK(f.core->open_requests() == 3);
+    out.clear();
+    f.core->commit(f.clock.now(), out);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].to == 1);
+    CHECK(strings(out[0].body).at(0) == "200");
+    CHECK(f.store->stats().open == 3);
+    CHECK(f.call(services::request, {"echo", "e"}) == Strings{"500"});
+    CHECK(f.core->counters().refused_full == 2);
+    CHECK(f.core->counters().requests == 3);
+    CHECK(f.store->stats().open == 3);  // nothing stored for the refused ones
+
+    // Answered but not closed still counts: a reply stored does not free the slot.
+    auto cmds = f.dispatch();
+    REQUIRE(cmds.size() == 1);
+    cmds = f.lane_reply(cmds[0].lane, "mmi.service", {"200"});
+    REQUIRE(cmds.size() == 1);
+    f.lane_reply(cmds[0].lane, "echo", {"A"});
+    f.commit();
+    CHECK(f.call(services::reply, {a}) == Strings{"200", "A"});
+    CHECK(f.call(services::request, {"echo", "f"}) == Strings{"500"});
+
+    // A close frees one.
+    CHECK(f.call(services::close, {a}) == Strings{"200"});
+    CHECK(f.store->stats().open == 2);
+    auto g = f.call(services::request, {"echo", "g"});
+    REQUIRE(g.size() == 2);
+    CHECK(g[0] == "200");
+    CHECK(f.call(services::request, {"echo", "h"}) == Strings{"500"});
+    CHECK(f.core->counters().refused_full == 4);
+
+    // After a restart with a lower bound, what the store holds is kept, and new requests are refused until
+    // enough are closed.
+    f.open();
+    f.core->set_max_open(1);
+    CHECK(f.store->stats().open == 3);
+    CHECK(f.call(services::request, {"echo", "i"}) == Strings{"500"});
+}

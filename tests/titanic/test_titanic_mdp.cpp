@@ -33,6 +33,8 @@ TEST_CASE("titanic: the flags, and the store directory is required") {
     Process help("titanic", {"--help"});
     CHECK(help.wait_exit() == 0);
     CHECK(help.wait_for("--dir"));
+    CHECK(help.wait_for("--max-open N"));
+    CHECK(help.wait_for("--max-message-bytes BYTES"));
     Process no_dir("titanic", {"--connect", "tcp://127.0.0.1:1"});
     CHECK(no_dir.wait_exit() == 2);
     Process bad("titanic", {"--connect", "tcp://127.0.0.1:1", "--dir", "/tmp/x", "--pool", "zero"});
@@ -140,4 +142,48 @@ TEST_CASE("titanic: many concurrent clients share fsyncs (group commit through M
     REQUIRE(at != std::string::npos);
     int largest = std::stoi(out.substr(at + 14));
     CHECK(largest > 1);
+}
+
+TEST_CASE(
+    "titanic --max-open 3: the 4th titanic.request is answered 500, and after a close one is accepted "
+    "again") {
+    Rig rig;
+    rig.start_broker();
+    rig.start_titanic({"--max-open", "3"});
+    // Every titanic.request goes straight to Titanic only once it is registered: a request the broker queued
+    // for a service with no worker yet, answered after the client gave up on it, would be stored as a 4th.
+    for (auto service : {"titanic.request", "titanic.close"})
+        REQUIRE(eventually(
+            [&] {
+                auto r = rig.call("mmi.service", {service}, 1000ms, 1);
+                return r && *r == Strings{"200"};
+            },
+            10s));
+    // No worker for "echo": the requests stay open (pending).
+    std::vector<std::string> uuids;
+    for (int i = 0; i < 3; ++i) {
+        auto r = rig.call("titanic.request", {"echo", "body " + std::to_string(i)}, 5000ms, 1);
+        REQUIRE(r);
+        REQUIRE(r->size() == 2);
+        CHECK((*r)[0] == "200");
+        uuids.push_back((*r)[1]);
+    }
+    auto refused = rig.call("titanic.request", {"echo", "one too many"}, 5000ms, 1);
+    REQUIRE(refused);
+    CHECK(*refused == Strings{"500"});
+    CHECK(rig.titanic->wait_for("requests are open (--max-open)"));
+
+    auto closed = rig.call("titanic.close", {uuids[0]}, 5000ms, 1);
+    REQUIRE(closed);
+    CHECK(*closed == Strings{"200"});
+    auto again = rig.call("titanic.request", {"echo", "room again"}, 5000ms, 1);
+    REQUIRE(again);
+    REQUIRE(again->size() == 2);
+    CHECK((*again)[0] == "200");
+    CHECK((*again)[1].size() == 32);
+    CHECK(rig.titanic->wait_for("accepting again"));
+
+    rig.titanic->signal(SIGTERM);
+    CHECK(rig.titanic->wait_exit() == 0);
+    CHECK(rig.titanic->wait_for("refused (max open) 1 "));
 }

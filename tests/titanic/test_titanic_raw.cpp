@@ -2,6 +2,7 @@
 // written here from docs/protocols.md, not with our codec, so a symmetric encoding bug cannot pass.
 #include <doctest/doctest.h>
 
+#include "support/disconnect_watch.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
 #include "temp_dir.hpp"
@@ -169,5 +170,32 @@ TEST_CASE(
     CHECK(broker.request("titanic.reply", "client-D", {"../../etc/passwd0000000000000000"}) ==
           Strings{"400"});
     CHECK(broker.request("titanic.request", "client-E", {"echo"}) == Strings{"400"});
+    CHECK(titanic.running());
+}
+
+TEST_CASE(
+    "titanic --max-message-bytes: a larger message from the broker drops that connection, Titanic serves "
+    "on") {
+    TempDir dir;
+    FakeBroker broker;
+    pirates::test::DisconnectWatch watch(broker.context, broker.router);
+    Process titanic("titanic",
+                    {"--connect", broker.endpoint, "--dir", dir.sub("store"), "--pool", "1", "--lanes", "1",
+                     "--heartbeat-ms", "2000", "--liveness", "10", "--max-message-bytes", "64K"});
+    broker.await_ready("titanic.request");
+    broker.await_ready("titanic.reply");
+    broker.await_ready("titanic.close");
+
+    // A REQUEST to a titanic.reply connection with a body frame one byte over the bound.
+    const std::string over(64 * 1024 + 1, 'x');
+    broker.send({broker.worker.at("titanic.reply"), "", "MDPW01", "\x02", "client-X", "", over});
+    CHECK(watch.wait(1, 5s));  // libzmq in Titanic closed that connection
+
+    // The other connections serve on; a request just under the bound is stored.
+    const std::string big(60 * 1024, 'y');
+    auto ack = broker.request("titanic.request", "client-A", {"echo", big});
+    REQUIRE(ack.size() == 2);
+    CHECK(ack[0] == "200");
+    CHECK(broker.request("titanic.close", "client-B", {ack[1]}) == Strings{"200"});
     CHECK(titanic.running());
 }

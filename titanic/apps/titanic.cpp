@@ -39,6 +39,7 @@ struct CrashIo : titanic::FileIo {
 int main(int argc, char** argv) {
     titanic::ServerConfig config;
     int compact_kb = static_cast<int>(config.compact_min_bytes / 1024);
+    int max_open = static_cast<int>(config.max_open);
     std::string crash_at;
     CrashIo crash;
     CommandLine cli("titanic",
@@ -68,12 +69,19 @@ int main(int argc, char** argv) {
                  "compact the log when closed requests take more than this and more than the open ones "
                  "(default 4096)",
                  1, 1 << 30)
+        .integer("max-open", max_open,
+                 "requests stored and not yet closed, at most; titanic.request beyond it is answered 500 "
+                 "(default 100000)",
+                 1)
+        .bytes("max-message-bytes", config.max_message_bytes,
+               "largest frame accepted from the broker; a larger one drops that connection (default 16M)", 1)
         .text("crash-at", crash_at, "fault injection for tests: torn-write, before-fsync or after-fsync")
         .integer("crash-commit", crash.commit,
                  "fault injection: the commit (1, 2, ...) at which --crash-at strikes", 0);
     cli.parse(argc, argv);
     config.dispatch.backoff.max = std::max(config.dispatch.backoff.max, config.dispatch.backoff.initial);
     config.compact_min_bytes = static_cast<std::uint64_t>(compact_kb) * 1024;
+    config.max_open = static_cast<std::size_t>(max_open);
     if (!crash_at.empty()) {
         if (crash_at == "torn-write")
             crash.point = CrashIo::Point::torn_write;

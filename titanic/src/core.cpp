@@ -222,9 +222,24 @@ void TitanicCore::request(Handle from, Frames body, std::vector<Answer>& out) {
         log::debug("titanic.request: too large, answered 400");
         return answer(out, from, status::unknown);
     }
+    if (open_requests() >= max_open_) {
+        ++counters_.refused_full;
+        if (!full_)
+            log::warn(
+                "titanic.request: {} requests are open (--max-open); new ones are answered 500 until some "
+                "are closed",
+                open_requests());
+        full_ = true;
+        return answer(out, from, status::failure);
+    }
+    if (full_) {
+        log::info("titanic.request: fewer than {} requests open, accepting again", max_open_);
+        full_ = false;
+    }
     if (store_.broken()) return answer(out, from, status::failure);
     Uuid id = store_.stage_request(body);
     held_.push_back(Held{Held::Kind::request, from, id, body[0].to_string()});
+    ++staged_requests_;
 }
 
 namespace {
@@ -303,6 +318,7 @@ void TitanicCore::commit(TimePoint now, std::vector<Answer>& out) {
         }
     }
     held_.clear();
+    staged_requests_ = 0;
 }
 
 }  // namespace pirates::titanic

@@ -1,6 +1,7 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/signals.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/majordomo/protocol.hpp>
 #include <pirates/majordomo/worker.hpp>
 #include <pirates/titanic/server.hpp>
@@ -39,6 +40,7 @@ Result<std::unique_ptr<Server>> Server::open(zmq::context_t& context, ServerConf
     if (!store) return store.error();
     s->store_ = std::move(store.value());
     s->core_ = std::make_unique<TitanicCore>(*s->store_, c.dispatch);
+    s->core_->set_max_open(c.max_open);
 
     auto add = [&](Kind kind, std::string_view service, int count) {
         for (int i = 0; i < count; ++i) {
@@ -48,6 +50,7 @@ Result<std::unique_ptr<Server>> Server::open(zmq::context_t& context, ServerConf
             wc.heartbeat = c.heartbeat;
             wc.liveness = c.liveness;
             wc.reconnect = BackoffPolicy{c.reconnect, std::max(c.reconnect, Duration{32000}), 0.2};
+            wc.max_message_bytes = c.max_message_bytes;
             s->slots_.push_back(
                 std::make_unique<Slot>(Slot{kind, std::make_unique<majordomo::Worker>(context, wc, clock)}));
         }
@@ -68,8 +71,9 @@ Result<std::unique_ptr<Server>> Server::open(zmq::context_t& context, ServerConf
 }
 
 void Server::open_lane(std::size_t lane) {
-    zmq::socket_t socket(context_, zmq::socket_type::dealer);
-    socket.set(zmq::sockopt::linger, 0);
+    SocketOptions options;
+    options.max_message_bytes = config_.max_message_bytes;
+    zmq::socket_t socket = make_socket(context_, zmq::socket_type::dealer, options);
     socket.connect(config_.broker);
     lanes_[lane] = std::move(socket);  // the old one (if any) closes with linger 0: late replies die with it
 }
@@ -190,10 +194,11 @@ std::string Server::summary() const {
     const auto& c = core_->counters();
     auto st = store_->stats();
     return fmt::format(
-        "requests {} replies stored {} closes {} bad input {} write failures {} dispatched {} unavailable {} "
-        "timeouts {}; commits {} largest batch {}; open {} log {} bytes compactions {}",
-        c.requests, c.replies_stored, c.closes, c.bad_input, c.write_failures, c.dispatched, c.unavailable,
-        c.timeouts, st.commits, stats_.largest_batch, st.open, st.log_bytes, st.compactions);
+        "requests {} replies stored {} closes {} bad input {} refused (max open) {} write failures {} "
+        "dispatched "
+        "{} unavailable {} timeouts {}; commits {} largest batch {}; open {} log {} bytes compactions {}",
+        c.requests, c.replies_stored, c.closes, c.bad_input, c.refused_full, c.write_failures, c.dispatched,
+        c.unavailable, c.timeouts, st.commits, stats_.largest_batch, st.open, st.log_bytes, st.compactions);
 }
 
 }  // namespace pirates::titanic

@@ -11,6 +11,8 @@
 #include <pirates/common/clock.hpp>
 #include <pirates/freelance/answer.hpp>
 
+#include <pirates/common/stop.hpp>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -46,6 +48,7 @@ struct RouterCounters {
     std::uint64_t unknown = 0;    // messages from a peer we never connected to
     std::uint64_t unroutable = 0;
     std::uint64_t reconnects = 0;
+    std::uint64_t cancelled = 0;  // requests abandoned by cancel() (RouterClient::request_stop)
 };
 
 // A message for the driver to send: the server's endpoint (its routing identity) then `frames`.
@@ -72,6 +75,9 @@ class RouterCore {
     void on_message(std::string_view endpoint, Frames message, TimePoint now);
     // The driver could not send to `endpoint` (ROUTER_MANDATORY: not connected, or its pipe is full).
     void on_unroutable(std::string_view endpoint, TimePoint now);
+    // Abandon the request in flight: it completes at once with the Error "interrupted" (its late reply, if
+    // any, is stale). False if there was none.
+    bool cancel();
     // Timers: pings due, fail-over on silence, global timeout.
     void tick(TimePoint now);
     // When tick() next has something to do.
@@ -140,14 +146,22 @@ class RouterClient {
     // Add a server (its endpoint is also its routing identity). Used as soon as it answers a ping. False (and
     // a warning logged) if the endpoint is invalid or already connected.
     bool connect(const std::string& endpoint);
-    // Send a request to one live server; the reply, or an Error after request_timeout.
+    // Send a request to one live server; the reply, or an Error after request_timeout ("interrupted" once
+    // request_stop() was called).
     Reply request(Frames body);
+    // From any thread (a StopSignalHook, say): the request in flight, if any, fails at once with the Error
+    // "interrupted" (within a few ms: the waiting caller looks every 10 ms), and so does every later request.
+    // connect() and counters() go on working.
+    void request_stop() { stop_.request_stop(); }
     // The agent's counters (a snapshot).
     RouterCounters counters();
 
   private:
-    Frames call(Frames command);
+    // Send a command to the agent and wait for its answer. An interruptible call (a REQUEST) stopped by
+    // request_stop() sends CANCEL and waits for the (then prompt) answer.
+    Frames call(Frames command, bool interruptible = false);
 
+    StopSource stop_;
     zmq::socket_t pipe_;
     std::thread agent_;
 };

@@ -6,14 +6,21 @@
 //            `sequence "OK"`
 // A ROUTER in place of REP for models 1 and 2 so that malformed input and chaos drops are simply not answered
 // (a REP would be stuck waiting to send), and slow answers do not block the loop.
+//
+// Memory is bounded in bytes: libzmq disconnects a client that sends a frame over max_message_bytes
+// (ZMQ_MAXMSGSIZE); a client's pipe holds at most `hwm` answers (ZMQ_ROUTER_MANDATORY + send_routed(): an
+// answer to a client that has gone, or that does not read its answers, is dropped and counted, never
+// blocking); late answers (--slow-after) are held up to max_queue_bytes.
 #include <pirates/common/chaos.hpp>
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
+#include <pirates/common/held_replies.hpp>
+#include <pirates/common/limits.hpp>
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <string>
+#include <vector>
 
 namespace pirates::freelance {
 
@@ -30,12 +37,18 @@ struct ServerConfig {
     std::string bind = "tcp://127.0.0.1:*";
     std::string identity;  // model 3: routing identity; empty = the bound endpoint
     Chaos chaos;
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // larger inbound frames: the client is dropped
+    std::size_t max_queue_bytes = kDefaultMaxQueueBytes;      // late answers held (--slow-after)
+    int hwm = 1000;  // messages per client and direction (ZMQ_SNDHWM and ZMQ_RCVHWM)
 };
 
 struct ServerCounters {
     std::uint64_t requests = 0;
     std::uint64_t pings = 0;
     std::uint64_t malformed = 0;
+    std::uint64_t peer_gone = 0;         // answers to clients that had gone, dropped
+    std::uint64_t would_block = 0;       // answers to clients whose pipe was full (not reading), dropped
+    std::uint64_t dropped_overflow = 0;  // late answers dropped because max_queue_bytes were held
 };
 
 class Server {
@@ -57,7 +70,8 @@ class Server {
     zmq::socket_t socket_;
     std::string endpoint_;
     std::string identity_;
-    std::deque<std::pair<TimePoint, Frames>> delayed_;  // constant delay: deadline order is arrival order
+    HeldReplies delayed_;
+    std::vector<Frames> due_;
     ServerCounters counters_;
 };
 

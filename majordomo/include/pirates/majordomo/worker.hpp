@@ -17,6 +17,7 @@
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
 #include <pirates/common/heartbeat.hpp>
+#include <pirates/common/limits.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -32,6 +33,9 @@ struct WorkerConfig {
     Duration heartbeat{2500};
     int liveness = 3;
     BackoffPolicy reconnect{Duration{2500}, Duration{32000}, 0.2};
+    // A larger inbound frame makes libzmq drop the connection (ZMQ_MAXMSGSIZE); the worker then registers
+    // again, as after any lost connection (the broker no longer knows it). 0: no limit.
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;
 };
 
 struct WorkerStats {

@@ -1,11 +1,16 @@
 #pragma once
 // The Paranoid Pirate queue driver: a frontend ROUTER for clients, a backend ROUTER for workers, the
 // QueueCore in between. The frontend is polled only while a worker is idle, so requests wait in the clients'
-// pipes (bounded by their high-water marks), not in the queue.
+// pipes (at most `hwm` messages per client connection), never in the queue: the queue holds no request for
+// later, so it needs no byte bound of its own.
 //
-// The backend sets ZMQ_ROUTER_MANDATORY: a request or heartbeat for a worker whose connection is gone fails
-// at once, the worker is forgotten and the request goes to the next idle worker instead of vanishing.
+// Both ROUTERs set ZMQ_ROUTER_MANDATORY and send through send_routed(): a request or heartbeat for a worker
+// whose connection is gone fails at once, the worker is forgotten and the request goes to the next idle
+// worker instead of vanishing; a reply to a client that has gone, or that does not read its replies (its pipe
+// holds `hwm` of them), is dropped and counted, never blocking. libzmq disconnects a peer that sends a frame
+// over max_message_bytes (ZMQ_MAXMSGSIZE).
 #include <pirates/common/reactor.hpp>
+#include <pirates/common/routed_send.hpp>
 #include <pirates/paranoid_pirate/queue_core.hpp>
 
 #include <string>
@@ -29,6 +34,9 @@ class Queue {
     void stop() { reactor_.stop(); }
 
     const QueueCore& core() const { return core_; }
+    // Replies not delivered: the client had gone, or its pipe was full (it does not read its replies).
+    std::uint64_t replies_to_gone_clients() const { return replies_to_gone_clients_; }
+    std::uint64_t replies_would_block() const { return replies_would_block_; }
 
   private:
     bool on_frontend();
@@ -45,11 +53,17 @@ class Queue {
     QueueCore::Outbox outbox_;
     Reactor::TimerId timer_ = 0;
     TimePoint timer_at_{};
+    std::uint64_t replies_to_gone_clients_ = 0;
+    std::uint64_t replies_would_block_ = 0;
 };
 
-enum class SendResult { sent, unreachable, would_block };
+// Kept for users of the earlier API: common's one non-blocking ROUTER send (what was `unreachable` is
+// `peer_gone`).
+using SendResult = pirates::SendResult;
 // Send a whole message without blocking. If the first frame is refused (no route with ZMQ_ROUTER_MANDATORY,
 // or the high-water mark), nothing is sent and `message` is left intact.
-SendResult send_message(zmq::socket_t& socket, Frames& message);
+[[nodiscard]] inline SendResult send_message(zmq::socket_t& socket, Frames& message) {
+    return send_routed(socket, message);
+}
 
 }  // namespace pirates::paranoid_pirate

@@ -13,6 +13,7 @@
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
 #include <pirates/common/heartbeat.hpp>
+#include <pirates/common/limits.hpp>
 
 #include <cstdint>
 #include <list>
@@ -27,6 +28,9 @@ namespace pirates::paranoid_pirate {
 struct QueueConfig {
     Duration heartbeat{1000};
     int liveness = 3;
+    // For the driver (Queue), not the core:
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // larger inbound frames: the peer is dropped
+    int hwm = 1000;  // messages per peer and direction (ZMQ_SNDHWM and ZMQ_RCVHWM), both sockets
 };
 
 struct QueueStats {

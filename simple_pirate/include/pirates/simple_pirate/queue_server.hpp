@@ -2,9 +2,16 @@
 // The Simple Pirate queue's driver: two ROUTER sockets (frontend for clients, backend for workers, both
 // bound) around a Queue core, in a Reactor. The frontend is polled only while a worker is idle.
 //
-// Both ROUTERs set ZMQ_ROUTER_MANDATORY, so a message for a peer that has gone is reported instead of
-// silently dropped: a request for a worker that has gone is re-routed to the next idle worker; a reply for a
-// client that has gone is counted and dropped. Nothing blocks: every send is non-blocking.
+// Both ROUTERs set ZMQ_ROUTER_MANDATORY and every send goes through send_routed(), so a message for a peer
+// that has gone, or whose pipe is full, is reported instead of silently dropped: a request for such a worker
+// is re-routed to the next idle worker; a reply for a client that has gone, or that does not read its replies
+// (its pipe holds `hwm` of them), is counted and dropped. Nothing blocks: every send is non-blocking.
+//
+// Memory bounds: libzmq disconnects a peer that sends a frame over max_message_bytes (ZMQ_MAXMSGSIZE); per
+// connection and direction libzmq queues at most `hwm` messages (while no worker is idle, requests wait in
+// the clients' frontend pipes, not in the queue); the core's hold queue is bounded by max_held requests and
+// max_queue_bytes.
+#include <pirates/common/limits.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/simple_pirate/queue.hpp>
 
@@ -17,6 +24,9 @@ struct QueueConfig {
     std::string frontend = "tcp://*:5555";
     std::string backend = "tcp://*:5556";
     std::size_t max_held = 10000;
+    std::size_t max_queue_bytes = kDefaultMaxQueueBytes;      // bytes the hold queue may hold
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // larger inbound frames: the peer is dropped
+    int hwm = 1000;  // messages per peer and direction (ZMQ_SNDHWM and ZMQ_RCVHWM), both sockets
 };
 
 class QueueServer {
@@ -32,6 +42,8 @@ class QueueServer {
 
     const Queue& core() const { return core_; }
     std::uint64_t replies_to_gone_clients() const { return replies_to_gone_clients_; }
+    // Replies dropped because the client's pipe was full (it does not read its replies).
+    std::uint64_t replies_would_block() const { return replies_would_block_; }
 
   private:
     bool on_frontend();
@@ -46,10 +58,7 @@ class QueueServer {
     Reactor reactor_;
     std::vector<Outgoing> out_;
     std::uint64_t replies_to_gone_clients_ = 0;
+    std::uint64_t replies_would_block_ = 0;
 };
-
-// Send a ROUTER message without blocking. False, with `message` left whole, when the peer named by the first
-// frame is unknown or gone (EHOSTUNREACH) or cannot take more (EAGAIN). Needs ZMQ_ROUTER_MANDATORY.
-bool try_route(zmq::socket_t& router, Frames& message);
 
 }  // namespace pirates::simple_pirate

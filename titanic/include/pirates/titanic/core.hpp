@@ -87,7 +87,11 @@ struct Counters {
     std::uint64_t unavailable = 0;     // mmi.service said something other than "200"
     std::uint64_t timeouts = 0;        // lanes reset after a timeout
     std::uint64_t stray_replies = 0;   // lane replies that matched nothing in flight (dropped)
+    std::uint64_t refused_full = 0;    // titanic.request answered "500" because max_open requests are open
 };
+
+// Requests stored and not yet closed, at most, by default (TitanicCore::set_max_open).
+inline constexpr std::size_t kDefaultMaxOpen = 100000;
 
 class Dispatcher {
   public:
@@ -148,7 +152,9 @@ class TitanicCore {
     // Recovers the dispatcher's queue from the store (requests without a stored reply, oldest first).
     TitanicCore(Store& store, DispatchPolicy policy, std::uint64_t seed = std::random_device{}());
 
-    // titanic.request: body = service request... -> "200" uuid after commit, "400" if malformed.
+    // titanic.request: body = service request... -> "200" uuid after commit, "400" if malformed, "500" at
+    // once (nothing stored, counted in refused_full) when max_open requests are open already: stored and not
+    // closed, answered or not, those of this turn's batch included.
     void request(Handle from, Frames body, std::vector<Answer>& out);
     // titanic.reply: body = uuid -> "200" reply... | "300" | "400" (at once).
     void reply(Handle from, Frames body, std::vector<Answer>& out);
@@ -157,6 +163,12 @@ class TitanicCore {
     // Group commit of everything staged; releases the held answers.
     void commit(TimePoint now, std::vector<Answer>& out);
     bool has_staged() const { return store_.staged() > 0; }
+    // Bound on open requests (default kDefaultMaxOpen). Lowering it below what the store holds refuses new
+    // requests until closes bring the count under it.
+    void set_max_open(std::size_t max_open) { max_open_ = max_open; }
+    std::size_t max_open() const { return max_open_; }
+    // Requests open now: in the store and not closed, plus those staged in this turn.
+    std::size_t open_requests() const { return store_.stats().open + staged_requests_; }
 
     void dispatch(TimePoint now, std::vector<LaneCommand>& out) { dispatcher_.dispatch(now, out, counters_); }
     // A reply on a lane may start the next step at once (the request after mmi.service said "200").
@@ -183,6 +195,9 @@ class TitanicCore {
     Dispatcher dispatcher_;
     Counters counters_;
     std::vector<Held> held_;
+    std::size_t staged_requests_ = 0;  // held_ entries of kind request
+    std::size_t max_open_ = kDefaultMaxOpen;
+    bool full_ = false;  // the bound was hit and has not been left since (one warning per episode)
 };
 
 }  // namespace pirates::titanic

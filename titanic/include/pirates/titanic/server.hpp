@@ -14,6 +14,7 @@
 //   lane whose request timed out is closed (linger 0) and reopened, so a late reply cannot be taken for the
 //   next.
 #include <pirates/common/clock.hpp>
+#include <pirates/common/limits.hpp>
 #include <pirates/common/result.hpp>
 #include <pirates/titanic/core.hpp>
 #include <pirates/titanic/store.hpp>
@@ -40,7 +41,11 @@ struct ServerConfig {
     int pool = 8;              // worker connections for titanic.request (and for titanic.close)
     DispatchPolicy dispatch;   // lanes, timeout, per-service back-off
     std::uint64_t compact_min_bytes = 4u << 20;
-    FileIo* io = nullptr;  // store I/O (tests inject faults); nullptr: POSIX
+    FileIo* io = nullptr;                    // store I/O (tests inject faults); nullptr: POSIX
+    std::size_t max_open = kDefaultMaxOpen;  // open requests; titanic.request beyond it is answered "500"
+    // Every socket to the broker (worker connections and lanes): a larger inbound frame makes libzmq drop
+    // that connection (ZMQ_MAXMSGSIZE), which then reconnects.
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;
 };
 
 struct ServerStats {
