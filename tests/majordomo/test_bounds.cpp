@@ -51,7 +51,7 @@ Frame shared_copy(Frame& master) {
 // One echo round trip through the broker, or false.
 bool echo_ok(majordomo::Client& client, const std::string& text) {
     auto r = client.request("echo", pirates::test::make_frames({text}));
-    return r.ok() && pirates::test::strings(r.body) == std::vector<std::string>{text};
+    return r.ok() && pirates::test::strings(r.reply) == std::vector<std::string>{text};
 }
 
 }  // namespace

@@ -61,7 +61,7 @@ TEST_CASE("a worker killed in the middle of a request: another worker answers, t
     const auto start = Clock::now();
     auto second = client.request("echo", make_frames({"two"}));
     REQUIRE(second.ok());
-    CHECK(strings(second.body) == S{"two"});
+    CHECK(strings(second.reply) == S{"two"});
     CHECK(second.attempts == 1);
     MESSAGE("answered ", std::chrono::duration_cast<Duration>(Clock::now() - start).count(),
             " ms after it was sent, by the second worker");
@@ -90,7 +90,7 @@ TEST_CASE("the broker killed and restarted on the same endpoint: workers registe
     CHECK(eventually([&] { return broker->count(READY_LOG) >= 2; }, 10s));
     auto after = client.request("echo", make_frames({"after"}));
     REQUIRE(after.ok());
-    CHECK(strings(after.body) == S{"after"});
+    CHECK(strings(after.reply) == S{"after"});
     CHECK(mdclient.wait_exit(20s) == 0);
     CHECK(mdclient.wait_for("answered 20 matched 20"));
 }
@@ -107,16 +107,16 @@ TEST_CASE("MMI through the broker: 200 for a served service, 404 otherwise, 501 
     Client client(ctx, ClientConfig{ep, 2000ms, 1});
     CHECK(eventually([&] {
         auto r = client.request("mmi.service", make_frames({"echo"}));
-        return r.ok() && strings(r.body) == S{"200"};
+        return r.ok() && strings(r.reply) == S{"200"};
     }));
     auto missing = client.request("mmi.service", make_frames({"nosuch"}));
     REQUIRE(missing.ok());
-    CHECK(strings(missing.body) == S{"404"});
+    CHECK(strings(missing.reply) == S{"404"});
     auto other = client.request("mmi.whatever", make_frames({"x"}));
     REQUIRE(other.ok());
-    CHECK(strings(other.body) == S{"501"});
+    CHECK(strings(other.reply) == S{"501"});
     // The lookup did not create "nosuch": still 404, and the worker count of echo is untouched.
-    CHECK(strings(client.request("mmi.service", make_frames({"nosuch"})).body) == S{"404"});
+    CHECK(strings(client.request("mmi.service", make_frames({"nosuch"})).reply) == S{"404"});
     // The async client too: its correlation frame travels in front of the name and comes back in front of the
     // code (the broker reads the last frame and replaces it, as the reference does).
     AsyncClient async(ctx, AsyncClientConfig{ep, 5000ms, 1});
@@ -125,12 +125,12 @@ TEST_CASE("MMI through the broker: 200 for a served service, 404 otherwise, 501 
     REQUIRE(done);
     CHECK(done->id == asked);
     REQUIRE(done->ok());
-    CHECK(strings(done->body) == S{"200"});
+    CHECK(strings(done->reply) == S{"200"});
     w->signal(SIGTERM);
     CHECK(w->wait_exit() == 0);
     CHECK(eventually([&] {
         auto r = client.request("mmi.service", make_frames({"echo"}));
-        return r.ok() && strings(r.body) == S{"404"};
+        return r.ok() && strings(r.reply) == S{"404"};
     }));
 }
 
@@ -179,7 +179,7 @@ TEST_CASE("a request far longer than heartbeat x liveness is still answered: bus
     for (const char* body : {"quick", "slow", "slow again"}) {
         auto r = client.request("echo", make_frames({body}));
         REQUIRE(r.ok());
-        CHECK(strings(r.body) == S{body});
+        CHECK(strings(r.reply) == S{body});
         if (ready == 0) {
             ready = broker->count(READY_LOG);
             reconnects = worker->count("reconnecting");
