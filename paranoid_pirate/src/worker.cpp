@@ -21,6 +21,10 @@ Worker::~Worker() {
     if (socket_) socket_.close();
 }
 
+bool Worker::stopped() const {
+    return stop_.stop_requested() || reactor_.stopped();
+}
+
 void Worker::request_stop() {
     stop_.request_stop();
     reactor_.request_stop();

@@ -47,7 +47,7 @@ class Worker {
     // request being handled.
     void request_stop();
     void stop() { request_stop(); }
-    bool stopped() const { return stop_.stop_requested(); }
+    bool stopped() const;
 
     const WorkerStats& stats() const { return core_.stats(); }
     const WorkerCore& core() const { return core_; }
