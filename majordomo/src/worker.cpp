@@ -97,16 +97,17 @@ void Worker::tick() {
 
 // The reactor's handler: one message; a request goes to attach()'s handler, or to recv().
 bool Worker::on_socket() {
-    Frames message;
-    if (!socket_ || !recv_nowait(socket_, message)) return false;
-    auto request = core_.on_message(std::move(message), clock_.now());
+    if (!socket_ || !recv_nowait(socket_, in_)) return false;
+    ready_ = core_.on_message(std::move(in_), clock_.now());
+    in_.clear();  // what on_message() left of it
     schedule();
-    if (!request) return true;
+    if (!ready_) return true;
     if (on_request_) {
-        on_request_(std::move(*request));
+        Request request = std::move(*ready_);
+        ready_.reset();
+        on_request_(std::move(request));
         return true;
     }
-    ready_ = std::move(*request);
     return false;  // recv() hands it out: this burst ends here
 }
 
@@ -145,7 +146,7 @@ std::optional<Request> Worker::recv(Duration timeout) {
             std::optional<Request> request = std::move(ready_);
             ready_.reset();
             handed_out_ = true;
-            return request;
+            return request;  // (no copy: NRVO)
         }
         if (!running || clock_.now() >= deadline) break;
     }

@@ -38,13 +38,13 @@ void Worker::open() {
 }
 
 bool Worker::on_readable() {
-    Frames message;
-    if (!socket_ || !recv_nowait(socket_, message)) return false;
-    if (auto request = core_.on_message(std::move(message), clock_.now())) handle(std::move(*request));
+    if (!socket_ || !recv_nowait(socket_, in_)) return false;
+    if (auto request = core_.on_message(std::move(in_), clock_.now())) handle(*request);
+    in_.clear();  // what on_message() left of it
     return true;
 }
 
-void Worker::handle(WorkerRequest request) {
+void Worker::handle(WorkerRequest& request) {
     std::optional<Frames> reply = handler_(std::move(request.body));
     if (reply)
         (void)core_.reply(std::move(request), std::move(*reply), clock_.now(), out_);

@@ -37,11 +37,11 @@ std::optional<WorkerRequest> WorkerCore::on_message(Frames&& message, TimePoint 
         return std::nullopt;
     }
     ++stats_.requests;
+    // Built in place: every Frames made or moved costs its deque an allocation, on each request.
     const std::size_t start = body_start(message);
-    WorkerRequest request;
-    for (std::size_t i = 0; i < start; ++i) request.envelope.add(message.pop());
-    request.body = std::move(message);
-    return request;
+    Frames envelope;
+    for (std::size_t i = 0; i < start; ++i) envelope.add(message.pop());
+    return std::optional<WorkerRequest>(std::in_place, std::move(envelope), std::move(message));
 }
 
 WorkerCore::Actions WorkerCore::tick(TimePoint now, Outbox& out) {
@@ -65,7 +65,10 @@ SendResult WorkerCore::reply(WorkerRequest&& request, Frames&& body, TimePoint n
         ++stats_.unroutable;
         return SendResult::peer_gone;
     }
-    Frames message = make_reply(std::move(request.envelope), std::move(body));
+    // The envelope becomes the reply (make_reply()'s frames, without a new message).
+    Frames& message = request.envelope;
+    if (body.empty()) message.add(Frame());
+    while (!body.empty()) message.add(body.pop());
     const SendResult result = out.send(message);
     if (result == SendResult::sent)
         ++stats_.replies;

@@ -88,6 +88,7 @@ class Worker {
     const ClockSource& clock_;
     WorkerCore core_;
     zmq::socket_t socket_;
+    Frames in_;  // the message being read (kept: a new one per read would cost an allocation)
     SocketOutbox out_{socket_};
     Reactor own_reactor_;         // recv() and run() turn this one
     Reactor* reactor_ = nullptr;  // where the socket and timer are registered

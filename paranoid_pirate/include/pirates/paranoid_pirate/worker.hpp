@@ -57,7 +57,7 @@ class Worker {
     void open();
     bool on_readable();
     void on_timer();
-    void handle(WorkerRequest request);
+    void handle(WorkerRequest& request);
 
     zmq::context_t& context_;
     WorkerOptions options_;
@@ -65,6 +65,7 @@ class Worker {
     const ClockSource& clock_;
     WorkerCore core_;
     zmq::socket_t socket_;
+    Frames in_;  // the message being read (kept: a new one per read would cost an allocation)
     SocketOutbox out_{socket_};
     Reactor reactor_;
     StopSource stop_;
