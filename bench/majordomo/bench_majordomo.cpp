@@ -190,14 +190,14 @@ struct MdpSystem {
         broker = std::make_unique<Broker>(ctx, options);
         broker_thread = std::thread([this] { broker->run(); });
         for (int i = 0; i < n; ++i) {
-            workers.push_back(std::make_unique<Worker>(ctx, WorkerConfig{broker->endpoint(), "echo"}));
+            workers.push_back(std::make_unique<Worker>(ctx, WorkerOptions{broker->endpoint(), "echo"}));
         }
         for (auto& w : workers)
             threads.emplace_back([&w] { w->run([](Frames&& body) { return std::move(body); }); });
         while (broker->snapshot().workers < static_cast<std::size_t>(n)) std::this_thread::yield();
     }
     ~MdpSystem() {
-        for (auto& w : workers) w->stop();
+        for (auto& w : workers) w->request_stop();
         for (auto& t : threads) t.join();
         workers.clear();
         broker->stop();
@@ -207,7 +207,7 @@ struct MdpSystem {
 
 // The broker core alone, no sockets: a request in, the REQUEST out, the worker's REPLY in, the reply out, for
 // 8 workers. One message object is reused for input, as the driver does; output is "sent" (consumed) at once.
-struct NullOutbox final : Outbox {
+struct NullOutbox final : majordomo::Outbox {  // the broker core's (common has an Outbox too)
     std::string last_identity;
     SendResult send(Frames& m) override {
         last_identity.assign(static_cast<const char*>(m[0].data()), m[0].size());

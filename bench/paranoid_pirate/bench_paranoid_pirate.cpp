@@ -308,7 +308,7 @@ double round_trips_queue(int clients, int workers, int per_client) {
     std::vector<std::thread> worker_threads;
     for (int w = 0; w < workers; ++w) {
         worker_threads.emplace_back([&] {
-            pp::Worker worker(ctx, pp::WorkerConfig{backend, {}},
+            pp::Worker worker(ctx, pp::WorkerOptions{backend, {}},
                               [](Frames r) -> std::optional<Frames> { return r; });
             while (!done && worker.run_once(20ms)) {
             }

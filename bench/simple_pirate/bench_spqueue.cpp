@@ -12,6 +12,7 @@
 #include <pirates/simple_pirate/worker.hpp>
 
 #include <cstdio>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -57,17 +58,20 @@ Figures bench_pirates(int clients, int workers, int requests, int size) {
     zmq::context_t ctx(2);
     simple_pirate::QueueServer queue(ctx, {"tcp://127.0.0.1:*", "tcp://127.0.0.1:*", 10000});
     std::thread queue_thread([&] { queue.run(); });
+    std::vector<std::unique_ptr<simple_pirate::Worker>> pool;
     std::vector<std::thread> worker_threads;
-    for (int w = 0; w < workers; ++w)
-        worker_threads.emplace_back([&] {
-            simple_pirate::Worker worker(ctx, queue.backend_endpoint());
-            while (!stop_requested())
-                if (auto r = worker.receive(Duration{50})) worker.reply(std::move(*r));
+    for (int w = 0; w < workers; ++w) {
+        pool.push_back(std::make_unique<simple_pirate::Worker>(ctx, queue.backend_endpoint()));
+        worker_threads.emplace_back([worker = pool.back().get()] {
+            while (!worker->stopped())
+                if (auto r = worker->receive(Duration{50})) worker->reply(std::move(*r));
         });
+    }
     Figures f = run_clients(ctx, queue.frontend_endpoint(), clients, requests, size);
-    request_stop();  // ends the queue's reactor and the workers' loops
-    queue_thread.join();
+    for (auto& worker : pool) worker->request_stop();
     for (auto& t : worker_threads) t.join();
+    request_stop();  // ends the queue's reactor
+    queue_thread.join();
     clear_stop_request();
     return f;
 }

@@ -125,7 +125,7 @@ double mdp_rate(int clients, int per_client, int pool) {
     std::vector<std::thread> workers;
     for (int w = 0; w < pool; ++w) {
         workers.emplace_back([&] {
-            majordomo::Worker worker(context, majordomo::WorkerConfig{broker.broker.endpoint(), "bench.ok"});
+            majordomo::Worker worker(context, majordomo::WorkerOptions{broker.broker.endpoint(), "bench.ok"});
             while (!stop) {
                 auto request = worker.recv(Duration{50});
                 if (!request) continue;

@@ -42,4 +42,10 @@ void hang_until_stopped() {
     std::_Exit(0);
 }
 
+void hang_until_stopped(const StopSource& stop) {
+    log::warn("chaos: simulating a hang (alive and silent)");
+    while (!stop.stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::_Exit(0);
+}
+
 }  // namespace pirates

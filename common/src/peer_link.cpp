@@ -43,6 +43,11 @@ Duration PeerLink::disconnect(TimePoint now) {
     return go_waiting(now);
 }
 
+void PeerLink::restart(TimePoint now) {
+    ++stats_.reconnects;
+    start_connected(now);
+}
+
 PeerLink::Actions PeerLink::tick(TimePoint now) {
     Actions actions;
     if (state_ == State::waiting) {

@@ -11,13 +11,14 @@ using namespace pirates;
 
 int main(int argc, char** argv) {
     std::string broker = argc > 1 ? argv[1] : "tcp://127.0.0.1:5555";
-    install_stop_signals();  // Ctrl-C stops run() cleanly
+    install_stop_signals();
     zmq::context_t context;
-    majordomo::WorkerConfig config;
-    config.broker = broker;
-    config.service = "upper";
-    config.heartbeat = Duration{1000};  // heartbeat, liveness and reconnect back-off are all configurable
-    majordomo::Worker worker(context, config);
+    majordomo::WorkerOptions options;
+    options.connect = broker;
+    options.service = "upper";
+    options.heartbeat = Duration{1000};  // heartbeat, liveness and reconnect back-off are all configurable
+    majordomo::Worker worker(context, options);
+    StopSignalHook hook([&] { worker.request_stop(); });  // Ctrl-C stops run() cleanly
     // The handler gets the request body and returns the reply body; several frames either way.
     worker.run([](Frames&& request) {
         Frames reply;

@@ -14,16 +14,16 @@ using namespace pirates;
 
 int main(int argc, char** argv) {
     const std::string backend = argc > 1 ? argv[1] : "tcp://127.0.0.1:5556";
-    install_stop_signals();  // SIGINT/SIGTERM end run()
+    install_stop_signals();
 
-    paranoid_pirate::WorkerConfig config;
-    config.endpoint = backend;
-    config.timing.heartbeat = Duration{1000};  // the 6/PPP defaults, spelled out
-    config.timing.liveness = 3;
-    config.timing.reconnect = BackoffPolicy{Duration{1000}, Duration{32000}, 0.2};
+    paranoid_pirate::WorkerOptions options;
+    options.connect = backend;
+    options.timing.heartbeat = Duration{1000};  // the 6/PPP defaults, spelled out
+    options.timing.liveness = 3;
+    options.timing.reconnect = BackoffPolicy{Duration{1000}, Duration{32000}, 0.2};
 
     zmq::context_t context;
-    paranoid_pirate::Worker worker(context, config, [](Frames request) -> std::optional<Frames> {
+    paranoid_pirate::Worker worker(context, options, [](Frames request) -> std::optional<Frames> {
         Frames reply;
         for (auto& part : request) {
             std::string text = part.to_string();
@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
         }
         return reply;  // std::nullopt would send no reply at all
     });
+    StopSignalHook hook([&] { worker.request_stop(); });  // SIGINT/SIGTERM end run()
     worker.run();
-    log::info("stopped after {} requests", worker.core().stats().requests);
+    log::info("stopped after {} requests", worker.stats().requests);
     return 0;
 }

@@ -10,17 +10,18 @@
 
 int main(int argc, char** argv) {
     const char* backend = argc > 1 ? argv[1] : "tcp://localhost:5556";
-    pirates::install_stop_signals();  // Ctrl-C ends the loop below
+    pirates::install_stop_signals();
     zmq::context_t context;
-    pirates::simple_pirate::Worker worker(context, backend);  // sends READY (0x01)
+    pirates::simple_pirate::Worker worker(context, backend);       // sends READY (0x01)
+    pirates::StopSignalHook hook([&] { worker.request_stop(); });  // Ctrl-C ends the loop below
 
-    while (!pirates::stop_requested()) {
+    while (!worker.stopped()) {
         // The body only: the client's envelope is kept by the worker and put back on the reply.
         std::optional<pirates::Frames> request = worker.receive(std::chrono::milliseconds(100));
         if (!request) continue;  // nothing yet (or the queue restarted: the worker registered again)
         // Do the work here. This worker echoes, so that any Lazy Pirate echo client can talk to it.
         worker.reply(std::move(*request));
     }
-    std::printf("answered %llu requests\n", static_cast<unsigned long long>(worker.counters().replies));
+    std::printf("answered %llu requests\n", static_cast<unsigned long long>(worker.stats().replies));
     return 0;
 }

@@ -12,27 +12,28 @@
 using namespace pirates;
 
 int main(int argc, char** argv) {
-    majordomo::WorkerConfig config;
+    majordomo::WorkerOptions options;
     Chaos chaos;
     CommandLine cli("mdworker", "Majordomo echo worker: registers for a service and echoes every request.");
-    cli.endpoint("connect", config.broker, "broker endpoint", true)
-        .text("service", config.service, "service name to serve", true)
-        .millis("heartbeat-ms", config.heartbeat, "heartbeat interval (default 2500)")
-        .integer("liveness", config.liveness,
+    cli.endpoint("connect", options.connect, "broker endpoint", true)
+        .text("service", options.service, "service name to serve", true)
+        .millis("heartbeat-ms", options.heartbeat, "heartbeat interval (default 2500)")
+        .integer("liveness", options.liveness,
                  "silent heartbeats before the broker counts as dead (default 3)", 1, 100)
-        .millis("reconnect-ms", config.reconnect.initial,
+        .millis("reconnect-ms", options.reconnect.initial,
                 "first reconnect delay, doubled up to 32 s (default 2500)");
     chaos.add_flags(cli);
     cli.parse(argc, argv);
     chaos.check(cli);
-    if (majordomo::is_mmi(config.service))
+    if (majordomo::is_mmi(options.service))
         cli.fail("mmi.* services are answered by the broker, not by workers");
-    config.reconnect.max = std::max(config.reconnect.max, config.reconnect.initial);
+    options.reconnect.max = std::max(options.reconnect.max, options.reconnect.initial);
 
     install_stop_signals();
     zmq::context_t context;
-    majordomo::Worker worker(context, config);
-    log::info("worker for '{}' connecting to {}", config.service, config.broker);
+    majordomo::Worker worker(context, options);
+    StopSignalHook hook([&] { worker.request_stop(); });
+    log::info("worker for '{}' connecting to {}", options.service, options.connect);
     long n = 0;
     while (!worker.stopped()) {
         auto request = worker.recv(Duration{1000});
@@ -57,6 +58,6 @@ int main(int argc, char** argv) {
         worker.reply(std::move(*request), std::move(body));
     }
     const auto& s = worker.stats();
-    log::info("worker stopping: requests {} replies {} reconnects {}", s.requests, s.replies, s.connects - 1);
+    log::info("worker stopping: requests {} replies {} reconnects {}", s.requests, s.replies, s.reconnects);
     return 0;
 }

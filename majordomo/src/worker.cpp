@@ -1,191 +1,161 @@
 #include <pirates/common/log.hpp>
-#include <pirates/common/signals.hpp>
 #include <pirates/common/socket.hpp>
-#include <pirates/majordomo/protocol.hpp>
 #include <pirates/majordomo/worker.hpp>
-
-#include <algorithm>
 
 namespace pirates::majordomo {
 
-Worker::Worker(zmq::context_t& context, WorkerConfig config, const ClockSource& clock)
-    : context_(context),
-      config_(std::move(config)),
-      clock_(clock),
-      heartbeat_(config_.heartbeat, clock.now()),
-      liveness_(std::max(config_.liveness, 1)),
-      backoff_(config_.reconnect) {
-    connect(clock_.now());
+Worker::Worker(zmq::context_t& context, WorkerOptions options, const ClockSource& clock)
+    : context_(context), clock_(clock), core_(std::move(options), clock.now()), own_reactor_(clock) {
+    open();
+    register_with(own_reactor_);
 }
 
 Worker::~Worker() {
+    unregister();
     if (socket_) {
         try {
-            send(encode_disconnect());
+            core_.on_close(out_);
             socket_.set(zmq::sockopt::linger, 100);  // give the goodbye a moment to leave
         } catch (const zmq::error_t&) {
+            // A destructor does not throw: the broker will count us dead by liveness instead.
         }
     }
 }
 
 bool Worker::stopped() const {
-    return stopped_ || stop_requested();
+    return stop_.stop_requested() || own_reactor_.stopped();
 }
 
-void Worker::connect(TimePoint now) {
-    close_socket();
+void Worker::request_stop() {
+    stop_.request_stop();
+    own_reactor_.request_stop();
+}
+
+void Worker::open() {
     SocketOptions options;
-    options.max_message_bytes = config_.max_message_bytes;
+    options.max_message_bytes = core_.options().max_message_bytes;
     socket_ = make_socket(context_, zmq::socket_type::dealer, options);
-    socket_.connect(config_.broker);
-    ++connection_;
-    reconnect_at_.reset();
-    liveness_.heard();
-    heard_ = false;
-    heartbeat_.restart(now);
-    ++stats_.connects;
-    send(encode_ready(config_.service));
-    log::debug("worker: connected to {} as '{}' (connection {})", config_.broker, config_.service,
-               connection_);
+    socket_.connect(core_.options().endpoint());
+    core_.on_connected(clock_.now(), out_);
 }
 
-void Worker::close_socket() {
-    if (socket_) {
-        socket_.set(zmq::sockopt::linger, 0);
-        socket_.close();
-    }
+void Worker::register_with(Reactor& reactor) {
+    reactor_ = &reactor;
+    // Registered once: a reconnect replaces the socket in place, and a closed socket is not polled.
+    reactor.add(socket_, [this] { return on_socket(); });
+    timer_.reset();
+    schedule();
 }
 
-void Worker::schedule_reconnect(TimePoint now, Duration delay) {
-    close_socket();
-    if (delay.count() == 0) {
-        connect(now);
-        return;
-    }
-    reconnect_at_ = now + delay;
-    log::debug("worker: reconnecting in {} ms", delay.count());
+void Worker::unregister() {
+    if (!reactor_) return;
+    reactor_->remove(socket_);
+    if (timer_) reactor_->cancel(*timer_);
+    timer_.reset();
+    reactor_ = nullptr;
 }
 
-bool Worker::send(Frames&& message) {
-    if (!socket_) return false;
-    try {
-        // DONTWAIT: a DEALER with no connected peer (broker down) would otherwise block; the message is lost,
-        // which is what liveness and reconnection are for.
-        return message.send(socket_, ZMQ_DONTWAIT);
-    } catch (const zmq::error_t& e) {
-        log::debug("worker: send failed: {}", e.what());
-        return false;
-    }
+void Worker::attach(Reactor& reactor, RequestHandler on_request) {
+    unregister();
+    on_request_ = std::move(on_request);
+    register_with(reactor);
 }
 
-TimePoint Worker::next_deadline() const {
-    return reconnect_at_ ? *reconnect_at_ : heartbeat_.next();
+void Worker::detach() {
+    unregister();
+    on_request_ = nullptr;
+    register_with(own_reactor_);
 }
 
-void Worker::on_timer() {
-    const TimePoint now = clock_.now();
-    if (reconnect_at_) {
-        if (now >= *reconnect_at_) connect(now);
-        return;
+void Worker::schedule() {
+    if (!reactor_) return;
+    const TimePoint when = core_.next_deadline();
+    if (timer_) {
+        // A timer firing before the deadline only costs a tick(), which schedules again: move it only when
+        // the deadline came closer (a DISCONNECT).
+        if (when >= timer_at_) return;
+        if (reactor_->rearm_at(*timer_, when)) {
+            timer_at_ = when;
+            return;
+        }
     }
-    if (!heartbeat_.due(now)) return;
-    if (heard_) {
-        liveness_.heard();
-    } else if (!liveness_.silent_interval()) {
-        ++stats_.broker_deaths;
-        log::warn("worker: broker {} silent for {} intervals, reconnecting", config_.broker, liveness_.max());
-        schedule_reconnect(now, backoff_.next());
-        return;
+    timer_ = reactor_->add_timer_at(when, [this] { on_timer_fired(); });
+    timer_at_ = when;
+}
+
+void Worker::on_timer_fired() {
+    timer_.reset();  // one-shot: gone
+    tick();
+}
+
+void Worker::tick() {
+    const WorkerCore::Actions actions = core_.tick(clock_.now(), out_);
+    if (actions.close_socket && socket_) socket_.close();  // linger 0 (make_socket)
+    if (actions.open_socket) open();
+    schedule();
+}
+
+// The reactor's handler: one message; a request goes to attach()'s handler, or to recv().
+bool Worker::on_socket() {
+    if (!socket_ || !recv_nowait(socket_, in_)) return false;
+    ready_ = core_.on_message(std::move(in_), clock_.now());
+    in_.clear();  // what on_message() left of it
+    schedule();
+    if (!ready_) return true;
+    if (on_request_) {
+        Request request = std::move(*ready_);
+        ready_.reset();
+        on_request_(std::move(request));
+        return true;
     }
-    heard_ = false;
-    if (send(encode_heartbeat())) ++stats_.heartbeats_sent;
-    heartbeat_.sent(now);
+    return false;  // recv() hands it out: this burst ends here
 }
 
 std::optional<Request> Worker::on_readable() {
     while (socket_) {
-        Frames m;
-        bool got = false;
-        try {
-            got = m.recv(socket_, ZMQ_DONTWAIT);
-        } catch (const zmq::error_t& e) {
-            if (e.num() == EINTR) return std::nullopt;
-            throw;
+        Frames message;
+        if (!recv_nowait(socket_, message)) break;
+        auto request = core_.on_message(std::move(message), clock_.now());
+        if (request) {
+            schedule();
+            return request;
         }
-        if (!got) return std::nullopt;
-        heard_ = true;
-        auto decoded = decode_worker_inbound(std::move(m));
-        if (!decoded) {
-            ++stats_.malformed;
-            log::debug("worker: dropped malformed message from broker: {}", decoded.error().reason);
-            continue;
-        }
-        if (std::holds_alternative<BrokerHeartbeat>(*decoded)) {
-            ++stats_.heartbeats_received;
-            backoff_.reset();
-            disconnects_in_a_row_ = 0;
-            continue;
-        }
-        if (std::holds_alternative<BrokerDisconnect>(*decoded)) {
-            ++stats_.disconnects_received;
-            log::info("worker: DISCONNECT from broker, registering again");
-            Duration delay = disconnects_in_a_row_++ == 0 ? Duration{0} : backoff_.next();
-            schedule_reconnect(clock_.now(), delay);
+        if (core_.disconnect_pending()) {
+            tick();  // register again (at once the first time)
             return std::nullopt;
         }
-        auto& req = std::get<BrokerRequest>(*decoded);
-        backoff_.reset();
-        disconnects_in_a_row_ = 0;
-        ++stats_.requests;
-        Request out{std::move(req.client), std::move(req.body), Frame(), connection_};
-        if (out.body.size() >= 2 && is_correlation_frame(out.body.front())) out.correlation = out.body.pop();
-        return out;
     }
+    schedule();
     return std::nullopt;
 }
 
 std::optional<Request> Worker::recv(Duration timeout) {
+    if (handed_out_) {
+        // The previous request was handled (answered or dropped): the time it took was not silence.
+        core_.handled(clock_.now());
+        handed_out_ = false;
+    }
+    if (reactor_ != &own_reactor_) {
+        log::warn("worker: recv() while attached to another reactor; detach() first");
+        return std::nullopt;
+    }
     const TimePoint deadline = clock_.now() + timeout;
     while (!stopped()) {
-        TimePoint now = clock_.now();
-        if (now >= next_deadline()) {
-            on_timer();
-            continue;
+        const bool running = own_reactor_.run_once(until(clock_.now(), deadline));
+        if (ready_) {
+            std::optional<Request> request = std::move(ready_);
+            ready_.reset();
+            handed_out_ = true;
+            return request;  // (no copy: NRVO)
         }
-        // Poll first, then read: zmq_poll returns at once when a message is already queued, and an empty
-        // non-blocking read would cost a system call on every request.
-        auto wait = std::min({until(now, std::min(deadline, next_deadline())), Duration{100}});
-        try {
-            if (socket_) {
-                zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-                zmq::poll(&item, 1, wait);
-                if (item.revents & ZMQ_POLLIN) {
-                    if (auto r = on_readable()) return r;
-                    continue;
-                }
-            } else {
-                // Waiting for the reconnect time: nothing to read meanwhile.
-                zmq::poll(static_cast<zmq::pollitem_t*>(nullptr), 0, wait);
-            }
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-        }
-        if (clock_.now() >= deadline) return std::nullopt;
+        if (!running || clock_.now() >= deadline) break;
     }
     return std::nullopt;
 }
 
 bool Worker::reply(Request&& request, Frames body) {
-    if (request.connection != connection_ || !socket_) {
-        ++stats_.replies_dropped;
-        log::debug("worker: reply dropped, the connection it belongs to is gone");
-        return false;
-    }
-    if (body.empty()) body.add(Frame());
-    if (request.correlation.size() != 0) body.push(std::move(request.correlation));
-    bool ok = send(encode_reply(std::move(request.client), std::move(body)));
-    if (ok) ++stats_.replies;
-    return ok;
+    handed_out_ = false;
+    return core_.reply(std::move(request), std::move(body), clock_.now(), out_);
 }
 
 void Worker::run(const Handler& handler) {

@@ -11,19 +11,19 @@
 using namespace pirates;
 
 int main(int argc, char** argv) {
-    paranoid_pirate::WorkerConfig config;
+    paranoid_pirate::WorkerOptions options;
     Chaos chaos;
     CommandLine cli("ppworker", "Paranoid Pirate worker: echoes requests, heartbeats, reconnects");
-    cli.endpoint("connect", config.endpoint, "the queue's backend endpoint", true)
-        .millis("heartbeat-ms", config.timing.heartbeat, "heartbeat interval (default 1000)")
-        .integer("liveness", config.timing.liveness,
+    cli.endpoint("connect", options.connect, "the queue's backend endpoint", true)
+        .millis("heartbeat-ms", options.timing.heartbeat, "heartbeat interval (default 1000)")
+        .integer("liveness", options.timing.liveness,
                  "silent heartbeats before the queue is presumed dead (default 3)", 1, 1000)
-        .millis("reconnect-ms", config.timing.reconnect.initial, "first reconnect delay (default 1000)")
-        .millis("reconnect-max-ms", config.timing.reconnect.max, "longest reconnect delay (default 32000)");
+        .millis("reconnect-ms", options.timing.reconnect.initial, "first reconnect delay (default 1000)")
+        .millis("reconnect-max-ms", options.timing.reconnect.max, "longest reconnect delay (default 32000)");
     chaos.add_flags(cli);
     cli.parse(argc, argv);
     chaos.check(cli);
-    if (config.timing.reconnect.max < config.timing.reconnect.initial)
+    if (options.timing.reconnect.max < options.timing.reconnect.initial)
         cli.fail("--reconnect-max-ms must be at least --reconnect-ms");
     install_stop_signals();
 
@@ -54,8 +54,9 @@ int main(int argc, char** argv) {
     };
 
     zmq::context_t context(1);
-    paranoid_pirate::Worker worker(context, config, handler);
-    log::info("worker connecting to {}", config.endpoint);
+    paranoid_pirate::Worker worker(context, options, handler);
+    StopSignalHook hook([&] { worker.request_stop(); });
+    log::info("worker connecting to {}", options.connect);
     while (worker.run_once(Duration{100})) {
         if (hang) hang_until_stopped();
     }

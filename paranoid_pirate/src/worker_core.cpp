@@ -2,90 +2,92 @@
 #include <pirates/paranoid_pirate/protocol.hpp>
 #include <pirates/paranoid_pirate/worker_core.hpp>
 
-#include <algorithm>
-
 namespace pirates::paranoid_pirate {
 
-WorkerCore::WorkerCore(WorkerTiming timing, TimePoint now, std::uint64_t seed)
-    : timing_(timing),
-      heartbeat_(timing.heartbeat, now),
-      liveness_(std::max(timing.liveness, 1)),
-      silence_check_(now + timing.heartbeat),
-      backoff_(timing.reconnect, seed) {}
+namespace {
+PeerLinkOptions link_options(const WorkerTiming& timing) {
+    PeerLinkOptions o;
+    o.heartbeat = timing.heartbeat;
+    o.liveness = timing.liveness;
+    o.reconnect = timing.reconnect;
+    return o;
+}
+}  // namespace
 
-void WorkerCore::connected(TimePoint now) {
-    state_ = State::connected;
-    heartbeat_.restart(now);
-    liveness_.heard();
-    silence_check_ = now + timing_.heartbeat;
+WorkerCore::WorkerCore(WorkerTiming timing, TimePoint now, std::uint64_t seed)
+    : timing_(timing), link_(link_options(timing), now, seed) {}
+
+void WorkerCore::on_connected(TimePoint, Outbox& out) {
+    Frames ready = ready_message();
+    (void)out.send(ready);  // on a new DEALER: queued until the connection is up
 }
 
-std::optional<Frames> WorkerCore::on_message(Frames message, TimePoint now) {
-    if (state_ != State::connected) return std::nullopt;  // a late message from a closed socket
+std::optional<WorkerRequest> WorkerCore::on_message(Frames&& message, TimePoint now) {
+    if (!link_.connected()) return std::nullopt;  // a late message from a closed socket
     // Any message from the queue proves it alive: full liveness, and the back-off starts over.
-    liveness_.heard();
-    silence_check_ = now + timing_.heartbeat;
-    backoff_.reset();
+    link_.heard(now);
     auto command = classify_from_queue(message);
     if (!command) {
-        ++stats_.invalid;
+        ++stats_.malformed;
         log::debug("dropped invalid message from queue: {}", command.error().reason);
         return std::nullopt;
     }
     if (*command == QueueCommand::heartbeat) {
-        ++stats_.heartbeats_in;
+        ++stats_.heartbeats_received;
         return std::nullopt;
     }
     ++stats_.requests;
-    return message;
+    // Built in place: every Frames made or moved costs its deque an allocation, on each request.
+    const std::size_t start = body_start(message);
+    Frames envelope;
+    for (std::size_t i = 0; i < start; ++i) envelope.add(message.pop());
+    return std::optional<WorkerRequest>(std::in_place, std::move(envelope), std::move(message));
 }
 
-WorkerCore::Actions WorkerCore::on_tick(TimePoint now) {
+WorkerCore::Actions WorkerCore::tick(TimePoint now, Outbox& out) {
+    const PeerLink::Actions link = link_.tick(now);
     Actions actions;
-    if (state_ == State::waiting) {
-        if (now < reconnect_at_) return actions;
-        ++stats_.reconnects;
-        connected(now);
-        actions.open_socket = true;
-        return actions;
-    }
-    while (now >= silence_check_) {
-        silence_check_ += timing_.heartbeat;
-        if (!liveness_.silent_interval()) {
-            actions.close_socket = true;
-            actions.reconnect_in = backoff_.next();
-            reconnect_at_ = now + actions.reconnect_in;
-            state_ = State::waiting;
-            return actions;
-        }
-    }
-    if (heartbeat_.due(now)) {
-        heartbeat_.sent(now);
-        ++stats_.heartbeats_out;
-        actions.send_heartbeat = true;
+    actions.close_socket = link.close_socket;
+    actions.open_socket = link.open_socket;
+    actions.reconnect_in = link.reconnect_in;
+    if (link.close_socket) ++stats_.expired;
+    if (link.open_socket) ++stats_.reconnects;
+    if (link.send_heartbeat) {
+        Frames heartbeat = heartbeat_message();
+        if (out.send(heartbeat) == SendResult::sent) ++stats_.heartbeats_sent;
     }
     return actions;
 }
 
-void WorkerCore::handled(TimePoint now, bool replied) {
-    if (replied) ++stats_.replies;
-    if (state_ != State::connected) return;
-    liveness_.heard();
-    silence_check_ = now + timing_.heartbeat;
+SendResult WorkerCore::reply(WorkerRequest&& request, Frames&& body, TimePoint now, Outbox& out) {
+    handled(now);
+    if (!link_.connected()) {
+        ++stats_.unroutable;
+        return SendResult::peer_gone;
+    }
+    // The envelope becomes the reply (make_reply()'s frames, without a new message).
+    Frames& message = request.envelope;
+    if (body.empty()) message.add(Frame());
+    while (!body.empty()) message.add(body.pop());
+    const SendResult result = out.send(message);
+    if (result == SendResult::sent)
+        ++stats_.replies;
+    else
+        ++stats_.unroutable;
+    return result;
+}
+
+void WorkerCore::handled(TimePoint now) {
+    link_.resume(now);
 }
 
 Frames WorkerCore::make_reply(Frames request, Frames body) {
-    std::size_t start = body_start(request);
+    const std::size_t start = body_start(request);
     Frames reply;
     for (std::size_t i = 0; i < start; ++i) reply.add(request.pop());
     if (body.empty()) reply.add(Frame());
     while (!body.empty()) reply.add(body.pop());
     return reply;
-}
-
-TimePoint WorkerCore::next_deadline() const {
-    if (state_ == State::waiting) return reconnect_at_;
-    return std::min(heartbeat_.next(), silence_check_);
 }
 
 }  // namespace pirates::paranoid_pirate

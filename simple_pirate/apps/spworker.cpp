@@ -4,17 +4,19 @@
 #include <pirates/simple_pirate/echo_worker.hpp>
 
 int main(int argc, char** argv) {
-    pirates::simple_pirate::EchoWorkerConfig config;
+    pirates::simple_pirate::EchoWorkerOptions options;
     pirates::CommandLine cli("spworker", "Simple Pirate worker: echoes each request back through the queue.");
-    cli.endpoint("connect", config.connect, "queue backend endpoint, e.g. tcp://localhost:5556", true)
-        .millis("transport-heartbeat-ms", config.options.transport_heartbeat,
+    cli.endpoint("connect", options.connect, "queue backend endpoint, e.g. tcp://localhost:5556", true)
+        .millis("transport-heartbeat-ms", options.options.transport_heartbeat,
                 "libzmq (ZMTP) heartbeat to notice a vanished queue host (default 0: off)", 0);
-    config.chaos.add_flags(cli);
+    options.chaos.add_flags(cli);
     cli.parse(argc, argv);
-    config.chaos.check(cli);
+    options.chaos.check(cli);
 
     pirates::install_stop_signals();
     zmq::context_t context;
-    pirates::simple_pirate::run_echo_worker(context, config);
+    pirates::simple_pirate::EchoWorker worker(context, options);
+    pirates::StopSignalHook hook([&] { worker.request_stop(); });
+    worker.run();
     return 0;
 }

@@ -1,47 +1,54 @@
 #include <pirates/common/log.hpp>
-#include <pirates/common/signals.hpp>
 #include <pirates/simple_pirate/echo_worker.hpp>
 
+#include <algorithm>
 #include <thread>
 
 namespace pirates::simple_pirate {
 
-WorkerCounters run_echo_worker(zmq::context_t& context, const EchoWorkerConfig& config) {
-    Worker worker(context, config.connect, config.options);
-    log::info("worker ready, connected to {}", config.connect);
+EchoWorker::EchoWorker(zmq::context_t& context, EchoWorkerOptions options, const ClockSource& clock)
+    : options_(std::move(options)),
+      clock_(clock),
+      worker_(context, options_.connect, options_.options, clock) {}
+
+bool EchoWorker::wait(Duration delay) {
+    const TimePoint when = clock_.now() + delay;
+    // The simulated slowness itself; checked in short steps so that a stop is not held up.
+    while (!stopped() && clock_.now() < when)
+        std::this_thread::sleep_for(std::min(until(clock_.now(), when), Duration{20}));
+    return !stopped();
+}
+
+const WorkerStats& EchoWorker::run() {
+    log::info("worker ready, connected to {}", options_.connect);
     long n = 0;
-    while (!stop_requested()) {
-        auto request = worker.receive(Duration{100});
+    while (!stopped()) {
+        auto request = worker_.receive(Duration{100});
         if (!request) continue;
         ++n;
         if (log::enabled(log::Level::debug)) log::debug("request {}: {}", n, printable(*request));
-        switch (config.chaos.on_request(n)) {
+        switch (options_.chaos.on_request(n)) {
             case Chaos::Action::answer:
-                worker.reply(std::move(*request));
+                worker_.reply(std::move(*request));
                 break;
-            case Chaos::Action::delay_then_answer: {
-                log::info("request {}: answering {} ms late", n, config.chaos.delay.count());
-                const TimePoint when = Clock::now() + config.chaos.delay;
-                // The simulated slowness itself; checked in short steps so that a stop signal is not held up.
-                while (!stop_requested() && Clock::now() < when)
-                    std::this_thread::sleep_for(std::min(until(Clock::now(), when), Duration{20}));
-                if (!stop_requested()) worker.reply(std::move(*request));
+            case Chaos::Action::delay_then_answer:
+                log::info("request {}: answering {} ms late", n, options_.chaos.delay.count());
+                if (wait(options_.chaos.delay)) worker_.reply(std::move(*request));
                 break;
-            }
             case Chaos::Action::drop:
                 log::info("request {}: dropped (socket reopened, READY sent again)", n);
-                worker.drop();
+                worker_.drop();
                 break;
             case Chaos::Action::crash:
                 crash_now();
             case Chaos::Action::hang:
-                hang_until_stopped();
+                hang_until_stopped(stop_);
         }
     }
-    const auto& c = worker.counters();
-    log::info("stopping: {} requests, {} replies, {} dropped, {} reconnects", c.requests, c.replies,
-              c.dropped, c.reconnects);
-    return c;
+    const auto& s = worker_.stats();
+    log::info("stopping: {} requests, {} replies, {} dropped, {} reconnects", s.requests, s.replies,
+              s.dropped, s.reconnects);
+    return s;
 }
 
 }  // namespace pirates::simple_pirate

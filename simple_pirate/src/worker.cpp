@@ -1,4 +1,5 @@
 #include <pirates/common/log.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/simple_pirate/queue.hpp>
 #include <pirates/simple_pirate/worker.hpp>
 
@@ -27,65 +28,101 @@ namespace {
 std::atomic<std::uint64_t> monitor_serial{0};
 }
 
-Worker::Worker(zmq::context_t& context, std::string endpoint, WorkerOptions options)
-    : context_(context), endpoint_(std::move(endpoint)), options_(options) {
+Worker::Worker(zmq::context_t& context, std::string endpoint, WorkerOptions options, const ClockSource& clock)
+    : context_(context), endpoint_(std::move(endpoint)), options_(options), clock_(clock), reactor_(clock) {
     open();
+    // Registered once (a reopen replaces the sockets in place; a closed one is not polled). The monitor comes
+    // first: a lost connection is seen before anything read from the socket that lost it.
+    reactor_.add(monitor_, [this] { return on_monitor(); });
+    reactor_.add(socket_, [this] { return on_socket(); });
 }
 
 Worker::~Worker() {
     close();
 }
 
+void Worker::request_stop() {
+    stop_.request_stop();
+    reactor_.request_stop();
+}
+
+bool Worker::stopped() const {
+    return stop_.stop_requested() || reactor_.stopped();
+}
+
 void Worker::open() {
-    socket_.emplace(context_, zmq::socket_type::req);
-    socket_->set(zmq::sockopt::linger, 0);
+    socket_ = make_socket(context_, zmq::socket_type::req);
     if (options_.transport_heartbeat.count() > 0) {
         const int ivl = static_cast<int>(options_.transport_heartbeat.count());
-        socket_->set(zmq::sockopt::heartbeat_ivl, ivl);
-        socket_->set(zmq::sockopt::heartbeat_timeout, 3 * ivl);
+        socket_.set(zmq::sockopt::heartbeat_ivl, ivl);
+        socket_.set(zmq::sockopt::heartbeat_timeout, 3 * ivl);
     }
     if (options_.reregister_on_disconnect) {
         std::string address =
             "inproc://pirates.simple_pirate.worker-monitor." + std::to_string(++monitor_serial);
-        if (zmq_socket_monitor(socket_->handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
+        if (zmq_socket_monitor(socket_.handle(), address.c_str(), ZMQ_EVENT_DISCONNECTED) != 0)
             throw zmq::error_t();
-        monitor_.emplace(context_, zmq::socket_type::pair);
-        monitor_->set(zmq::sockopt::linger, 0);
-        monitor_->connect(address);
+        monitor_ = make_socket(context_, zmq::socket_type::pair);
+        monitor_.connect(address);
     }
-    socket_->connect(endpoint_);
+    socket_.connect(endpoint_);
     Frames ready;
     ready.add(byte_frame(kReady));
-    ready.send(*socket_);  // REQ: queued on the connecting pipe, never blocks
+    ready.send(socket_);  // REQ: queued on the connecting pipe, never blocks
     busy_ = false;
     envelope_.clear();
 }
 
 void Worker::close() {
-    if (socket_ && monitor_) zmq_socket_monitor(socket_->handle(), nullptr, 0);
-    monitor_.reset();
-    socket_.reset();
+    if (socket_ && monitor_) zmq_socket_monitor(socket_.handle(), nullptr, 0);
+    if (monitor_) monitor_.close();
+    if (socket_) socket_.close();
 }
 
 void Worker::reopen() {
     close();
-    ++counters_.reconnects;
+    ++stats_.reconnects;
     open();
+    reopened_ = true;
 }
 
-bool Worker::drain_monitor() {
-    if (!monitor_) return false;
-    bool dropped = false;
+// Monitor events: only DISCONNECTED is asked for.
+bool Worker::on_monitor() {
     Frames event;
-    while (event.recv(*monitor_, ZMQ_DONTWAIT)) {
-        if (event.size() >= 1 && event[0].size() >= 2) {
-            std::uint16_t id = 0;
-            std::memcpy(&id, event[0].data(), sizeof id);
-            if (id == ZMQ_EVENT_DISCONNECTED) dropped = true;
+    if (!monitor_ || !recv_nowait(monitor_, event)) return false;
+    if (event.size() >= 1 && event[0].size() >= 2) {
+        std::uint16_t id = 0;
+        std::memcpy(&id, event[0].data(), sizeof id);
+        if (id == ZMQ_EVENT_DISCONNECTED && !reopened_) {
+            ++stats_.disconnects;
+            // Anything already received on this socket came from the queue that dropped the connection; a
+            // request in it could still be answered, but the connection is gone: start over.
+            log::info("simple pirate worker: lost the queue at {}; reconnecting and sending READY",
+                      endpoint_);
+            reopen();
+            return false;
         }
-        event.clear();
     }
-    return dropped;
+    return true;
+}
+
+bool Worker::on_socket() {
+    // A REQ socket with a request in hand must answer before it may receive again.
+    if (busy_ || reopened_ || !socket_) return false;
+    Frames message;
+    if (!recv_nowait(socket_, message)) return false;
+    auto request = split_request(std::move(message));
+    if (!request) {
+        ++stats_.malformed;
+        log::debug("simple pirate worker: invalid request ({}); reopening", request.error().reason);
+        reopen();
+        return false;
+    }
+    ++stats_.requests;
+    envelope_ = std::move(request->envelope);
+    busy_ = true;
+    ready_ = std::move(request->body);
+    return false;
 }
 
 std::optional<Frames> Worker::receive(Duration timeout) {
@@ -93,35 +130,18 @@ std::optional<Frames> Worker::receive(Duration timeout) {
         log::warn("simple pirate worker: receive() with a request in hand; dropping it");
         drop();
     }
-    zmq::pollitem_t items[2] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
-                                {monitor_ ? monitor_->handle() : nullptr, 0, ZMQ_POLLIN, 0}};
-    try {
-        zmq::poll(items, monitor_ ? 2 : 1, timeout);
-    } catch (const zmq::error_t& e) {
-        if (e.num() != EINTR) throw;
-        return std::nullopt;
+    const TimePoint deadline = clock_.now() + timeout;
+    while (!stopped()) {
+        reopened_ = false;
+        const bool running = reactor_.run_once(until(clock_.now(), deadline));
+        if (ready_) {
+            std::optional<Frames> body = std::move(ready_);
+            ready_.reset();
+            return body;
+        }
+        if (reopened_ || !running || clock_.now() >= deadline) break;
     }
-    if (monitor_ && (items[1].revents & ZMQ_POLLIN) && drain_monitor()) {
-        ++counters_.disconnects;
-        // Anything already received on this socket came from the queue that dropped the connection; a request
-        // in it could still be answered, but the connection is gone: start over.
-        log::info("simple pirate worker: lost the queue at {}; reconnecting and sending READY", endpoint_);
-        reopen();
-        return std::nullopt;
-    }
-    Frames message;
-    if (!(items[0].revents & ZMQ_POLLIN) || !message.recv(*socket_, ZMQ_DONTWAIT)) return std::nullopt;
-    auto request = split_request(std::move(message));
-    if (!request) {
-        ++counters_.invalid;
-        log::debug("simple pirate worker: invalid request ({}); reopening", request.error().reason);
-        reopen();
-        return std::nullopt;
-    }
-    ++counters_.requests;
-    envelope_ = std::move(request->envelope);
-    busy_ = true;
-    return std::move(request->body);
+    return std::nullopt;
 }
 
 void Worker::reply(Frames body) {
@@ -131,13 +151,13 @@ void Worker::reply(Frames body) {
     }
     Frames message = join_reply(std::move(envelope_), std::move(body));
     busy_ = false;
-    message.send(*socket_);
-    ++counters_.replies;
+    message.send(socket_);
+    ++stats_.replies;
 }
 
 void Worker::drop() {
     if (!busy_) return;
-    ++counters_.dropped;
+    ++stats_.dropped;
     reopen();
 }
 

@@ -4,6 +4,11 @@
 
 #include "support/net.hpp"
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <thread>
+
 using namespace pirates;
 using namespace std::chrono_literals;
 
@@ -57,4 +62,19 @@ TEST_CASE("chaos decides per request number") {
     slow.delay = 10ms;
     CHECK(slow.on_request(2) == Chaos::Action::answer);
     CHECK(slow.on_request(3) == Chaos::Action::delay_then_answer);
+}
+
+TEST_CASE("hang_until_stopped(stop) exits 0 once its StopSource is asked from another thread") {
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        StopSource stop;
+        std::thread asker([&] { stop.request_stop(); });
+        asker.detach();
+        hang_until_stopped(stop);  // exits 0
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
 }

@@ -1,6 +1,7 @@
 // The driver kit's socket-facing pieces over real sockets: the socket factory, wait_readable (the blocking
 // clients' wait), a reactor stopped from another thread, and StopSignalHook.
 #include <doctest/doctest.h>
+#include <pirates/common/outbox.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/common/socket.hpp>
@@ -42,6 +43,31 @@ TEST_CASE("a message over max_message_bytes drops the sender's connection, small
     CHECK(m.size() == 2);
     CHECK(m[1].to_string() == "ok");
     CHECK_FALSE(recv_within(server, m, 200ms));
+}
+
+TEST_CASE(
+    "SocketOutbox: sends on the socket it wraps; closed is peer_gone, no peer to queue on is would_block") {
+    zmq::context_t context;
+    zmq::socket_t server = make_socket(context, zmq::socket_type::router);
+    std::string ep = bind_loopback(server);
+    zmq::socket_t dealer = make_socket(context, zmq::socket_type::dealer);
+    dealer.connect(ep);
+    SocketOutbox out(dealer);
+    Frames m = make_frames({"a", "b"});
+    CHECK(out.send(m) == SendResult::sent);
+    Frames got;
+    REQUIRE(recv_within(server, got));
+    CHECK(strings(got).size() == 3);
+    CHECK(strings(got)[1] == "a");
+    CHECK(strings(got)[2] == "b");
+
+    zmq::socket_t lonely = make_socket(context, zmq::socket_type::dealer);  // never connected
+    SocketOutbox nowhere(lonely);
+    Frames n = make_frames({"x"});
+    CHECK(nowhere.send(n) == SendResult::would_block);
+    lonely.close();
+    Frames c = make_frames({"x"});
+    CHECK(nowhere.send(c) == SendResult::peer_gone);
 }
 
 TEST_CASE("wait_readable: ready, timeout, and stopped from another thread within a slice") {

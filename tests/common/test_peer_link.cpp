@@ -94,3 +94,31 @@ TEST_CASE("peer link: a DISCONNECT from the peer closes at once and reconnects a
     CHECK(link.tick(clock.now()).open_socket);
     CHECK(link.stats().reconnects == 1);
 }
+
+TEST_CASE("peer link: restart() reconnects at once, timers from now, the back-off kept") {
+    ManualClock clock;
+    PeerLink link(options(), clock.now());
+    clock.advance(300ms);
+    REQUIRE(link.tick(clock.now()).close_socket);  // back-off now 400 next
+    clock.advance(200ms);
+    REQUIRE(link.tick(clock.now()).open_socket);
+    clock.advance(250ms);
+    CHECK_FALSE(link.tick(clock.now()).close_socket);
+    CHECK(link.liveness_left() == 1);
+    link.restart(clock.now());
+    CHECK(link.connected());
+    CHECK(link.liveness_left() == 3);
+    CHECK(link.next_backoff_base() == 400ms);
+    CHECK(link.stats().reconnects == 2);
+    CHECK(link.next_deadline() == clock.now() + 100ms);  // heartbeat and silence counted from the restart
+    clock.advance(99ms);
+    CHECK_FALSE(link.tick(clock.now()).send_heartbeat);
+    clock.advance(1ms);
+    CHECK(link.tick(clock.now()).send_heartbeat);
+    CHECK(link.liveness_left() == 2);
+    // From a waiting state too: connected at once, the pending reconnect forgotten.
+    CHECK(link.disconnect(clock.now()) == 400ms);
+    link.restart(clock.now());
+    CHECK(link.connected());
+    CHECK(link.next_deadline() == clock.now() + 100ms);
+}

@@ -7,7 +7,10 @@
 
 #include "support/net.hpp"
 
+#include <atomic>
+#include <cctype>
 #include <map>
+#include <set>
 #include <thread>
 
 using namespace pirates;
@@ -69,7 +72,7 @@ bool pump(Worker& w, Pred pred, Duration timeout = 5s) {
 TEST_CASE("worker API: READY first, requests to the handler, replies with several frames") {
     zmq::context_t ctx;
     FakeBroker broker(ctx);
-    Worker worker(ctx, WorkerConfig{broker.endpoint, "echo", 1000ms, 3, {1000ms, 1000ms, 0}});
+    Worker worker(ctx, WorkerOptions{broker.endpoint, "echo", 1000ms, 3, {1000ms, 1000ms, 0}});
     S ready = broker.next();
     REQUIRE(ready.size() == 5);
     CHECK(S(ready.begin() + 1, ready.end()) == S{"", "MDPW01", "\x01", "echo"});
@@ -87,7 +90,7 @@ TEST_CASE("worker API: READY first, requests to the handler, replies with severa
 TEST_CASE("worker API: heartbeats every interval, and ignores malformed messages from the broker") {
     zmq::context_t ctx;
     FakeBroker broker(ctx);
-    Worker worker(ctx, WorkerConfig{broker.endpoint, "echo", 20ms, 100, {1000ms, 1000ms, 0}});
+    Worker worker(ctx, WorkerOptions{broker.endpoint, "echo", 20ms, 100, {1000ms, 1000ms, 0}});
     S ready = broker.next();
     REQUIRE(ready.size() == 5);
     broker.send(S{ready[0], "garbage"});
@@ -96,17 +99,17 @@ TEST_CASE("worker API: heartbeats every interval, and ignores malformed messages
     S hb = broker.next();
     CHECK(hb == S{ready[0], "", "MDPW01", "\x04"});
     CHECK(worker.stats().malformed == 2);
-    CHECK(worker.stats().connects == 1);
+    CHECK(worker.stats().reconnects == 0);
 }
 
 TEST_CASE("worker API: a silent broker is presumed dead, the worker reconnects and registers again") {
     zmq::context_t ctx;
     FakeBroker broker(ctx);
-    Worker worker(ctx, WorkerConfig{broker.endpoint, "echo", 20ms, 3, {30ms, 60ms, 0.2}});
+    Worker worker(ctx, WorkerOptions{broker.endpoint, "echo", 20ms, 3, {30ms, 60ms, 0.2}});
     S first = broker.next();
     REQUIRE(first.size() == 5);
-    CHECK(pump(worker, [&] { return worker.stats().connects >= 2; }));
-    CHECK(worker.stats().broker_deaths >= 1);
+    CHECK(pump(worker, [&] { return worker.stats().reconnects >= 1; }));
+    CHECK(worker.stats().expired >= 1);
     // A READY from a new socket (new identity) arrives.
     S again = broker.next_not_heartbeat();
     while (!again.empty() && again[0] == first[0]) again = broker.next_not_heartbeat();
@@ -118,12 +121,12 @@ TEST_CASE("worker API: a silent broker is presumed dead, the worker reconnects a
 TEST_CASE("worker API: DISCONNECT from the broker makes it register again at once") {
     zmq::context_t ctx;
     FakeBroker broker(ctx);
-    Worker worker(ctx, WorkerConfig{broker.endpoint, "echo", 1000ms, 3, {5000ms, 5000ms, 0}});
+    Worker worker(ctx, WorkerOptions{broker.endpoint, "echo", 1000ms, 3, {5000ms, 5000ms, 0}});
     S first = broker.next();
     REQUIRE(first.size() == 5);
     broker.send(S{first[0], "", "MDPW01", "\x05"});
     CHECK(pump(
-        worker, [&] { return worker.stats().connects == 2; }, 2s));
+        worker, [&] { return worker.stats().reconnects == 1; }, 2s));
     S again = broker.next_not_heartbeat();
     REQUIRE(again.size() == 5);
     CHECK(again[0] != first[0]);
@@ -133,7 +136,7 @@ TEST_CASE("worker API: DISCONNECT from the broker makes it register again at onc
 TEST_CASE("worker API: an async client's correlation frame is hidden from the handler and echoed first") {
     zmq::context_t ctx;
     FakeBroker broker(ctx);
-    Worker worker(ctx, WorkerConfig{broker.endpoint, "upper", 1000ms, 3, {1000ms, 1000ms, 0}});
+    Worker worker(ctx, WorkerOptions{broker.endpoint, "upper", 1000ms, 3, {1000ms, 1000ms, 0}});
     S ready = broker.next();
     REQUIRE(ready.size() == 5);
     const std::string corr("\xFFPIRCID\x01\0\0\0\0\0\0\0\x2a", 16);  // marker + big-endian id 42
@@ -143,6 +146,122 @@ TEST_CASE("worker API: an async client's correlation frame is hidden from the ha
     CHECK(strings(request->body) == S{"abc"});
     worker.reply(std::move(*request), make_frames({"ABC"}));
     CHECK(broker.next_not_heartbeat() == S{ready[0], "", "MDPW01", "\x03", "C", "", corr, "ABC"});
+}
+
+TEST_CASE("worker API: run() on another thread stops on request_stop(), and the worker says DISCONNECT") {
+    zmq::context_t ctx;
+    FakeBroker broker(ctx);
+    auto worker =
+        std::make_unique<Worker>(ctx, WorkerOptions{broker.endpoint, "echo", 1000ms, 3, {1000ms, 1000ms, 0}});
+    S ready = broker.next();
+    REQUIRE(ready.size() == 5);
+    std::thread serve([&] { worker->run([](Frames&& body) { return std::move(body); }); });
+    broker.send(S{ready[0], "", "MDPW01", "\x02", "C", "", "ping"});
+    CHECK(broker.next_not_heartbeat() == S{ready[0], "", "MDPW01", "\x03", "C", "", "ping"});
+    const auto asked = Clock::now();
+    worker->request_stop();
+    serve.join();
+    CHECK(Clock::now() - asked < 2000ms);  // within a poll slice, with slack for a loaded machine
+    CHECK(worker->stopped());
+    CHECK(worker->stats().replies == 1);
+    worker.reset();
+    CHECK(broker.next_not_heartbeat() == S{ready[0], "", "MDPW01", "\x05"});
+}
+
+TEST_CASE("worker API: recv() returns nothing once request_stop() is called from another thread") {
+    zmq::context_t ctx;
+    FakeBroker broker(ctx);
+    Worker worker(ctx, WorkerOptions{broker.endpoint, "echo", 1000ms, 3, {1000ms, 1000ms, 0}});
+    std::atomic<bool> returned{false};
+    std::thread waiter([&] {
+        while (!worker.stopped()) CHECK_FALSE(worker.recv(60s).has_value());
+        returned = true;
+    });
+    worker.request_stop();
+    waiter.join();
+    CHECK(returned);
+}
+
+TEST_CASE(
+    "worker API: attach() serves two workers from the caller's Reactor, with heartbeats and DISCONNECT") {
+    zmq::context_t ctx;
+    FakeBroker broker(ctx);
+    Reactor reactor;  // outlives the workers attached to it
+    Worker a(ctx, WorkerOptions{broker.endpoint, "a", 20ms, 100, {1000ms, 1000ms, 0}});
+    Worker b(ctx, WorkerOptions{broker.endpoint, "b", 20ms, 100, {1000ms, 1000ms, 0}});
+    a.attach(reactor, [&](Request&& r) {
+        Frames body;
+        for (auto& f : r.body) {
+            std::string text = f.to_string();
+            for (auto& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            body.add(frame(text));
+        }
+        a.reply(std::move(r), std::move(body));
+    });
+    std::vector<Request> held;  // b answers later, outside its handler
+    b.attach(reactor, [&](Request&& r) { held.push_back(std::move(r)); });
+
+    // The next message from the workers that `pred` accepts (others are skipped), turning the reactor (this
+    // thread's only loop) meanwhile.
+    auto next = [&](const std::function<bool(const S&)>& pred) {
+        S got;
+        pirates::test::eventually([&] {
+            reactor.run_once(1ms);
+            Frames m;
+            while (m.recv(broker.router, ZMQ_DONTWAIT)) {
+                S one = strings(m);
+                m.clear();
+                if (pred(one)) {
+                    got = one;
+                    return true;
+                }
+            }
+            return false;
+        });
+        return got;
+    };
+    auto not_heartbeat = [](const S& m) { return !(m.size() == 4 && m[3] == "\x04"); };
+
+    std::map<std::string, std::string> id;  // service -> identity
+    while (id.size() < 2) {
+        S m = next(not_heartbeat);
+        REQUIRE(m.size() == 5);
+        REQUIRE(m[3] == "\x01");
+        id[m[4]] = m[0];
+    }
+    broker.send(S{id["a"], "", "MDPW01", "\x02", "C1", "", "hello"});
+    CHECK(next(not_heartbeat) == S{id["a"], "", "MDPW01", "\x03", "C1", "", "HELLO"});
+    // Heartbeats from both, driven by the reactor's timers.
+    std::set<std::string> beating;
+    next([&](const S& m) {
+        if (m.size() == 4 && m[3] == "\x04") beating.insert(m[0]);
+        return beating.size() == 2;
+    });
+    CHECK(beating.size() == 2);
+    // A DISCONNECT to b: it registers again at once, from a new socket, still on the reactor.
+    broker.send(S{id["b"], "", "MDPW01", "\x05"});
+    S again = next(not_heartbeat);
+    REQUIRE(again.size() == 5);
+    CHECK(S(again.begin() + 1, again.end()) == S{"", "MDPW01", "\x01", "b"});
+    CHECK(again[0] != id["b"]);
+    broker.send(S{again[0], "", "MDPW01", "\x02", "C2", "", "later"});
+    CHECK(pirates::test::eventually([&] {
+        reactor.run_once(1ms);
+        return held.size() == 1;
+    }));
+    REQUIRE(held.size() == 1);
+    CHECK(strings(held[0].body) == S{"later"});
+    CHECK(b.reply(std::move(held[0]), make_frames({"done"})));
+    CHECK(next(not_heartbeat) == S{again[0], "", "MDPW01", "\x03", "C2", "", "done"});
+    CHECK(a.stats().replies == 1);
+    CHECK(b.stats().disconnects == 1);
+    CHECK(b.stats().reconnects == 1);
+    // Back on its own loop.
+    a.detach();
+    broker.send(S{id["a"], "", "MDPW01", "\x02", "C3", "", "own"});
+    auto r = a.recv(5s);
+    REQUIRE(r);
+    CHECK(strings(r->body) == S{"own"});
 }
 
 TEST_CASE("sync client: request, silence, reopen and resend, then the answer") {

@@ -235,20 +235,16 @@ TEST_CASE("the Worker library in-process: the handler's reply goes back, nullopt
     const auto backend = queue->bound_endpoint("backend");
     REQUIRE_FALSE(backend.empty());
     zmq::context_t ctx;
-    std::atomic<bool> done{false};
     std::atomic<int> handled{0};
-    std::thread worker_thread([&] {
-        paranoid_pirate::WorkerConfig config{backend, {50ms, 3, BackoffPolicy{50ms, 400ms, 0.2}}};
-        paranoid_pirate::Worker worker(ctx, config, [&](Frames request) -> std::optional<Frames> {
-            ++handled;
-            if (equals(request[0], "drop")) return std::nullopt;
-            Frames reply;
-            reply.add(frame("re: " + request[0].to_string()));
-            return reply;
-        });
-        while (!done && worker.run_once(20ms)) {
-        }
+    paranoid_pirate::WorkerOptions options{backend, {50ms, 3, BackoffPolicy{50ms, 400ms, 0.2}}};
+    paranoid_pirate::Worker worker(ctx, options, [&](Frames request) -> std::optional<Frames> {
+        ++handled;
+        if (equals(request[0], "drop")) return std::nullopt;
+        Frames reply;
+        reply.add(frame("re: " + request[0].to_string()));
+        return reply;
     });
+    std::thread worker_thread([&] { worker.run(); });  // until request_stop(), from this thread
     zmq::socket_t req(ctx, zmq::socket_type::req);
     req.set(zmq::sockopt::linger, 0);
     req.connect(frontend);
@@ -260,8 +256,11 @@ TEST_CASE("the Worker library in-process: the handler's reply goes back, nullopt
     reply.clear();
     CHECK(eventually([&] { return handled == 2; }, 5000ms));
     CHECK_FALSE(recv_within(req, reply, 300ms));  // no reply was sent
-    done = true;
+    worker.request_stop();
     worker_thread.join();
+    CHECK(worker.stopped());
+    CHECK(worker.stats().requests == 2);
+    CHECK(worker.stats().replies == 1);
 }
 
 TEST_CASE(

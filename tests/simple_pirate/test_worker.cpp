@@ -1,8 +1,13 @@
 // The Simple Pirate worker against a queue written in the test (a ROUTER), frames checked byte for byte.
 #include <doctest/doctest.h>
+#include <pirates/simple_pirate/echo_worker.hpp>
 #include <pirates/simple_pirate/worker.hpp>
 
 #include "support/net.hpp"
+#include "support/process.hpp"
+
+#include <csignal>
+#include <thread>
 
 using namespace pirates;
 using namespace pirates::simple_pirate;
@@ -66,8 +71,8 @@ TEST_CASE("worker: READY on connect, then request and reply with the client's en
     worker.reply(test::make_frames({"HELLO"}));
     REQUIRE(test::recv_within(queue, m));
     CHECK(test::strings(m) == S{id, "", "client-7", "", "HELLO"});
-    CHECK(worker.counters().requests == 1);
-    CHECK(worker.counters().replies == 1);
+    CHECK(worker.stats().requests == 1);
+    CHECK(worker.stats().replies == 1);
 }
 
 TEST_CASE("worker: drop() and an invalid request both reopen the socket and send READY again") {
@@ -93,9 +98,9 @@ TEST_CASE("worker: drop() and an invalid request both reopen the socket and send
     auto after_invalid = test::strings(m);
     CHECK(after_invalid == S{after_invalid[0], "", READY});
     CHECK(after_invalid[0] != id);
-    CHECK(worker.counters().invalid == 1);
-    CHECK(worker.counters().dropped == 1);
-    CHECK(worker.counters().reconnects == 2);
+    CHECK(worker.stats().malformed == 1);
+    CHECK(worker.stats().dropped == 1);
+    CHECK(worker.stats().reconnects == 2);
 }
 
 TEST_CASE("worker: when the queue restarts on the same endpoint the worker registers with the new one") {
@@ -122,7 +127,7 @@ TEST_CASE("worker: when the queue restarts on the same endpoint the worker regis
     REQUIRE(recv_while_worker_runs(*queue, worker, m, 10000ms));
     auto ready = test::strings(m);
     CHECK(ready == S{ready[0], "", READY});
-    CHECK(worker.counters().disconnects >= 1);
+    CHECK(worker.stats().disconnects >= 1);
 
     // And it serves requests from the new queue.
     test::make_frames({ready[0], "", "c", "", "ping"}).send(*queue);
@@ -131,4 +136,57 @@ TEST_CASE("worker: when the queue restarts on the same endpoint the worker regis
     worker.reply(std::move(*body));
     REQUIRE(test::recv_within(*queue, m));
     CHECK(test::strings(m) == S{ready[0], "", "c", "", "ping"});
+}
+
+TEST_CASE("worker: request_stop() from another thread ends a long receive() within a poll slice") {
+    zmq::context_t ctx;
+    auto queue = make_router(ctx);
+    auto ep = test::bind_loopback(queue);
+    Worker worker(ctx, ep);
+    std::thread waiter([&] {
+        while (!worker.stopped()) CHECK_FALSE(worker.receive(60000ms).has_value());
+    });
+    const auto asked = Clock::now();
+    worker.request_stop();
+    waiter.join();
+    CHECK(Clock::now() - asked < 2000ms);  // one 100 ms slice, with slack for a loaded machine
+    CHECK(worker.stopped());
+}
+
+TEST_CASE("EchoWorker in-process: echoes, and run() returns its stats on request_stop()") {
+    zmq::context_t ctx;
+    auto queue = make_router(ctx);
+    EchoWorkerOptions options;
+    options.connect = test::bind_loopback(queue);
+    EchoWorker echo(ctx, options);
+    WorkerStats result;
+    std::thread serving([&] { result = echo.run(); });
+    Frames m;
+    REQUIRE(test::recv_within(queue, m));
+    const std::string id = test::strings(m)[0];
+    test::make_frames({id, "", "c", "", "echo me"}).send(queue);
+    REQUIRE(test::recv_within(queue, m));
+    CHECK(test::strings(m) == S{id, "", "c", "", "echo me"});
+    echo.request_stop();
+    serving.join();
+    CHECK(result.requests == 1);
+    CHECK(result.replies == 1);
+}
+
+TEST_CASE("spworker --hang-after: silent after N requests, and still stops cleanly on SIGTERM") {
+    zmq::context_t ctx;
+    auto queue = make_router(ctx);
+    auto ep = test::bind_loopback(queue);
+    test::Process worker("spworker", {"--connect", ep, "--hang-after", "1"});
+    Frames m;
+    REQUIRE(test::recv_within(queue, m, 10000ms));
+    const std::string id = test::strings(m)[0];
+    test::make_frames({id, "", "c", "", "one"}).send(queue);
+    REQUIRE(test::recv_within(queue, m));
+    CHECK(test::strings(m) == S{id, "", "c", "", "one"});
+    test::make_frames({id, "", "c", "", "two"}).send(queue);
+    REQUIRE(worker.wait_for("simulating a hang"));
+    CHECK_FALSE(test::recv_within(queue, m, 200ms));  // no answer
+    worker.signal(SIGTERM);
+    CHECK(worker.wait_exit() == 0);
 }

@@ -7,6 +7,7 @@
 // 0 disables each one.
 #include <pirates/common/cli.hpp>
 #include <pirates/common/clock.hpp>
+#include <pirates/common/stop.hpp>
 
 namespace pirates {
 
@@ -30,5 +31,8 @@ struct Chaos {
 [[noreturn]] void crash_now();
 // Stay alive and silent until a stop signal arrives, then exit 0.
 [[noreturn]] void hang_until_stopped();
+// The same for library objects, which never read the process-wide flag: until `stop` is requested (the
+// object's request_stop(), which a program's StopSignalHook calls), then exit 0.
+[[noreturn]] void hang_until_stopped(const StopSource& stop);
 
 }  // namespace pirates

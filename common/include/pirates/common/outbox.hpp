@@ -20,6 +20,22 @@ class Outbox {
     virtual SendResult send(Frames& message, Channel channel = 0) = 0;
 };
 
+// An Outbox onto one socket that is not a ROUTER (a worker's DEALER): each message is sent at once, without
+// blocking. A closed socket (a worker waiting to reconnect) is peer_gone; a full pipe, or a socket with no
+// connection to queue on, is would_block. Either way the message is dropped (a DEALER accepts a message whole
+// or not at all): a worker's heartbeats and reconnects are what recover from that.
+class SocketOutbox final : public Outbox {
+  public:
+    explicit SocketOutbox(zmq::socket_t& socket) : socket_(socket) {}
+    SendResult send(Frames& message, Channel = 0) override {
+        if (!socket_) return SendResult::peer_gone;
+        return message.send(socket_, ZMQ_DONTWAIT) ? SendResult::sent : SendResult::would_block;
+    }
+
+  private:
+    zmq::socket_t& socket_;
+};
+
 // An Outbox that keeps what it is given and reports every message as sent (tests, and drivers that send
 // after the core returns).
 class OutboxVector final : public Outbox {

@@ -10,6 +10,7 @@
 //              back-off.
 //   waiting:   no socket; at the end of the delay, open a new socket and register again (connected).
 //   disconnect(now): the peer told us to go (MDP DISCONNECT): close and reconnect after the back-off.
+//   restart(now):    the driver closed and reopened at once (no back-off): connected afresh from `now`.
 #include <pirates/common/backoff.hpp>
 #include <pirates/common/clock.hpp>
 #include <pirates/common/heartbeat.hpp>
@@ -54,6 +55,10 @@ class PeerLink {
     void resume(TimePoint now);
     // The peer told us to go: close now, reconnect after the back-off. Returns the delay.
     Duration disconnect(TimePoint now);
+    // The driver closed its socket and opened a new one at once, without waiting a back-off (an MDP worker
+    // told to go for the first time registers again now): heartbeat and liveness start afresh from `now`, the
+    // back-off is kept (so a peer that keeps refusing us meets disconnect()'s growing delays). A reconnect.
+    void restart(TimePoint now);
     Actions tick(TimePoint now);
     TimePoint next_deadline() const;
 

@@ -3,7 +3,8 @@
 // one-frame READY (0x01), then answers requests one at a time:
 //
 //     pirates::simple_pirate::Worker worker(ctx, "tcp://localhost:5556");
-//     while (!pirates::stop_requested())
+//     pirates::StopSignalHook hook([&] { worker.request_stop(); });  // in a program: SIGINT/SIGTERM
+//     while (!worker.stopped())
 //         if (auto request = worker.receive(std::chrono::milliseconds(100))) worker.reply(handle(*request));
 //
 // The application sees only the request body; the client's envelope (`[client-id] ""`) is kept by the worker
@@ -16,7 +17,9 @@
 // reopen.
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
+#include <pirates/common/reactor.hpp>
 #include <pirates/common/result.hpp>
+#include <pirates/common/stop.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -43,24 +46,27 @@ struct WorkerOptions {
     Duration transport_heartbeat{0};
 };
 
-struct WorkerCounters {
+struct WorkerStats {
     std::uint64_t requests = 0;    // valid requests received
     std::uint64_t replies = 0;     // replies sent
-    std::uint64_t invalid = 0;     // malformed requests (the socket is reopened: a REQ must answer otherwise)
+    std::uint64_t malformed = 0;   // malformed requests (the socket is reopened: a REQ must answer otherwise)
     std::uint64_t dropped = 0;     // requests dropped by drop()
-    std::uint64_t reconnects = 0;  // sockets reopened (drop, invalid request, lost connection)
+    std::uint64_t reconnects = 0;  // sockets reopened (drop, malformed request, lost connection)
     std::uint64_t disconnects = 0;  // connection losses seen by the monitor
 };
+using WorkerCounters = WorkerStats;  // the former name
 
 class Worker {
   public:
-    Worker(zmq::context_t& context, std::string endpoint, WorkerOptions options = {});
+    Worker(zmq::context_t& context, std::string endpoint, WorkerOptions options = {},
+           const ClockSource& clock = steady_clock());
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
 
-    // Wait up to `timeout` for a request and return its body; nullopt if none came. Must not be called while
-    // a request is in hand (reply() or drop() it first).
+    // Wait up to `timeout` for a request and return its body; nullopt if none came, when the worker had to
+    // register again (lost connection, malformed request), or once stopped. Must not be called while a
+    // request is in hand (reply() or drop() it first).
     std::optional<Frames> receive(Duration timeout);
     // Answer the request in hand.
     void reply(Frames body);
@@ -68,24 +74,33 @@ class Worker {
     void drop();
     bool busy() const { return busy_; }
 
-    const WorkerCounters& counters() const { return counters_; }
+    // Thread-safe: receive() returns nullopt within one poll slice (100 ms).
+    void request_stop();
+    bool stopped() const;
+
+    const WorkerStats& stats() const { return stats_; }
     const std::string& endpoint() const { return endpoint_; }
 
   private:
     void open();
     void close();
     void reopen();
-    // True when the monitor reports the connection dropped.
-    bool drain_monitor();
+    bool on_monitor();
+    bool on_socket();
 
     zmq::context_t& context_;
     std::string endpoint_;
     WorkerOptions options_;
-    std::optional<zmq::socket_t> socket_;
-    std::optional<zmq::socket_t> monitor_;
+    const ClockSource& clock_;
+    zmq::socket_t socket_;   // REQ
+    zmq::socket_t monitor_;  // PAIR: the REQ socket's DISCONNECTED events (closed when not re-registering)
+    Reactor reactor_;
     Frames envelope_;
+    std::optional<Frames> ready_;  // the body of a request read in this turn
+    bool reopened_ = false;        // the socket was replaced in this turn
     bool busy_ = false;
-    WorkerCounters counters_;
+    WorkerStats stats_;
+    StopSource stop_;
 };
 
 }  // namespace pirates::simple_pirate
