@@ -78,7 +78,7 @@ struct BrokerThread {
         thread = std::thread([this] { broker.run(); });
     }
     ~BrokerThread() {
-        broker.stop();
+        broker.request_stop();
         thread.join();
     }
     static majordomo::BrokerOptions options() {
