@@ -200,7 +200,7 @@ struct MdpSystem {
         for (auto& w : workers) w->request_stop();
         for (auto& t : threads) t.join();
         workers.clear();
-        broker->stop();
+        broker->request_stop();
         broker_thread.join();
     }
 };
@@ -209,7 +209,7 @@ struct MdpSystem {
 // 8 workers. One message object is reused for input, as the driver does; output is "sent" (consumed) at once.
 struct NullOutbox final : majordomo::Outbox {  // the broker core's (common has an Outbox too)
     std::string last_identity;
-    SendResult send(Frames& m) override {
+    SendResult send(Frames& m, Channel) override {
         last_identity.assign(static_cast<const char*>(m[0].data()), m[0].size());
         for (auto& f : m) Frame gone(std::move(f));  // a socket send takes the frames
         return SendResult::sent;

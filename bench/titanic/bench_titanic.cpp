@@ -13,8 +13,8 @@
 #include <pirates/majordomo/client.hpp>
 #include <pirates/majordomo/protocol.hpp>
 #include <pirates/majordomo/worker.hpp>
-#include <pirates/titanic/server.hpp>
 #include <pirates/titanic/store.hpp>
+#include <pirates/titanic/titanic.hpp>
 
 #include <fmt/format.h>
 
@@ -78,7 +78,7 @@ struct BrokerThread {
         thread = std::thread([this] { broker.run(); });
     }
     ~BrokerThread() {
-        broker.stop();
+        broker.request_stop();
         thread.join();
     }
     static majordomo::BrokerOptions options() {
@@ -156,11 +156,11 @@ struct TitanicFigure {
 TitanicFigure titanic_rate(const std::string& dir, int clients, int per_client, int pool) {
     zmq::context_t context;
     BrokerThread broker(context);
-    titanic::ServerConfig config;
+    titanic::TitanicOptions config;
     config.broker = broker.broker.endpoint();
     config.dir = dir;
     config.pool = pool;
-    auto server = titanic::Server::open(context, config);
+    auto server = titanic::Titanic::open(context, config);
     if (!server) throw std::runtime_error(server.error().reason);
     auto& s = *server.value();
     std::thread thread([&] { s.run(); });
@@ -171,13 +171,13 @@ TitanicFigure titanic_rate(const std::string& dir, int clients, int per_client, 
     try {
         rate = call_rate(context, broker.broker.endpoint(), "titanic.request", body, clients, per_client);
     } catch (...) {
-        s.stop();
+        s.request_stop();
         thread.join();
         throw;
     }
-    s.stop();
+    s.request_stop();
     thread.join();
-    return {rate, s.store_stats().commits, s.core().counters().requests, s.stats().largest_batch};
+    return {rate, s.store_stats().commits, s.core().stats().requests, s.stats().largest_batch};
 }
 
 }  // namespace

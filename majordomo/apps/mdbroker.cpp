@@ -57,6 +57,7 @@ int main(int argc, char** argv) {
     try {
         zmq::context_t context;
         majordomo::Broker broker(context, options);
+        StopSignalHook hook([&] { broker.request_stop(); });
         broker.run();
     } catch (const zmq::error_t& e) {
         log::error("{}", e.what());

@@ -1,6 +1,6 @@
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
-#include <pirates/common/signals.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/majordomo/broker.hpp>
 #include <pirates/majordomo/protocol.hpp>
 
@@ -10,29 +10,36 @@ namespace pirates::majordomo {
 
 namespace {
 std::atomic<unsigned> monitor_count{0};
+
+SocketOptions broker_socket_options(const BrokerOptions& options) {
+    SocketOptions o = router_options(options.hwm, options.max_message_bytes);
+    o.linger_ms = 100;
+    return o;
 }
 
+SocketOptions monitor_socket_options() {
+    // Its pipe is unbounded on our side (rcvhwm 0): libzmq must never have to drop or wait on an event; we
+    // read them every loop turn.
+    SocketOptions o;
+    o.rcvhwm = 0;
+    return o;
+}
+}  // namespace
+
 Broker::Broker(zmq::context_t& context, BrokerOptions options, const ClockSource& clock)
-    : socket_(context, zmq::socket_type::router),
-      monitor_(context, zmq::socket_type::pair),
+    : socket_(make_socket(context, zmq::socket_type::router, broker_socket_options(options))),
+      monitor_(make_socket(context, zmq::socket_type::pair, monitor_socket_options())),
       options_(std::move(options)),
       clock_(clock),
-      core_(options_.core) {
-    socket_.set(zmq::sockopt::router_mandatory, 1);
-    socket_.set(zmq::sockopt::sndhwm, options_.hwm);
-    socket_.set(zmq::sockopt::rcvhwm, options_.hwm);
-    socket_.set(zmq::sockopt::linger, 100);
-    limit_message_size(socket_, options_.max_message_bytes);
-    // The monitor before the bind, so that no connection is missed. Its pipe is unbounded on our side
-    // (rcvhwm 0): libzmq must never have to drop or wait on an event; we read them every loop turn.
+      core_(options_.core),
+      reactor_(clock) {
+    // The monitor before the bind, so that no connection is missed.
     const std::string monitor_endpoint = "inproc://pirates-mdbroker-monitor-" +
                                          std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "-" +
                                          std::to_string(monitor_count.fetch_add(1));
     if (zmq_socket_monitor(socket_.handle(), monitor_endpoint.c_str(),
                            ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
         throw zmq::error_t();
-    monitor_.set(zmq::sockopt::rcvhwm, 0);
-    monitor_.set(zmq::sockopt::linger, 0);
     monitor_.connect(monitor_endpoint);
     endpoint_ = bind_and_announce(socket_, options_.bind, "broker");
 }
@@ -41,26 +48,31 @@ Broker::~Broker() {
     zmq_socket_monitor(socket_.handle(), nullptr, 0);  // stop the monitor before either socket closes
 }
 
-void Broker::drain_monitor() {
+bool Broker::read_monitor_event() {
     // Each event: a 6-byte frame (uint16 event, uint32 value = the fd for these two) and the endpoint.
-    while (event_.recv(monitor_, ZMQ_DONTWAIT)) {
-        if (event_.size() >= 1 && event_[0].size() >= 6) {
-            std::uint16_t event = 0;
-            std::uint32_t value = 0;
-            std::memcpy(&event, event_[0].data(), sizeof event);
-            std::memcpy(&value, static_cast<const char*>(event_[0].data()) + sizeof event, sizeof value);
-            const int fd = static_cast<int>(value);
-            if (event == ZMQ_EVENT_ACCEPTED) {
-                ++core_.stats().connections_accepted;
-                open_.insert(fd);
-            } else if (event == ZMQ_EVENT_DISCONNECTED) {
-                log::debug("connection {} closed", fd);
-                ++core_.stats().connections_closed;
-                open_.erase(fd);
-                core_.on_connection_closed(fd, clock_.now(), out_);
-            }
+    if (!event_.recv(monitor_, ZMQ_DONTWAIT)) return false;
+    if (event_.size() >= 1 && event_[0].size() >= 6) {
+        std::uint16_t event = 0;
+        std::uint32_t value = 0;
+        std::memcpy(&event, event_[0].data(), sizeof event);
+        std::memcpy(&value, static_cast<const char*>(event_[0].data()) + sizeof event, sizeof value);
+        const int fd = static_cast<int>(value);
+        if (event == ZMQ_EVENT_ACCEPTED) {
+            ++stats_.connections_accepted;
+            open_.insert(fd);
+        } else if (event == ZMQ_EVENT_DISCONNECTED) {
+            log::debug("connection {} closed", fd);
+            ++stats_.connections_closed;
+            open_.erase(fd);
+            core_.on_connection_closed(fd, clock_.now(), out_);
         }
-        event_.clear();
+    }
+    event_.clear();
+    return true;
+}
+
+void Broker::drain_monitor() {
+    while (read_monitor_event()) {
     }
 }
 
@@ -91,16 +103,17 @@ void Broker::on_message() {
 
 std::string Broker::summary() const {
     const auto& s = core_.stats();
+    const auto& d = stats_;
     return fmt::format(
         "services {} workers {} idle {} queued {} queued-bytes {} | requests {} replies {} mmi {} queue-full "
         "{} "
         "queue-bytes-full {} requests-expired {} service-limit {} evicted {} malformed {} protocol-errors {} "
         "expired {} vanished {} requeued {} unroutable {} hwm-drops {} connections {} closed {}",
         core_.service_count(), core_.worker_count(), core_.idle_count(), core_.queued_count(),
-        core_.queued_bytes(), s.client_requests, s.replies, s.mmi_requests, s.queue_full_drops,
-        s.queue_bytes_drops, s.requests_expired, s.service_limit_drops, s.evicted_requests, s.malformed,
-        s.protocol_errors, s.workers_expired, s.workers_vanished, s.requests_requeued, s.unroutable,
-        s.hwm_drops, s.connections_accepted, s.connections_closed);
+        core_.queued_bytes(), s.requests, s.replies, s.mmi_requests, s.queue_full_drops, s.queue_bytes_drops,
+        s.requests_expired, s.service_limit_drops, s.evicted_requests, s.malformed, s.protocol_errors,
+        s.expired, s.workers_vanished, s.requests_requeued, s.unroutable, s.hwm_drops, d.connections_accepted,
+        d.connections_closed);
 }
 
 void Broker::publish() {
@@ -109,7 +122,7 @@ void Broker::publish() {
     idle_.store(core_.idle_count(), std::memory_order_relaxed);
     services_.store(core_.service_count(), std::memory_order_relaxed);
     queued_.store(core_.queued_count(), std::memory_order_relaxed);
-    requests_.store(s.client_requests, std::memory_order_relaxed);
+    requests_.store(s.requests, std::memory_order_relaxed);
     replies_.store(s.replies, std::memory_order_relaxed);
     malformed_.store(s.malformed, std::memory_order_relaxed);
     protocol_errors_.store(s.protocol_errors, std::memory_order_relaxed);
@@ -128,43 +141,33 @@ void Broker::run() {
         endpoint_, options_.core.heartbeat.count(), options_.core.liveness, options_.core.max_queue,
         options_.core.max_queue_bytes, options_.core.request_ttl.count(), options_.max_message_bytes,
         options_.hwm);
-    TimePoint next_summary = clock_.now() + options_.summary_interval;
-    zmq::pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::pollitem_t& item = items[0];
-    while (!stop_ && !stop_requested()) {
-        TimePoint now = clock_.now();
-        TimePoint wake = core_.next_deadline();
-        if (options_.summary_interval.count() > 0) wake = std::min(wake, next_summary);
-        try {
-            zmq::poll(items, 2, std::min(until(now, wake), Duration{100}));
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-            continue;
-        }
-        if (item.revents & ZMQ_POLLIN) {
-            // Drain what is waiting (bounded, so timers are not starved under a flood).
-            try {
-                for (int n = 0; n < 10000; ++n) {
-                    // One message object reused for every receive: its storage is kept between messages.
-                    if (!in_.recv(socket_, ZMQ_DONTWAIT)) break;
-                    on_message();
-                }
-            } catch (const zmq::error_t& e) {
-                if (e.num() != EINTR) throw;
-            }
-        }
-        // After the messages: a worker that replied and then closed has its reply read before its close.
-        if (items[1].revents & ZMQ_POLLIN) drain_monitor();
-        now = clock_.now();
-        if (now >= core_.next_deadline()) {
-            core_.tick(now, out_);
-        }
+    // Drain what is waiting (bounded, so timers are not starved under a flood).
+    reactor_.max_burst = 10000;
+    reactor_.add(socket_, [this] {
+        // One message object reused for every receive: its storage is kept between messages.
+        if (!in_.recv(socket_, ZMQ_DONTWAIT)) return false;
+        on_message();
+        return true;
+    });
+    reactor_.add(monitor_, [this] { return read_monitor_event(); });
+    // Repeating (so that it outlives its firing); its time is set from the core after every turn.
+    const Reactor::TimerId tick = reactor_.add_repeating(options_.core.heartbeat, [this] {
+        const TimePoint now = clock_.now();
+        if (now >= core_.next_deadline()) core_.tick(now, out_);
+    });
+    reactor_.rearm_at(tick, core_.next_deadline());
+    Reactor::TimerId summary_timer = 0;
+    if (options_.summary_interval.count() > 0)
+        summary_timer =
+            reactor_.add_repeating(options_.summary_interval, [this] { log::info("{}", summary()); });
+    while (reactor_.run_once(Duration{100})) {
+        reactor_.rearm_at(tick, core_.next_deadline());
         publish();
-        if (options_.summary_interval.count() > 0 && now >= next_summary) {
-            log::info("{}", summary());
-            next_summary = now + options_.summary_interval;
-        }
     }
+    reactor_.cancel(tick);
+    if (summary_timer) reactor_.cancel(summary_timer);
+    reactor_.remove(socket_);
+    reactor_.remove(monitor_);
     if (options_.disconnect_on_stop) {
         core_.disconnect_all(out_);
     }

@@ -1,6 +1,7 @@
 #include <pirates/common/log.hpp>
 #include <pirates/majordomo/broker_core.hpp>
 #include <pirates/majordomo/protocol.hpp>
+#include "detail/broker_lists.hpp"
 
 #include <algorithm>
 
@@ -13,13 +14,125 @@ Frame copy_frame(std::string_view s) {
 
 }  // namespace
 
-BrokerCore::BrokerCore(BrokerConfig config)
+struct BrokerCore::Impl {
+    explicit Impl(BrokerCoreOptions config);
+    ~Impl();
+
+    void on_message(Frames&& message, TimePoint now, Outbox& out, int connection);
+    void on_connection_closed(int connection, TimePoint now, Outbox& out);
+    void tick(TimePoint now, Outbox& out);
+    TimePoint next_deadline() const;
+    void disconnect_all(Outbox& out);
+    std::optional<WorkerView> worker(std::string_view identity) const;
+    std::optional<ServiceView> service(std::string_view name) const;
+    std::vector<std::string> expiry_order() const;
+    std::string check_invariants() const;
+
+    struct Service;
+    struct Worker {
+        std::string identity;
+        Service* service = nullptr;
+        bool idle = false;
+        int connection = no_connection;
+        TimePoint expiry{};
+        TimePoint heartbeat_at{};
+        // While busy: the request it works on, a second handle on the frames sent (share(): no payload
+        // copy), given back to the queue if the worker is forgotten before it replies.
+        Frame request_client;
+        Frames request_body;
+        detail::Hook<Worker> idle_hook;    // in service->idle while idle
+        detail::Hook<Worker> beat_hook;    // in beats_ while idle
+        detail::Hook<Worker> expiry_hook;  // in expiry_ while idle
+        detail::Hook<Worker> busy_hook;    // in busy_ while busy
+    };
+    // A queued request: a heap node, so it can leave its queue or expiring_ from anywhere in O(1).
+    struct Pending {
+        Frame client;
+        Frames body;
+        Service* service = nullptr;
+        std::size_t bytes = 0;             // what it counts against max_queue_bytes
+        TimePoint expires{};               // when request_ttl runs out (if linked in expiring_)
+        bool parked = false;               // its ttl_hook is in service->parked, not in expiring_
+        detail::Hook<Pending> queue_hook;  // in service->queue
+        detail::Hook<Pending> ttl_hook;    // in expiring_ or service->parked (neither when request_ttl is 0)
+    };
+    struct Service {
+        std::string name;
+        detail::List<Pending, &Pending::queue_hook> queue;
+        // Requests whose request_ttl ran out while the service had workers: they wait their turn, and go
+        // back to expiring_ (with a fresh request_ttl) if the service loses its last worker.
+        detail::List<Pending, &Pending::ttl_hook> parked;
+        detail::List<Worker, &Worker::idle_hook> idle;
+        std::size_t workers = 0;
+        bool full_warned = false;
+        detail::Hook<Service> orphan_hook;  // in orphans_ while it has no worker (only queued requests)
+    };
+
+    // `body` is the received message with its header frames taken off: it is re-headed and sent in place.
+    void on_client(Frame&& identity, Frame&& service, Frames& body, TimePoint now, Outbox& out);
+    void on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox& out);
+    void on_ready(Frame&& identity, Frame&& service, int connection, TimePoint now, Outbox& out);
+    void on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out);
+    void protocol_error(Frame&& identity, Worker* known, std::string_view what, TimePoint now, Outbox& out);
+
+    Worker* find_worker(std::string_view identity);
+    Service* find_service(std::string_view name);
+    void refresh(Worker& w, TimePoint now);
+    void make_idle(Worker& w, TimePoint now, Outbox& out);
+    // Sends the request to `w` and makes it busy. False if the worker was gone (or its pipe full): then
+    // `client` and `body` are as they were and the caller forgets the worker.
+    bool send_request(Worker& w, Frame& client, Frames& body, TimePoint now, Outbox& out);
+    // Hands queued requests to idle workers, oldest first, forgetting workers found gone on the way.
+    void dispatch(Service& s, TimePoint now, Outbox& out);
+    void expire(Worker& w, std::string_view why, TimePoint now, Outbox& out);
+    // A worker found gone (send refused, connection closed): forgotten without a word.
+    void vanished(Worker& w, std::string_view why, TimePoint now, Outbox& out);
+    // Unlinks the worker from everything and erases it; a busy worker's request goes back to the front of
+    // its service's queue. Never removes the service (the caller may still use it): see drop_worker().
+    Service& forget(Worker& w, TimePoint now);
+    // forget(), then let the next idle worker take a request given back, then remove the service if empty.
+    void drop_worker(Worker& w, TimePoint now, Outbox& out);
+    void maybe_remove_service(Service& s);
+    Service* create_service(std::string_view name);
+    // Queues a request at the back (new) or the front (given back by a forgotten worker).
+    void enqueue(Service& s, Frame&& client, Frames&& body, std::size_t bytes, bool front, TimePoint now);
+    void link_ttl(Pending& p, TimePoint now);
+    // Unlinks a queued request from every list and the counters; the caller deletes or sends it.
+    void unqueue(Pending& p);
+    void expire_requests(TimePoint now);
+    [[nodiscard]] SendResult send_to_worker(const Worker& w, Frames& message, Outbox& out);
+    // HEARTBEAT or DISCONNECT; true if it was sent (false: the worker is gone, the caller forgets it).
+    bool send_command(const Worker& w, Frames&& command, Outbox& out) {
+        return send_to_worker(w, command, out) == SendResult::sent;
+    }
+    void send_to(Frame&& identity, Frames& message, Outbox& out);
+
+    BrokerCoreOptions config_;
+    Duration ttl_;
+    std::unordered_map<std::string, Service, detail::StringHash, std::equal_to<>> services_;
+    std::unordered_map<std::string, Worker, detail::StringHash, std::equal_to<>> workers_;
+    detail::List<Worker, &Worker::expiry_hook> expiry_;
+    detail::List<Worker, &Worker::busy_hook> busy_;
+    detail::List<Worker, &Worker::beat_hook> beats_;
+    // Services with queued requests but no worker, oldest first: when max_services exist, the oldest of them
+    // is evicted (its requests dropped) to make room, so requests for names nobody serves cannot lock real
+    // workers out.
+    detail::List<Service, &Service::orphan_hook> orphans_;
+    detail::List<Pending, &Pending::ttl_hook> expiring_;
+    std::unordered_map<int, Worker*> connections_;
+    std::size_t queued_ = 0;
+    std::size_t queued_bytes_ = 0;
+    bool bytes_full_warned_ = false;
+    BrokerCoreStats stats_;
+};
+
+BrokerCore::Impl::Impl(BrokerCoreOptions config)
     : config_(config), ttl_(config.heartbeat * std::max(config.liveness, 1)) {
     config_.max_queue = std::max<std::size_t>(config_.max_queue, 1);
     config_.max_services = std::max<std::size_t>(config_.max_services, 1);
 }
 
-BrokerCore::~BrokerCore() {
+BrokerCore::Impl::~Impl() {
     for (auto& [name, s] : services_)
         while (Pending* p = s.queue.front()) {
             unqueue(*p);
@@ -27,17 +140,17 @@ BrokerCore::~BrokerCore() {
         }
 }
 
-BrokerCore::Worker* BrokerCore::find_worker(std::string_view identity) {
+BrokerCore::Impl::Worker* BrokerCore::Impl::find_worker(std::string_view identity) {
     auto it = workers_.find(identity);
     return it == workers_.end() ? nullptr : &it->second;
 }
 
-BrokerCore::Service* BrokerCore::find_service(std::string_view name) {
+BrokerCore::Impl::Service* BrokerCore::Impl::find_service(std::string_view name) {
     auto it = services_.find(name);
     return it == services_.end() ? nullptr : &it->second;
 }
 
-void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out, int connection) {
+void BrokerCore::Impl::on_message(Frames&& message, TimePoint now, Outbox& out, int connection) {
     if (message.empty()) {
         ++stats_.malformed;
         return;
@@ -87,14 +200,15 @@ void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out, int co
     }
 }
 
-void BrokerCore::on_connection_closed(int connection, TimePoint now, Outbox& out) {
+void BrokerCore::Impl::on_connection_closed(int connection, TimePoint now, Outbox& out) {
     auto it = connections_.find(connection);
     if (it == connections_.end()) return;  // a client's, or a worker's already forgotten
     vanished(*it->second, "its connection closed", now, out);
 }
 
-void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames& body, TimePoint now, Outbox& out) {
-    ++stats_.client_requests;
+void BrokerCore::Impl::on_client(Frame&& identity, Frame&& service, Frames& body, TimePoint now,
+                                 Outbox& out) {
+    ++stats_.requests;
     std::string_view name = service.to_string_view();
     if (is_mmi(name)) {
         on_mmi(std::move(identity), std::move(service), body, out);
@@ -146,8 +260,8 @@ void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames& body, Time
     dispatch(*s, now, out);
 }
 
-void BrokerCore::enqueue(Service& s, Frame&& client, Frames&& body, std::size_t bytes, bool front,
-                         TimePoint now) {
+void BrokerCore::Impl::enqueue(Service& s, Frame&& client, Frames&& body, std::size_t bytes, bool front,
+                               TimePoint now) {
     auto* p = new Pending{std::move(client), std::move(body), &s, bytes, {}, false, {}, {}};
     if (front)
         s.queue.push_front(*p);
@@ -158,7 +272,7 @@ void BrokerCore::enqueue(Service& s, Frame&& client, Frames&& body, std::size_t 
     link_ttl(*p, now);
 }
 
-void BrokerCore::link_ttl(Pending& p, TimePoint now) {
+void BrokerCore::Impl::link_ttl(Pending& p, TimePoint now) {
     if (config_.request_ttl.count() <= 0) return;
     // expiring_ stays in expiry order: every expiry is now + the same ttl for a `now` that only grows; max()
     // keeps the order even if a caller's clock stepped back.
@@ -169,7 +283,7 @@ void BrokerCore::link_ttl(Pending& p, TimePoint now) {
     expiring_.push_back(p);
 }
 
-void BrokerCore::unqueue(Pending& p) {
+void BrokerCore::Impl::unqueue(Pending& p) {
     Service& s = *p.service;
     s.queue.erase(p);
     if (p.parked)
@@ -184,7 +298,7 @@ void BrokerCore::unqueue(Pending& p) {
     }
 }
 
-void BrokerCore::on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox& out) {
+void BrokerCore::Impl::on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox& out) {
     ++stats_.mmi_requests;
     // As the reference: the name is the body's last frame, and the code replaces that frame; any frames
     // before it travel back untouched (our async client's correlation frame among them).
@@ -199,7 +313,7 @@ void BrokerCore::on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox&
     send_to(std::move(identity), body, out);
 }
 
-void BrokerCore::send_to(Frame&& identity, Frames& message, Outbox& out) {
+void BrokerCore::Impl::send_to(Frame&& identity, Frames& message, Outbox& out) {
     message.push(std::move(identity));
     switch (out.send(message)) {
         case SendResult::sent:
@@ -215,7 +329,8 @@ void BrokerCore::send_to(Frame&& identity, Frames& message, Outbox& out) {
     }
 }
 
-void BrokerCore::on_ready(Frame&& identity, Frame&& service, int connection, TimePoint now, Outbox& out) {
+void BrokerCore::Impl::on_ready(Frame&& identity, Frame&& service, int connection, TimePoint now,
+                                Outbox& out) {
     std::string_view id = identity.to_string_view();
     if (Worker* known = find_worker(id)) {
         protocol_error(std::move(identity), known, "READY from a worker already registered", now, out);
@@ -254,7 +369,7 @@ void BrokerCore::on_ready(Frame&& identity, Frame&& service, int connection, Tim
     make_idle(w, now, out);
 }
 
-void BrokerCore::on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out) {
+void BrokerCore::Impl::on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out) {
     ++stats_.replies;
     push_client_reply_header(body, w.service->name);
     send_to(std::move(client), body, out);
@@ -267,8 +382,8 @@ void BrokerCore::on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now
     }
 }
 
-void BrokerCore::protocol_error(Frame&& identity, Worker* known, std::string_view what, TimePoint now,
-                                Outbox& out) {
+void BrokerCore::Impl::protocol_error(Frame&& identity, Worker* known, std::string_view what, TimePoint now,
+                                      Outbox& out) {
     ++stats_.protocol_errors;
     log::debug("protocol error from {}: {}; sending DISCONNECT", hex(identity.to_string_view()), what);
     if (known) drop_worker(*known, now, out);
@@ -277,7 +392,7 @@ void BrokerCore::protocol_error(Frame&& identity, Worker* known, std::string_vie
     ++stats_.disconnects_sent;
 }
 
-void BrokerCore::refresh(Worker& w, TimePoint now) {
+void BrokerCore::Impl::refresh(Worker& w, TimePoint now) {
     // Moving to the tail keeps each list in expiry order: every expiry in a list is now + the same ttl for a
     // `now` that only grows; max() keeps the order even if a caller's clock stepped back.
     auto move_to_tail = [&](auto& list, Duration ttl) {
@@ -293,7 +408,7 @@ void BrokerCore::refresh(Worker& w, TimePoint now) {
         move_to_tail(busy_, config_.busy_timeout);
 }
 
-void BrokerCore::make_idle(Worker& w, TimePoint now, Outbox& out) {
+void BrokerCore::Impl::make_idle(Worker& w, TimePoint now, Outbox& out) {
     busy_.erase(w);
     w.idle = true;
     refresh(w, now);
@@ -305,7 +420,7 @@ void BrokerCore::make_idle(Worker& w, TimePoint now, Outbox& out) {
     dispatch(*w.service, now, out);  // may find w gone and forget it: callers do not touch w afterwards
 }
 
-bool BrokerCore::send_request(Worker& w, Frame& client, Frames& body, TimePoint now, Outbox& out) {
+bool BrokerCore::Impl::send_request(Worker& w, Frame& client, Frames& body, TimePoint now, Outbox& out) {
     // Keep a second handle on the request (frames shared, payloads not copied) before the send consumes it.
     w.request_client = Frame();
     w.request_client.copy(client);
@@ -327,7 +442,7 @@ bool BrokerCore::send_request(Worker& w, Frame& client, Frames& body, TimePoint 
     return true;
 }
 
-void BrokerCore::dispatch(Service& s, TimePoint now, Outbox& out) {
+void BrokerCore::Impl::dispatch(Service& s, TimePoint now, Outbox& out) {
     while (!s.queue.empty() && !s.idle.empty()) {
         Pending& p = *s.queue.front();
         Worker& w = *s.idle.front();
@@ -346,12 +461,12 @@ void BrokerCore::dispatch(Service& s, TimePoint now, Outbox& out) {
     }
 }
 
-SendResult BrokerCore::send_to_worker(const Worker& w, Frames& message, Outbox& out) {
+SendResult BrokerCore::Impl::send_to_worker(const Worker& w, Frames& message, Outbox& out) {
     message.push(copy_frame(w.identity));
     return out.send(message);
 }
 
-BrokerCore::Service& BrokerCore::forget(Worker& w, TimePoint now) {
+BrokerCore::Impl::Service& BrokerCore::Impl::forget(Worker& w, TimePoint now) {
     Service& s = *w.service;
     s.idle.erase(w);
     beats_.erase(w);
@@ -383,19 +498,19 @@ BrokerCore::Service& BrokerCore::forget(Worker& w, TimePoint now) {
     return s;
 }
 
-void BrokerCore::drop_worker(Worker& w, TimePoint now, Outbox& out) {
+void BrokerCore::Impl::drop_worker(Worker& w, TimePoint now, Outbox& out) {
     Service& s = forget(w, now);
     dispatch(s, now, out);
     maybe_remove_service(s);
 }
 
-void BrokerCore::vanished(Worker& w, std::string_view why, TimePoint now, Outbox& out) {
+void BrokerCore::Impl::vanished(Worker& w, std::string_view why, TimePoint now, Outbox& out) {
     ++stats_.workers_vanished;
     log::debug("worker {} of '{}' gone ({}): forgotten", hex(w.identity), w.service->name, why);
     drop_worker(w, now, out);
 }
 
-void BrokerCore::maybe_remove_service(Service& s) {
+void BrokerCore::Impl::maybe_remove_service(Service& s) {
     if (s.workers == 0 && s.queue.empty()) {
         log::debug("service '{}' removed (no workers, nothing queued)", s.name);
         orphans_.erase(s);
@@ -403,7 +518,7 @@ void BrokerCore::maybe_remove_service(Service& s) {
     }
 }
 
-BrokerCore::Service* BrokerCore::create_service(std::string_view name) {
+BrokerCore::Impl::Service* BrokerCore::Impl::create_service(std::string_view name) {
     if (services_.size() >= config_.max_services) {
         Service* victim = orphans_.front();
         if (!victim) return nullptr;
@@ -426,15 +541,15 @@ BrokerCore::Service* BrokerCore::create_service(std::string_view name) {
     return &s;
 }
 
-void BrokerCore::expire(Worker& w, std::string_view why, TimePoint now, Outbox& out) {
-    ++stats_.workers_expired;
+void BrokerCore::Impl::expire(Worker& w, std::string_view why, TimePoint now, Outbox& out) {
+    ++stats_.expired;
     log::debug("worker {} of '{}' expired: {}", hex(w.identity), w.service->name, why);
     if (send_command(w, encode_disconnect(), out))  // if it is only slow, it registers again
         ++stats_.disconnects_sent;
     drop_worker(w, now, out);
 }
 
-void BrokerCore::expire_requests(TimePoint now) {
+void BrokerCore::Impl::expire_requests(TimePoint now) {
     // expiring_ is in expiry order: the first request still within its ttl ends the walk.
     while (Pending* p = expiring_.front()) {
         if (p->expires > now) break;
@@ -454,7 +569,7 @@ void BrokerCore::expire_requests(TimePoint now) {
     }
 }
 
-void BrokerCore::tick(TimePoint now, Outbox& out) {
+void BrokerCore::Impl::tick(TimePoint now, Outbox& out) {
     // Expiry: each list is in expiry order, so the first live worker ends the walk.
     while (Worker* w = expiry_.front()) {
         if (w->expiry > now) break;
@@ -481,7 +596,7 @@ void BrokerCore::tick(TimePoint now, Outbox& out) {
     }
 }
 
-TimePoint BrokerCore::next_deadline() const {
+TimePoint BrokerCore::Impl::next_deadline() const {
     TimePoint t = TimePoint::max();
     if (Worker* w = expiry_.front()) t = std::min(t, w->expiry);
     if (Worker* w = busy_.front()) t = std::min(t, w->expiry);
@@ -490,7 +605,7 @@ TimePoint BrokerCore::next_deadline() const {
     return t;
 }
 
-void BrokerCore::disconnect_all(Outbox& out) {
+void BrokerCore::Impl::disconnect_all(Outbox& out) {
     // Shutting down: nobody would serve a request given back, so busy workers' requests are let go.
     const TimePoint now{};
     auto say_goodbye = [&](Worker& w) {
@@ -503,25 +618,25 @@ void BrokerCore::disconnect_all(Outbox& out) {
     while (Worker* w = busy_.front()) say_goodbye(*w);
 }
 
-std::optional<BrokerCore::WorkerView> BrokerCore::worker(std::string_view identity) const {
+std::optional<BrokerCore::WorkerView> BrokerCore::Impl::worker(std::string_view identity) const {
     auto it = workers_.find(identity);
     if (it == workers_.end()) return std::nullopt;
     return WorkerView{it->second.service->name, it->second.idle, it->second.expiry};
 }
 
-std::optional<BrokerCore::ServiceView> BrokerCore::service(std::string_view name) const {
+std::optional<BrokerCore::ServiceView> BrokerCore::Impl::service(std::string_view name) const {
     auto it = services_.find(name);
     if (it == services_.end()) return std::nullopt;
     return ServiceView{it->second.workers, it->second.idle.size(), it->second.queue.size()};
 }
 
-std::vector<std::string> BrokerCore::expiry_order() const {
+std::vector<std::string> BrokerCore::Impl::expiry_order() const {
     std::vector<std::string> ids;
     expiry_.for_each([&](const Worker& w) { ids.push_back(w.identity); });
     return ids;
 }
 
-std::string BrokerCore::check_invariants() const {
+std::string BrokerCore::Impl::check_invariants() const {
     std::string bad;
     auto fail = [&](std::string what) { bad += what + "; "; };
     if (expiry_.size() + busy_.size() != workers_.size()) fail("expiry + busy list sizes != worker count");
@@ -613,6 +728,57 @@ std::string BrokerCore::check_invariants() const {
         last = p.expires;
     });
     return bad;
+}
+
+BrokerCore::BrokerCore(BrokerCoreOptions options) : impl_(std::make_unique<Impl>(options)) {}
+BrokerCore::~BrokerCore() = default;
+void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out, int connection) {
+    impl_->on_message(std::move(message), now, out, connection);
+}
+void BrokerCore::on_connection_closed(int connection, TimePoint now, Outbox& out) {
+    impl_->on_connection_closed(connection, now, out);
+}
+void BrokerCore::tick(TimePoint now, Outbox& out) {
+    impl_->tick(now, out);
+}
+TimePoint BrokerCore::next_deadline() const {
+    return impl_->next_deadline();
+}
+void BrokerCore::disconnect_all(Outbox& out) {
+    impl_->disconnect_all(out);
+}
+const BrokerCoreStats& BrokerCore::stats() const {
+    return impl_->stats_;
+}
+const BrokerCoreOptions& BrokerCore::options() const {
+    return impl_->config_;
+}
+std::size_t BrokerCore::worker_count() const {
+    return impl_->workers_.size();
+}
+std::size_t BrokerCore::service_count() const {
+    return impl_->services_.size();
+}
+std::size_t BrokerCore::idle_count() const {
+    return impl_->beats_.size();
+}
+std::size_t BrokerCore::queued_count() const {
+    return impl_->queued_;
+}
+std::size_t BrokerCore::queued_bytes() const {
+    return impl_->queued_bytes_;
+}
+std::optional<BrokerCore::WorkerView> BrokerCore::worker(std::string_view identity) const {
+    return impl_->worker(identity);
+}
+std::optional<BrokerCore::ServiceView> BrokerCore::service(std::string_view name) const {
+    return impl_->service(name);
+}
+std::vector<std::string> BrokerCore::expiry_order() const {
+    return impl_->expiry_order();
+}
+std::string BrokerCore::check_invariants() const {
+    return impl_->check_invariants();
 }
 
 }  // namespace pirates::majordomo

@@ -158,7 +158,7 @@ TEST_CASE("a flood of random and half-valid messages: the broker still serves an
 
     worker.stop();
     serve.join();
-    broker.stop();
+    broker.request_stop();
     loop.join();
     CHECK(broker.core().check_invariants() == "");
     CHECK(broker.core().service_count() <= 40);

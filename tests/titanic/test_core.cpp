@@ -108,7 +108,7 @@ TEST_CASE("core: request, pending, dispatch through mmi.service, reply stored, r
     CHECK(f.lane_reply(lane, "echo", {"HELLO", "again"}).empty());
     CHECK(f.call(services::reply, {id}) == Strings{"300"});  // staged, not yet committed
     f.commit();
-    CHECK(f.core->counters().replies_stored == 1);
+    CHECK(f.core->stats().replies_stored == 1);
     CHECK(f.call(services::reply, {id}) == Strings{"200", "HELLO", "again"});
     CHECK(f.dispatch().empty());  // nothing left to do
 
@@ -171,7 +171,7 @@ TEST_CASE("core: hostile input answers 400 and touches nothing") {
     CHECK(f.call(services::request, {}) == Strings{"400"});            // no service
     CHECK(f.call(services::request, {"echo"}) == Strings{"400"});      // no body
     CHECK(f.call(services::request, {"", "body"}) == Strings{"400"});  // empty service name
-    CHECK(f.core->counters().bad_input == 2 * 7 + 3);
+    CHECK(f.core->stats().bad_input == 2 * 7 + 3);
     CHECK(f.store->stats().open == 0);
     CHECK(f.store->stats().records == 0);  // nothing was written
 }
@@ -182,7 +182,7 @@ TEST_CASE("core: an unavailable service is retried with back-off, and a success 
     auto cmds = f.dispatch();
     REQUIRE(cmds.size() == 1);
     CHECK(f.lane_reply(cmds[0].lane, "mmi.service", {"404"}).empty());
-    CHECK(f.core->counters().unavailable == 1);
+    CHECK(f.core->stats().unavailable == 1);
     CHECK(f.dispatch().empty());
     CHECK(f.core->next_deadline() == f.clock.now() + 50ms);
     f.clock.advance(49ms);
@@ -199,7 +199,7 @@ TEST_CASE("core: an unavailable service is retried with back-off, and a success 
     REQUIRE(cmds.size() == 1);
     CHECK(f.lane_reply(cmds[0].lane, "later", {"done"}).empty());
     f.commit();
-    CHECK(f.core->counters().replies_stored == 1);
+    CHECK(f.core->stats().replies_stored == 1);
     // Next request to the same service goes at once, and a 404 now waits the initial delay again.
     f.submit("later", "b");
     cmds = f.dispatch();
@@ -222,10 +222,10 @@ TEST_CASE("core: a lane that times out is reset and its service retried later") 
     REQUIRE(cmds.size() == 1);
     CHECK(cmds[0].kind == LaneCommand::Kind::reset);
     CHECK(cmds[0].lane == lane);
-    CHECK(f.core->counters().timeouts == 1);
+    CHECK(f.core->stats().timeouts == 1);
     // A late reply on the reset lane matches nothing.
     CHECK(f.lane_reply(lane, "slow", {"late"}).empty());
-    CHECK(f.core->counters().stray_replies == 1);
+    CHECK(f.core->stats().stray_replies == 1);
     CHECK(f.call(services::reply, {id}) == Strings{"300"});
     f.clock.advance(50ms);
     cmds = f.dispatch();
@@ -248,7 +248,7 @@ TEST_CASE("core: one request in flight per service, in order, services in parall
     CHECK(is_send(cmds.at(0), "a", {"1"}));
     // A reply for the wrong service on that lane is stray.
     CHECK(f.lane_reply(la, "b", {"x"}).empty());
-    CHECK(f.core->counters().stray_replies == 1);
+    CHECK(f.core->stats().stray_replies == 1);
     f.lane_reply(la, "a", {"r1"});
     f.commit();
     CHECK(f.call(services::reply, {a1}) == Strings{"200", "r1"});
@@ -265,7 +265,7 @@ TEST_CASE("core: a request closed while in flight: its reply is dropped, never s
     CHECK(f.call(services::close, {id}) == Strings{"200"});
     f.lane_reply(cmds.at(0).lane, "echo", {"r"});
     f.commit();
-    CHECK(f.core->counters().replies_stored == 0);
+    CHECK(f.core->stats().replies_stored == 0);
     CHECK(f.store->stats().open == 0);
     CHECK(f.core->dispatcher().services() == 0);  // nothing kept for a service with no requests
     CHECK(f.dispatch().empty());
@@ -317,7 +317,7 @@ TEST_CASE(
     f.core->commit(f.clock.now(), out);
     REQUIRE(out.size() == 3);
     for (auto& a : out) CHECK(strings(a.body) == Strings{"500"});
-    CHECK(f.core->counters().write_failures == 1);
+    CHECK(f.core->stats().write_failures == 1);
     CHECK(f.store->stats().open == 1);
     CHECK(f.call(services::reply, {kept}) == Strings{"300"});  // the close did not happen
 
@@ -326,7 +326,7 @@ TEST_CASE(
     cmds = f.lane_reply(cmds.at(0).lane, "mmi.service", {"200"});
     f.lane_reply(cmds.at(0).lane, "echo", {"r"});
     f.commit();
-    CHECK(f.core->counters().replies_stored == 0);
+    CHECK(f.core->stats().replies_stored == 0);
     CHECK(f.call(services::reply, {kept}) == Strings{"300"});
 
     io.full = false;
@@ -404,8 +404,8 @@ TEST_CASE(
     CHECK(strings(out[0].body).at(0) == "200");
     CHECK(f.store->stats().open == 3);
     CHECK(f.call(services::request, {"echo", "e"}) == Strings{"500"});
-    CHECK(f.core->counters().refused_full == 2);
-    CHECK(f.core->counters().requests == 3);
+    CHECK(f.core->stats().refused_full == 2);
+    CHECK(f.core->stats().requests == 3);
     CHECK(f.store->stats().open == 3);  // nothing stored for the refused ones
 
     // Answered but not closed still counts: a reply stored does not free the slot.
@@ -425,7 +425,7 @@ TEST_CASE(
     REQUIRE(g.size() == 2);
     CHECK(g[0] == "200");
     CHECK(f.call(services::request, {"echo", "h"}) == Strings{"500"});
-    CHECK(f.core->counters().refused_full == 4);
+    CHECK(f.core->stats().refused_full == 4);
 
     // After a restart with a lower bound, what the store holds is kept, and new requests are refused until
     // enough are closed.

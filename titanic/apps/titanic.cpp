@@ -5,7 +5,7 @@
 #include <pirates/common/cli.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
-#include <pirates/titanic/server.hpp>
+#include <pirates/titanic/titanic.hpp>
 
 using namespace pirates;
 
@@ -37,7 +37,7 @@ struct CrashIo : titanic::FileIo {
 }  // namespace
 
 int main(int argc, char** argv) {
-    titanic::ServerConfig config;
+    titanic::TitanicOptions config;
     int compact_kb = static_cast<int>(config.compact_min_bytes / 1024);
     int max_open = static_cast<int>(config.max_open);
     std::string crash_at;
@@ -97,12 +97,13 @@ int main(int argc, char** argv) {
 
     install_stop_signals();
     zmq::context_t context;
-    auto server = titanic::Server::open(context, config);
+    auto server = titanic::Titanic::open(context, config);
     if (!server) {
         log::error("titanic: {}", server.error().reason);
         return 1;
     }
     crash.armed = true;
+    StopSignalHook hook([&] { server.value()->request_stop(); });
     server.value()->run();
     return 0;
 }

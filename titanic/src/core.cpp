@@ -81,7 +81,7 @@ int Dispatcher::lanes_busy() const {
     return static_cast<int>(lanes_.size() - free_lanes_.size());
 }
 
-void Dispatcher::dispatch(TimePoint now, std::vector<LaneCommand>& out, Counters& counters) {
+void Dispatcher::dispatch(TimePoint now, std::vector<LaneCommand>& out, TitanicCoreStats& counters) {
     for (std::size_t i = 0; i < lanes_.size(); ++i) {
         Lane& l = lanes_[i];
         if (l.stage == Lane::Stage::idle || l.deadline > now) continue;
@@ -113,7 +113,7 @@ void Dispatcher::dispatch(TimePoint now, std::vector<LaneCommand>& out, Counters
 }
 
 void Dispatcher::lane_reply(int lane, std::string_view service, Frames body, TimePoint now,
-                            std::vector<LaneCommand>& out, Counters& counters) {
+                            std::vector<LaneCommand>& out, TitanicCoreStats& counters) {
     if (lane < 0 || static_cast<std::size_t>(lane) >= lanes_.size() ||
         lanes_[static_cast<std::size_t>(lane)].stage == Lane::Stage::idle) {
         ++counters.stray_replies;
@@ -172,7 +172,7 @@ void Dispatcher::lane_reply(int lane, std::string_view service, Frames body, Tim
     }
 }
 
-void Dispatcher::committed(bool ok, TimePoint now, Counters& counters) {
+void Dispatcher::committed(bool ok, TimePoint now, TitanicCoreStats& counters) {
     for (auto& [q, id] : storing_) {
         if (ok) {
             ++counters.replies_stored;

@@ -6,6 +6,8 @@
 #include <array>
 #include <cerrno>
 
+#include "detail/crc32c.hpp"
+
 namespace pirates::titanic {
 
 int FileIo::open(const std::string& path, int flags, int mode) {

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "detail/crc32c.hpp"
+
 namespace pirates::titanic {
 namespace {
 

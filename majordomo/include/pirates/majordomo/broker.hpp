@@ -21,10 +21,14 @@
 // the listener and the connection share the context's I/O thread, as with mdbroker's one-thread context; with
 // several I/O threads libzmq could, in principle, deliver a READY before its ACCEPTED: that worker would be
 // forgotten at once and register again after its liveness, never kept stale.)
+//
+// The loop is a Reactor (common/reactor.hpp): the ROUTER and the monitor socket are its handlers (the ROUTER
+// first, so that a worker that replied and then closed has its reply read before its close), the core's
+// next_deadline() a timer re-armed after each turn, the summary a repeating timer.
 #include <pirates/common/clock.hpp>
-#include <pirates/majordomo/broker_core.hpp>
-
 #include <pirates/common/limits.hpp>
+#include <pirates/common/reactor.hpp>
+#include <pirates/majordomo/broker_core.hpp>
 
 #include <atomic>
 #include <string>
@@ -34,11 +38,24 @@ namespace pirates::majordomo {
 
 struct BrokerOptions {
     std::string bind = "tcp://*:5555";
-    BrokerConfig core;
+    BrokerCoreOptions core;
     int hwm = 10000;  // send and receive high-water marks of the ROUTER (messages per peer)
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // ZMQ_MAXMSGSIZE on the ROUTER; 0: no limit
     Duration summary_interval{0};                             // >0: log a one-line summary at this interval
     bool disconnect_on_stop = true;                           // say DISCONNECT to every worker when stopping
+};
+
+// The driver's own counters (what its socket monitor saw).
+struct BrokerDriverStats {
+    std::uint64_t connections_accepted = 0;  // TCP/IPC connections accepted
+    std::uint64_t connections_closed = 0;    // TCP/IPC connections closed (by the peer, or by libzmq for an
+                                             // oversized frame)
+};
+
+// Everything Broker::stats() counts: the core's and the driver's.
+struct BrokerStats {
+    BrokerCoreStats core;
+    BrokerDriverStats driver;
 };
 
 class Broker {
@@ -50,11 +67,14 @@ class Broker {
     Broker& operator=(const Broker&) = delete;
     // The endpoint actually bound.
     const std::string& endpoint() const { return endpoint_; }
-    // Serve until stop() (from another thread too) or a stop signal.
+    // Serve until request_stop().
     void run();
-    void stop() { stop_ = true; }
-    // Read the core only from the thread running run(), or after it returned.
+    // Thread-safe: run() returns within one poll slice (100 ms), after its DISCONNECTs and summary.
+    void request_stop() { reactor_.request_stop(); }
+    void stop() { request_stop(); }
+    // Read the core and the stats only from the thread running run(), or after it returned.
     const BrokerCore& core() const { return core_; }
+    BrokerStats stats() const { return BrokerStats{core_.stats(), stats_}; }
     std::string summary() const;
     // Counts published by the running loop after each turn, safe to read from any thread.
     struct Snapshot {
@@ -68,27 +88,30 @@ class Broker {
     struct SocketOutbox final : Outbox {
         zmq::socket_t* socket;
         explicit SocketOutbox(zmq::socket_t* s) : socket(s) {}
-        SendResult send(Frames& message) override { return send_routed(*socket, message); }
+        SendResult send(Frames& message, Channel) override { return send_routed(*socket, message); }
     };
-    // Reads every pending monitor event, reporting closed connections to the core.
+    // Reads one pending monitor event (false if none), reporting a closed connection to the core.
+    bool read_monitor_event();
+    // Reads every pending monitor event.
     void drain_monitor();
     // Passes in_ to the core with the connection it came on.
     void on_message();
+    void publish();
 
     zmq::socket_t socket_;
     zmq::socket_t monitor_;  // PAIR, the receiving end of the ROUTER's socket monitor
     BrokerOptions options_;
     const ClockSource& clock_;
     BrokerCore core_;
+    BrokerDriverStats stats_;
     SocketOutbox out_{&socket_};
+    Reactor reactor_;
     Frames event_;
     std::unordered_set<int> open_;  // fds of the connections open, as the monitor said
     Frames in_;
     std::string endpoint_;
-    std::atomic<bool> stop_{false};
     std::atomic<std::size_t> workers_{0}, idle_{0}, services_{0}, queued_{0};
     std::atomic<std::uint64_t> requests_{0}, replies_{0}, malformed_{0}, protocol_errors_{0};
-    void publish();
 };
 
 }  // namespace pirates::majordomo

@@ -77,7 +77,7 @@ struct Answer {
     Frames body;
 };
 
-struct Counters {
+struct TitanicCoreStats {
     std::uint64_t requests = 0;  // titanic.request acknowledged "200"
     std::uint64_t replies_stored = 0;
     std::uint64_t closes = 0;
@@ -89,6 +89,7 @@ struct Counters {
     std::uint64_t stray_replies = 0;   // lane replies that matched nothing in flight (dropped)
     std::uint64_t refused_full = 0;    // titanic.request answered "500" because max_open requests are open
 };
+using Counters = TitanicCoreStats;  // the former name
 
 // Requests stored and not yet closed, at most, by default (TitanicCore::set_max_open).
 inline constexpr std::size_t kDefaultMaxOpen = 100000;
@@ -101,11 +102,11 @@ class Dispatcher {
     void add(const Uuid& id, const std::string& service);
     // A request is gone (closed, or its reply is stored).
     void remove(const Uuid& id);
-    void dispatch(TimePoint now, std::vector<LaneCommand>& out, Counters& counters);
+    void dispatch(TimePoint now, std::vector<LaneCommand>& out, TitanicCoreStats& counters);
     void lane_reply(int lane, std::string_view service, Frames body, TimePoint now,
-                    std::vector<LaneCommand>& out, Counters& counters);
+                    std::vector<LaneCommand>& out, TitanicCoreStats& counters);
     // The staged replies were committed (ok) or not; requests whose reply is stored are done.
-    void committed(bool ok, TimePoint now, Counters& counters);
+    void committed(bool ok, TimePoint now, TitanicCoreStats& counters);
     TimePoint next_deadline() const;
 
     std::size_t pending() const { return where_.size(); }
@@ -178,7 +179,7 @@ class TitanicCore {
     }
     TimePoint next_deadline() const { return dispatcher_.next_deadline(); }
 
-    const Counters& counters() const { return counters_; }
+    const TitanicCoreStats& stats() const { return counters_; }
     const Dispatcher& dispatcher() const { return dispatcher_; }
     Store& store() { return store_; }
 
@@ -193,7 +194,7 @@ class TitanicCore {
 
     Store& store_;
     Dispatcher dispatcher_;
-    Counters counters_;
+    TitanicCoreStats counters_;
     std::vector<Held> held_;
     std::size_t staged_requests_ = 0;  // held_ entries of kind request
     std::size_t max_open_ = kDefaultMaxOpen;

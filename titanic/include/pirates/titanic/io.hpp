@@ -28,7 +28,4 @@ class FileIo {
 // The process-wide POSIX implementation.
 FileIo& posix_io();
 
-// CRC-32C (Castagnoli), the checksum of every record on disk. `crc` chains calls over several pieces.
-std::uint32_t crc32c(const void* data, std::size_t size, std::uint32_t crc = 0);
-
 }  // namespace pirates::titanic

@@ -1,36 +1,36 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
-#include <pirates/common/signals.hpp>
 #include <pirates/common/socket.hpp>
 #include <pirates/majordomo/protocol.hpp>
 #include <pirates/majordomo/worker.hpp>
-#include <pirates/titanic/server.hpp>
+#include <pirates/titanic/titanic.hpp>
 
 #include <algorithm>
 
 namespace pirates::titanic {
 
-struct Server::Slot {
+struct Titanic::Slot {
     Kind kind;
     std::unique_ptr<majordomo::Worker> worker;
+    zmq::socket_t* watched = nullptr;  // the worker's socket as registered with the reactor
 };
 
-struct Server::Held {
+struct Titanic::Held {
     Slot* slot;
     majordomo::Request request;
 };
 
-Server::Server(zmq::context_t& context, ServerConfig config, const ClockSource& clock)
-    : context_(context), config_(std::move(config)), clock_(clock) {}
+Titanic::Titanic(zmq::context_t& context, TitanicOptions config, const ClockSource& clock)
+    : context_(context), config_(std::move(config)), clock_(clock), reactor_(clock) {}
 
-Server::~Server() = default;
+Titanic::~Titanic() = default;
 
-Result<std::unique_ptr<Server>> Server::open(zmq::context_t& context, ServerConfig config,
-                                             const ClockSource& clock) {
+Result<std::unique_ptr<Titanic>> Titanic::open(zmq::context_t& context, TitanicOptions config,
+                                               const ClockSource& clock) {
     if (config.dir.empty()) return error("a store directory is required");
     if (config.broker.empty()) return error("a broker endpoint is required");
-    std::unique_ptr<Server> s(new Server(context, std::move(config), clock));
-    const ServerConfig& c = s->config_;
+    std::unique_ptr<Titanic> s(new Titanic(context, std::move(config), clock));
+    const TitanicOptions& c = s->config_;
 
     StoreOptions options;
     options.dir = c.dir;
@@ -60,7 +60,24 @@ Result<std::unique_ptr<Server>> Server::open(zmq::context_t& context, ServerConf
     add(Kind::close, services::close, pool);
     add(Kind::reply, services::reply, 2);
     s->lanes_.resize(static_cast<std::size_t>(std::max(1, c.dispatch.lanes)));
-    for (std::size_t i = 0; i < s->lanes_.size(); ++i) s->open_lane(i);
+    for (std::size_t i = 0; i < s->lanes_.size(); ++i) {
+        s->open_lane(i);
+        // Every reply waiting on the lane. The lane's socket object stays in place when the lane is reopened.
+        s->reactor_.add(s->lanes_[i], [t = s.get(), i] {
+            Frames m;
+            if (!recv_nowait(t->lanes_[i], m)) return false;
+            auto reply = majordomo::decode_client_reply(std::move(m));
+            if (!reply) {
+                ++t->stats_.lane_malformed;
+                log::debug("malformed reply on lane {}: {}", i, reply.error().reason);
+                return true;
+            }
+            t->core_->lane_reply(static_cast<int>(i), view(reply->service), std::move(reply->body),
+                                 t->clock_.now(), t->commands_);
+            return true;
+        });
+    }
+    s->watch_workers();
 
     auto st = s->store_->stats();
     log::info("store {} holds {} open requests ({} answered, {} to dispatch), log {} bytes", c.dir, st.open,
@@ -70,7 +87,7 @@ Result<std::unique_ptr<Server>> Server::open(zmq::context_t& context, ServerConf
     return s;
 }
 
-void Server::open_lane(std::size_t lane) {
+void Titanic::open_lane(std::size_t lane) {
     SocketOptions options;
     options.max_message_bytes = config_.max_message_bytes;
     zmq::socket_t socket = make_socket(context_, zmq::socket_type::dealer, options);
@@ -78,60 +95,39 @@ void Server::open_lane(std::size_t lane) {
     lanes_[lane] = std::move(socket);  // the old one (if any) closes with linger 0: late replies die with it
 }
 
-void Server::run() {
-    while (!stop_ && !stop_requested()) turn(Duration{100});
+void Titanic::watch_workers() {
+    for (auto& slot : slots_) {
+        zmq::socket_t* socket = slot->worker->socket();
+        if (!socket || socket == slot->watched) continue;
+        if (slot->watched) reactor_.remove(*slot->watched);
+        slot->watched = socket;
+        // At most one request per worker connection and turn (MDP hands out one at a time).
+        reactor_.add(*socket, [this, s = slot.get()] {
+            if (auto request = s->worker->on_readable()) take(*s, std::move(*request), clock_.now());
+            return false;
+        });
+    }
+}
+
+void Titanic::run() {
+    while (!reactor_.stopped()) turn(Duration{100});
     log::info("stopping; {}", summary());
 }
 
-void Server::turn(Duration max_wait) {
-    std::vector<zmq::pollitem_t> items;
-    std::vector<Slot*> owners;
-    items.reserve(slots_.size() + lanes_.size());
-    for (auto& slot : slots_) {
-        if (auto* socket = slot->worker->socket()) {
-            items.push_back(zmq::pollitem_t{socket->handle(), 0, ZMQ_POLLIN, 0});
-            owners.push_back(slot.get());
-        }
-    }
-    const std::size_t first_lane = items.size();
-    for (auto& lane : lanes_) items.push_back(zmq::pollitem_t{lane.handle(), 0, ZMQ_POLLIN, 0});
-
+void Titanic::turn(Duration max_wait) {
+    watch_workers();
     TimePoint now = clock_.now();
     TimePoint deadline = std::min(now + max_wait, core_->next_deadline());
     for (auto& slot : slots_) deadline = std::min(deadline, slot->worker->next_deadline());
-    try {
-        zmq::poll(items.data(), items.size(), until(now, deadline));
-    } catch (const zmq::error_t& e) {
-        if (e.num() != EINTR) throw;
-    }
+    reactor_.run_once(until(now, deadline));  // the handlers take what came
     now = clock_.now();
 
-    // Take what came: at most one request per worker connection (MDP hands out one at a time).
-    for (std::size_t i = 0; i < first_lane; ++i) {
-        if (!(items[i].revents & ZMQ_POLLIN)) continue;
-        if (auto request = owners[i]->worker->on_readable()) take(*owners[i], std::move(*request), now);
-    }
-    for (std::size_t i = first_lane; i < items.size(); ++i) {
-        if (!(items[i].revents & ZMQ_POLLIN)) continue;
-        const std::size_t lane = i - first_lane;
-        Frames m;
-        while (recv_nowait(lanes_[lane], m)) {
-            auto reply = majordomo::decode_client_reply(std::move(m));
-            if (!reply) {
-                ++stats_.lane_malformed;
-                log::debug("malformed reply on lane {}: {}", lane, reply.error().reason);
-                continue;
-            }
-            core_->lane_reply(static_cast<int>(lane), view(reply->service), std::move(reply->body), now,
-                              commands_);
-        }
-    }
     for (auto& slot : slots_) slot->worker->on_timer();
 
     // One commit for everything staged in this turn, then the answers that waited for it.
-    const auto before = core_->counters().requests;
+    const auto before = core_->stats().requests;
     core_->commit(now, answers_);
-    const auto batch = core_->counters().requests - before;
+    const auto batch = core_->stats().requests - before;
     if (batch) {
         ++stats_.batches;
         stats_.largest_batch = std::max<std::uint64_t>(stats_.largest_batch, batch);
@@ -143,7 +139,7 @@ void Server::turn(Duration max_wait) {
     ++stats_.turns;
 }
 
-void Server::take(Slot& slot, majordomo::Request&& request, TimePoint) {
+void Titanic::take(Slot& slot, majordomo::Request&& request, TimePoint) {
     const Handle h = next_handle_++;
     Frames body = std::move(request.body);
     held_.emplace(h, std::make_unique<Held>(Held{&slot, std::move(request)}));
@@ -160,7 +156,7 @@ void Server::take(Slot& slot, majordomo::Request&& request, TimePoint) {
     }
 }
 
-void Server::deliver(std::vector<Answer>& answers) {
+void Titanic::deliver(std::vector<Answer>& answers) {
     for (auto& a : answers) {
         auto it = held_.find(a.to);
         if (it == held_.end()) continue;
@@ -172,7 +168,7 @@ void Server::deliver(std::vector<Answer>& answers) {
     answers.clear();
 }
 
-void Server::execute(std::vector<LaneCommand>& commands) {
+void Titanic::execute(std::vector<LaneCommand>& commands) {
     for (auto& c : commands) {
         const auto lane = static_cast<std::size_t>(c.lane);
         if (c.kind == LaneCommand::Kind::reset) {
@@ -190,8 +186,8 @@ void Server::execute(std::vector<LaneCommand>& commands) {
     commands.clear();
 }
 
-std::string Server::summary() const {
-    const auto& c = core_->counters();
+std::string Titanic::summary() const {
+    const auto& c = core_->stats();
     auto st = store_->stats();
     return fmt::format(
         "requests {} replies stored {} closes {} bad input {} refused (max open) {} write failures {} "
