@@ -207,7 +207,7 @@ struct MdpSystem {
 
 // The broker core alone, no sockets: a request in, the REQUEST out, the worker's REPLY in, the reply out, for
 // 8 workers. One message object is reused for input, as the driver does; output is "sent" (consumed) at once.
-struct NullOutbox final : majordomo::Outbox {  // the broker core's (common has an Outbox too)
+struct NullOutbox final : pirates::Outbox {
     std::string last_identity;
     SendResult send(Frames& m, Channel) override {
         last_identity.assign(static_cast<const char*>(m[0].data()), m[0].size());
