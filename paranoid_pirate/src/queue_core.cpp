@@ -33,12 +33,12 @@ void QueueCore::forget(std::string_view id) {
 
 void QueueCore::on_message(Channel channel, Frames&& message, TimePoint now, Outbox& out) {
     if (channel == kBackend)
-        on_worker_message(std::move(message), now, out);
+        on_worker_message(message, now, out);
     else
-        on_client_message(std::move(message), now, out);
+        on_client_message(message, now, out);
 }
 
-void QueueCore::on_worker_message(Frames message, TimePoint now, Outbox& out) {
+void QueueCore::on_worker_message(Frames& message, TimePoint now, Outbox& out) {
     auto identity = pop_identity(message);
     if (!identity || identity->size() == 0) {
         ++stats_.malformed;
@@ -67,12 +67,12 @@ void QueueCore::on_worker_message(Frames message, TimePoint now, Outbox& out) {
             break;
         case WorkerCommand::reply:
             ++stats_.replies;
-            reply(std::move(message), out);
+            reply(message, out);
             break;
     }
 }
 
-void QueueCore::reply(Frames message, Outbox& out) {
+void QueueCore::reply(Frames& message, Outbox& out) {
     switch (out.send(message, kFrontend)) {
         case SendResult::sent:
             break;
@@ -87,7 +87,7 @@ void QueueCore::reply(Frames message, Outbox& out) {
     }
 }
 
-void QueueCore::on_client_message(Frames message, TimePoint now, Outbox& out) {
+void QueueCore::on_client_message(Frames& message, TimePoint now, Outbox& out) {
     // [client-id] "" request...: an identity, an empty delimiter, at least one frame of body.
     if (message.size() < 3 || message[0].size() == 0 || message[1].size() != 0) {
         ++stats_.malformed;

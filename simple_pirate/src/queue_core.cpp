@@ -5,12 +5,12 @@ namespace pirates::simple_pirate {
 
 void QueueCore::on_message(Channel channel, Frames&& message, TimePoint, Outbox& out) {
     if (channel == kBackend)
-        on_backend(std::move(message), out);
+        on_backend(message, out);
     else
-        on_frontend(std::move(message), out);
+        on_frontend(message, out);
 }
 
-void QueueCore::on_backend(Frames message, Outbox& out) {
+void QueueCore::on_backend(Frames& message, Outbox& out) {
     // [worker-id] "" 0x01   or   [worker-id] "" [client-id] "" reply...
     const bool envelope_ok = message.size() >= 3 && message[1].size() == 0;
     const bool ready = envelope_ok && message.size() == 3 && is_byte(message[2], kReady);
@@ -64,11 +64,11 @@ void QueueCore::worker_idle(std::string id, Outbox& out) {
         Frames request = std::move(held_.front());
         held_.pop_front();
         held_bytes_ -= byte_size(request);
-        route(std::move(request), true, out);
+        route(request, true, out);
     }
 }
 
-void QueueCore::on_frontend(Frames message, Outbox& out) {
+void QueueCore::on_frontend(Frames& message, Outbox& out) {
     // [client-id] "" request...
     if (message.size() < 3 || message[0].size() == 0 || message[1].size() != 0) {
         ++stats_.malformed;
@@ -76,10 +76,10 @@ void QueueCore::on_frontend(Frames message, Outbox& out) {
         return;
     }
     ++stats_.requests;
-    route(std::move(message), false, out);
+    route(message, false, out);
 }
 
-void QueueCore::route(Frames request, bool oldest, Outbox& out) {
+void QueueCore::route(Frames& request, bool oldest, Outbox& out) {
     // Workers found gone on the way are forgotten (they are out of the idle list already) and the request
     // goes to the next one. A full pipe counts as gone: a REQ worker holds one request at a time, so a worker
     // whose pipe is full is not one to wait for.
@@ -99,10 +99,10 @@ void QueueCore::route(Frames request, bool oldest, Outbox& out) {
         request.pop();
         oldest = true;
     }
-    hold(std::move(request), oldest);
+    hold(request, oldest);
 }
 
-void QueueCore::hold(Frames request, bool oldest) {
+void QueueCore::hold(Frames& request, bool oldest) {
     const std::size_t bytes = byte_size(request);
     if (held_.size() >= max_held_ || bytes > max_held_bytes_ - held_bytes_) {
         // The request offered now is the one dropped: what is held already waits longer for its worker.

@@ -91,9 +91,9 @@ class QueueCore {
         std::string id;
         TimePoint expiry;
     };
-    void on_worker_message(Frames message, TimePoint now, Outbox& out);
-    void on_client_message(Frames message, TimePoint now, Outbox& out);
-    void reply(Frames message, Outbox& out);
+    void on_worker_message(Frames& message, TimePoint now, Outbox& out);
+    void on_client_message(Frames& message, TimePoint now, Outbox& out);
+    void reply(Frames& message, Outbox& out);
     void refresh(std::string id, TimePoint now);
     void purge(TimePoint now);
     void forget(std::string_view id);

@@ -84,12 +84,12 @@ class QueueCore {
     std::string check_invariants() const;
 
   private:
-    void on_backend(Frames message, Outbox& out);
-    void on_frontend(Frames message, Outbox& out);
+    void on_backend(Frames& message, Outbox& out);
+    void on_frontend(Frames& message, Outbox& out);
     void worker_idle(std::string id, Outbox& out);
     // Route a client message [client-id] "" request...: to the LRU idle worker, or hold it.
-    void route(Frames request, bool oldest, Outbox& out);
-    void hold(Frames request, bool oldest);
+    void route(Frames& request, bool oldest, Outbox& out);
+    void hold(Frames& request, bool oldest);
 
     std::size_t max_held_;
     std::size_t max_held_bytes_;
