@@ -235,15 +235,15 @@ IdleResult measure_idle(const std::string& backend, pid_t pid, int n, Duration i
 // figure.
 double core_ns_per_heartbeat(int n, int rounds) {
     ManualClock clock;
-    pp::QueueCore core(pp::QueueConfig{Duration{100}, 3}, clock.now());
-    pp::QueueCore::Outbox out;
+    pp::QueueCore core(pp::QueueOptions{Duration{100}, 3}, clock.now());
+    OutboxVector out;
     std::vector<std::string> ids;
     for (int i = 0; i < n; ++i) ids.push_back(fmt::format("w{:08}", i));
     for (auto& id : ids) {
         Frames m;
         m.add(frame(id));
         m.add(byte_frame(pp::kReady));
-        core.on_worker_message(std::move(m), clock.now(), out);
+        core.on_message(pp::kBackend, std::move(m), clock.now(), out);
     }
     const auto t0 = Clock::now();
     for (int r = 0; r < rounds; ++r) {
@@ -252,12 +252,12 @@ double core_ns_per_heartbeat(int n, int rounds) {
             Frames m;
             m.add(frame(ids[static_cast<std::size_t>(i)]));
             m.add(byte_frame(pp::kHeartbeat));
-            core.on_worker_message(std::move(m), clock.now(), out);
+            core.on_message(pp::kBackend, std::move(m), clock.now(), out);
         }
-        core.on_tick(clock.now(), out);
-        if (out.size() != static_cast<std::size_t>(n))
+        core.tick(clock.now(), out);
+        if (out.items.size() != static_cast<std::size_t>(n))
             throw std::runtime_error("core bench: missing heartbeats");
-        out.clear();
+        out.items.clear();
     }
     const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count();
     if (core.idle_count() != static_cast<std::size_t>(n)) throw std::runtime_error("core bench lost workers");
@@ -297,7 +297,7 @@ double client_round_trips(zmq::context_t& ctx, const std::string& frontend, int 
 
 double round_trips_queue(int clients, int workers, int per_client) {
     zmq::context_t ctx(1);
-    pp::Queue queue(ctx, pp::QueueConfig{1000ms, 3});
+    pp::Queue queue(ctx, pp::QueueOptions{1000ms, 3});
     std::string frontend = queue.bind_frontend("tcp://127.0.0.1:*");
     std::string backend = queue.bind_backend("tcp://127.0.0.1:*");
     std::atomic<bool> done{false};

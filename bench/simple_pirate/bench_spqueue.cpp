@@ -1,16 +1,16 @@
 // How much does the Simple Pirate queue cost over raw libzmq doing the same hops?
 //
 // C clients (REQ) send R requests each, synchronously, through a queue to W echo workers, over tcp loopback.
-//   pirates:  QueueServer (Queue core, two ROUTERs, frontend read only while a worker is idle) + Worker
+//   pirates:  Queue (QueueCore, two ROUTERs, frontend read only while a worker is idle) + Worker
 //   (REQ). baseline: zmq_proxy between a ROUTER frontend and a DEALER backend, REP echo workers: the same
 //   hops
 //             (client -> proxy -> worker -> proxy -> client) with no LRU routing and no READY protocol.
 // Prints round trips per second and mean latency of each, and the ratio pirates / baseline.
 #include <pirates/common/cli.hpp>
-#include <pirates/common/signals.hpp>
-#include <pirates/simple_pirate/queue_server.hpp>
+#include <pirates/simple_pirate/queue.hpp>
 #include <pirates/simple_pirate/worker.hpp>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <thread>
@@ -54,9 +54,8 @@ Figures run_clients(zmq::context_t& ctx, const std::string& frontend, int client
 }
 
 Figures bench_pirates(int clients, int workers, int requests, int size) {
-    clear_stop_request();
     zmq::context_t ctx(2);
-    simple_pirate::QueueServer queue(ctx, {"tcp://127.0.0.1:*", "tcp://127.0.0.1:*", 10000});
+    simple_pirate::Queue queue(ctx, {"tcp://127.0.0.1:*", "tcp://127.0.0.1:*", 10000});
     std::thread queue_thread([&] { queue.run(); });
     std::vector<std::unique_ptr<simple_pirate::Worker>> pool;
     std::vector<std::thread> worker_threads;
@@ -70,9 +69,8 @@ Figures bench_pirates(int clients, int workers, int requests, int size) {
     Figures f = run_clients(ctx, queue.frontend_endpoint(), clients, requests, size);
     for (auto& worker : pool) worker->request_stop();
     for (auto& t : worker_threads) t.join();
-    request_stop();  // ends the queue's reactor
+    queue.request_stop();  // ends the queue's reactor
     queue_thread.join();
-    clear_stop_request();
     return f;
 }
 
@@ -88,6 +86,7 @@ Figures bench_raw(int clients, int workers, int requests, int size) {
     const std::string fe = frontend.get(zmq::sockopt::last_endpoint),
                       be = backend.get(zmq::sockopt::last_endpoint);
     std::thread proxy([&] { zmq::proxy_steerable(frontend, backend, zmq::socket_ref(), control); });
+    std::atomic<bool> done{false};
     std::vector<std::thread> worker_threads;
     for (int w = 0; w < workers; ++w)
         worker_threads.emplace_back([&] {
@@ -96,15 +95,14 @@ Figures bench_raw(int clients, int workers, int requests, int size) {
             rep.set(zmq::sockopt::rcvtimeo, 50);
             rep.connect(be);
             zmq::message_t m;
-            while (!stop_requested())
+            while (!done)
                 if (rep.recv(m)) rep.send(m, zmq::send_flags::none);
         });
     Figures f = run_clients(ctx, fe, clients, requests, size);
-    request_stop();
+    done = true;
     for (auto& t : worker_threads) t.join();
     control_peer.send(zmq::str_buffer("TERMINATE"), zmq::send_flags::none);
     proxy.join();
-    clear_stop_request();
     return f;
 }
 

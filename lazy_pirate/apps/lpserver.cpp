@@ -5,7 +5,7 @@
 #include <pirates/lazy_pirate/echo_server.hpp>
 
 int main(int argc, char** argv) {
-    pirates::lazy_pirate::EchoServerConfig config;
+    pirates::lazy_pirate::EchoServerOptions config;
     pirates::CommandLine cli("lpserver",
                              "Lazy Pirate echo server: answers each request with the request itself.");
     cli.endpoint("bind", config.bind, "endpoint to bind, e.g. tcp://*:5555", true)
@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     pirates::install_stop_signals();
     zmq::context_t context;
     pirates::lazy_pirate::EchoServer server(context, config);
+    pirates::StopSignalHook hook([&] { server.request_stop(); });
     server.run();
     return 0;
 }

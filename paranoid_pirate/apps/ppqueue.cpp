@@ -9,7 +9,7 @@ using namespace pirates;
 
 int main(int argc, char** argv) {
     std::string frontend, backend;
-    paranoid_pirate::QueueConfig config;
+    paranoid_pirate::QueueOptions config;
     CommandLine cli("ppqueue", "Paranoid Pirate queue: LRU queue of heartbeating workers");
     cli.endpoint("frontend", frontend, "endpoint to bind for clients", true)
         .endpoint("backend", backend, "endpoint to bind for workers", true)
@@ -36,13 +36,14 @@ int main(int argc, char** argv) {
         log::error("cannot bind: {}", e.what());
         return 1;
     }
+    StopSignalHook hook([&] { queue.request_stop(); });
     log::info("ready: heartbeat {} ms, liveness {}", config.heartbeat.count(), config.liveness);
     queue.run();
     const auto& s = queue.core().stats();
     log::info(
         "stopped: {} requests, {} replies, {} workers expired, {} invalid worker and {} invalid client "
         "messages, {} replies not delivered ({} to clients gone, {} to clients not reading)",
-        s.requests, s.replies, s.expired, s.invalid_worker, s.invalid_client,
+        s.requests, s.replies, s.expired, s.malformed_from_workers, s.malformed - s.malformed_from_workers,
         queue.replies_to_gone_clients() + queue.replies_would_block(), queue.replies_to_gone_clients(),
         queue.replies_would_block());
     return 0;

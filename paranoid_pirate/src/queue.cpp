@@ -6,14 +6,15 @@
 
 namespace pirates::paranoid_pirate {
 
-Queue::Queue(zmq::context_t& context, QueueConfig config, const ClockSource& clock)
+Queue::Queue(zmq::context_t& context, QueueOptions options, const ClockSource& clock)
     : clock_(clock),
       frontend_(make_socket(context, zmq::socket_type::router,
-                            router_options(config.hwm, config.max_message_bytes))),
+                            router_options(options.hwm, options.max_message_bytes))),
       backend_(make_socket(context, zmq::socket_type::router,
-                           router_options(config.hwm, config.max_message_bytes))),
-      core_(config, clock.now()),
-      reactor_(clock) {
+                           router_options(options.hwm, options.max_message_bytes))),
+      core_(options, clock.now()),
+      reactor_(clock),
+      sender_(frontend_, backend_) {
     reactor_.add(frontend_, [this] { return on_frontend(); });
     reactor_.add(backend_, [this] { return on_backend(); });
     update();
@@ -35,8 +36,7 @@ bool Queue::on_frontend() {
     }
     Frames message;
     if (!recv_nowait(frontend_, message)) return false;
-    core_.on_client_message(std::move(message), clock_.now(), outbox_);
-    flush();
+    core_.on_message(kFrontend, std::move(message), clock_.now(), sender_);
     update();
     return true;
 }
@@ -44,8 +44,7 @@ bool Queue::on_frontend() {
 bool Queue::on_backend() {
     Frames message;
     if (!recv_nowait(backend_, message)) return false;
-    core_.on_worker_message(std::move(message), clock_.now(), outbox_);
-    flush();
+    core_.on_message(kBackend, std::move(message), clock_.now(), sender_);
     update();
     return true;
 }
@@ -57,46 +56,8 @@ void Queue::on_timer() {
     // would drop live workers. Bounded, so a flood cannot hold the timer off for ever.
     for (int n = 0; n < 100000 && on_backend(); ++n) {
     }
-    core_.on_tick(clock_.now(), outbox_);
-    flush();
+    core_.tick(clock_.now(), sender_);
     update();
-}
-
-void Queue::flush() {
-    // Sending may add outputs (a request re-dispatched after an unreachable worker): index, not iterators.
-    for (std::size_t i = 0; i < outbox_.size(); ++i) {
-        QueueCore::Output output = std::move(outbox_[i]);
-        if (output.to == QueueCore::To::frontend) {
-            switch (send_routed(frontend_, output.message)) {
-                case SendResult::sent:
-                    break;
-                case SendResult::peer_gone:
-                    ++replies_to_gone_clients_;
-                    log::debug("reply dropped: client {} has gone", hex(output.message[0].to_string_view()));
-                    break;
-                case SendResult::would_block:
-                    ++replies_would_block_;
-                    log::debug("reply dropped: client {} is not reading",
-                               hex(output.message[0].to_string_view()));
-                    break;
-            }
-            continue;
-        }
-        const bool is_request = output.message.size() > 2;
-        SendResult result = send_routed(backend_, output.message);
-        if (result == SendResult::sent) continue;
-        std::string id = identity_key(output.message[0]);
-        if (result == SendResult::peer_gone) core_.on_unreachable(id);
-        if (is_request) {
-            // Give the request to the next idle worker, if there is one; otherwise the client retries.
-            output.message.pop();
-            if (core_.has_idle_worker())
-                core_.on_client_message(std::move(output.message), clock_.now(), outbox_);
-            else
-                log::debug("request dropped: worker {} gone and no other idle", hex(id));
-        }
-    }
-    outbox_.clear();
 }
 
 void Queue::update() {

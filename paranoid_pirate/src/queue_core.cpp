@@ -6,10 +6,10 @@
 
 namespace pirates::paranoid_pirate {
 
-QueueCore::QueueCore(QueueConfig config, TimePoint now)
-    : config_(config),
-      ttl_(config.heartbeat * std::max(config.liveness, 1)),
-      heartbeat_(config.heartbeat, now) {}
+QueueCore::QueueCore(QueueOptions options, TimePoint now)
+    : options_(options),
+      ttl_(options.heartbeat * std::max(options.liveness, 1)),
+      heartbeat_(options.heartbeat, now) {}
 
 void QueueCore::refresh(std::string id, TimePoint now) {
     const TimePoint expiry = now + ttl_;
@@ -31,10 +31,18 @@ void QueueCore::forget(std::string_view id) {
     index_.erase(found);
 }
 
-void QueueCore::on_worker_message(Frames message, TimePoint now, Outbox& out) {
+void QueueCore::on_message(Channel channel, Frames&& message, TimePoint now, Outbox& out) {
+    if (channel == kBackend)
+        on_worker_message(message, now, out);
+    else
+        on_client_message(message, now, out);
+}
+
+void QueueCore::on_worker_message(Frames& message, TimePoint now, Outbox& out) {
     auto identity = pop_identity(message);
     if (!identity || identity->size() == 0) {
-        ++stats_.invalid_worker;
+        ++stats_.malformed;
+        ++stats_.malformed_from_workers;
         log::debug("dropped worker message without identity");
         return;
     }
@@ -44,7 +52,8 @@ void QueueCore::on_worker_message(Frames message, TimePoint now, Outbox& out) {
     // said is malformed and dropped (6/PPP: "any message from a worker marks it alive and idle").
     refresh(id, now);
     if (!command) {
-        ++stats_.invalid_worker;
+        ++stats_.malformed;
+        ++stats_.malformed_from_workers;
         log::debug("dropped invalid message from worker {}: {}", hex(id), command.error().reason);
         return;
     }
@@ -54,19 +63,34 @@ void QueueCore::on_worker_message(Frames message, TimePoint now, Outbox& out) {
             log::debug("worker {} ready", hex(id));
             break;
         case WorkerCommand::heartbeat:
-            ++stats_.heartbeats_in;
+            ++stats_.heartbeats_received;
             break;
         case WorkerCommand::reply:
             ++stats_.replies;
-            out.push_back(Output{To::frontend, std::move(message)});
+            reply(message, out);
             break;
     }
 }
 
-void QueueCore::on_client_message(Frames message, TimePoint now, Outbox& out) {
+void QueueCore::reply(Frames& message, Outbox& out) {
+    switch (out.send(message, kFrontend)) {
+        case SendResult::sent:
+            break;
+        case SendResult::peer_gone:
+            ++stats_.replies_to_gone_clients;
+            log::debug("reply dropped: client {} has gone", hex(message[0].to_string_view()));
+            break;
+        case SendResult::would_block:
+            ++stats_.replies_would_block;
+            log::debug("reply dropped: client {} is not reading", hex(message[0].to_string_view()));
+            break;
+    }
+}
+
+void QueueCore::on_client_message(Frames& message, TimePoint now, Outbox& out) {
     // [client-id] "" request...: an identity, an empty delimiter, at least one frame of body.
     if (message.size() < 3 || message[0].size() == 0 || message[1].size() != 0) {
-        ++stats_.invalid_client;
+        ++stats_.malformed;
         log::debug("dropped invalid client message of {} frame(s)", message.size());
         return;
     }
@@ -76,12 +100,23 @@ void QueueCore::on_client_message(Frames message, TimePoint now, Outbox& out) {
         log::debug("dropped a client request: no idle worker");
         return;
     }
-    Idle worker = std::move(idle_.front());
-    index_.erase(worker.id);
-    idle_.pop_front();
-    ++stats_.requests;
-    push_identity(message, Frame(worker.id.data(), worker.id.size()));
-    out.push_back(Output{To::backend, std::move(message)});
+    // A worker that cannot take it (gone, or its pipe full) is passed over for the next idle one.
+    while (!idle_.empty()) {
+        Idle worker = std::move(idle_.front());
+        index_.erase(worker.id);
+        idle_.pop_front();
+        ++stats_.requests;
+        push_identity(message, Frame(worker.id.data(), worker.id.size()));
+        const SendResult result = out.send(message, kBackend);
+        if (result == SendResult::sent) return;
+        if (result == SendResult::peer_gone) {
+            ++stats_.unroutable;
+            log::debug("worker {} unreachable", hex(worker.id));
+        }
+        message.pop();  // untouched by the failed send: take the worker's identity off again
+    }
+    // Otherwise the client retries.
+    log::debug("request dropped: worker gone and no other idle");
 }
 
 void QueueCore::purge(TimePoint now) {
@@ -94,20 +129,26 @@ void QueueCore::purge(TimePoint now) {
     }
 }
 
-void QueueCore::on_tick(TimePoint now, Outbox& out) {
+void QueueCore::tick(TimePoint now, Outbox& out) {
     purge(now);
     if (!heartbeat_.due(now)) return;
     heartbeat_.sent(now);
-    for (const Idle& w : idle_) {
+    for (auto it = idle_.begin(); it != idle_.end();) {
+        auto worker = it++;  // the send may forget this worker: step past it first
         Frames hb = heartbeat_message();
-        push_identity(hb, Frame(w.id.data(), w.id.size()));
-        out.push_back(Output{To::backend, std::move(hb)});
-        ++stats_.heartbeats_out;
+        push_identity(hb, Frame(worker->id.data(), worker->id.size()));
+        ++stats_.heartbeats_sent;
+        if (out.send(hb, kBackend) == SendResult::peer_gone) {
+            ++stats_.unroutable;
+            log::debug("worker {} unreachable", hex(worker->id));
+            index_.erase(worker->id);
+            idle_.erase(worker);
+        }
     }
 }
 
-void QueueCore::on_unreachable(std::string_view worker_id) {
-    ++stats_.unreachable;
+void QueueCore::on_unroutable(std::string_view worker_id) {
+    ++stats_.unroutable;
     log::debug("worker {} unreachable", hex(worker_id));
     forget(worker_id);
 }

@@ -2,10 +2,10 @@
 // each request goes to the least recently used idle worker.
 #include <pirates/common/cli.hpp>
 #include <pirates/common/signals.hpp>
-#include <pirates/simple_pirate/queue_server.hpp>
+#include <pirates/simple_pirate/queue.hpp>
 
 int main(int argc, char** argv) {
-    pirates::simple_pirate::QueueConfig config;
+    pirates::simple_pirate::QueueOptions config;
     int max_held = static_cast<int>(config.max_held);
     pirates::CommandLine cli("spqueue",
                              "Simple Pirate queue: least-recently-used routing of requests to workers.");
@@ -29,7 +29,8 @@ int main(int argc, char** argv) {
 
     pirates::install_stop_signals();
     zmq::context_t context;
-    pirates::simple_pirate::QueueServer queue(context, config);
+    pirates::simple_pirate::Queue queue(context, config);
+    pirates::StopSignalHook hook([&] { queue.request_stop(); });
     queue.run();
     return 0;
 }

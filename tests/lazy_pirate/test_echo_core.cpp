@@ -13,15 +13,19 @@ using pirates::test::strings;
 
 TEST_CASE("echo core: a request comes back with its envelope - no delimiter or no body is invalid") {
     ManualClock clock;
-    EchoCore core;
-    auto d = core.on_request(make_frames({"client", "", "hello"}), clock.now());
+    EchoServerCore core;
+    OutboxVector out;
+    auto d = core.on_message(make_frames({"client", "", "hello"}), clock.now(), out);
     REQUIRE(d);
     CHECK(d->action == Chaos::Action::answer);
-    CHECK(strings(d->reply) == std::vector<std::string>{"client", "", "hello"});
-    CHECK_FALSE(core.on_request(make_frames({"client", "hello"}), clock.now()));
-    CHECK_FALSE(core.on_request(make_frames({"client", ""}), clock.now()));
-    CHECK(core.requests() == 1);
-    CHECK(core.invalid() == 2);
+    REQUIRE(out.items.size() == 1);
+    CHECK(strings(out.items[0].message) == std::vector<std::string>{"client", "", "hello"});
+    CHECK_FALSE(core.on_message(make_frames({"client", "hello"}), clock.now(), out));
+    CHECK_FALSE(core.on_message(make_frames({"client", ""}), clock.now(), out));
+    CHECK(out.items.size() == 1);
+    CHECK(core.stats().requests == 1);
+    CHECK(core.stats().replies == 1);
+    CHECK(core.stats().malformed == 2);
 }
 
 TEST_CASE(
@@ -30,15 +34,16 @@ TEST_CASE(
     Chaos chaos;
     chaos.slow_after = 1;  // the first request is answered at once, every later one 100 ms late
     chaos.delay = 100ms;
-    EchoCore core(chaos, 20);  // 20 bytes of late answers at most
+    EchoServerCore core(chaos, 20);
+    OutboxVector sent;  // 20 bytes of late answers at most
 
-    auto first = core.on_request(make_frames({"c1", "", "0123456789"}), clock.now());
+    auto first = core.on_message(make_frames({"c1", "", "0123456789"}), clock.now(), sent);
     REQUIRE(first);
     CHECK(first->action == Chaos::Action::answer);
     CHECK(core.held_bytes() == 0);
 
     // Request 2: 2 + 0 + 10 = 12 bytes held.
-    auto second = core.on_request(make_frames({"c1", "", "abcdefghij"}), clock.now());
+    auto second = core.on_message(make_frames({"c1", "", "abcdefghij"}), clock.now(), sent);
     REQUIRE(second);
     CHECK(second->action == Chaos::Action::delay_then_answer);
     CHECK(second->delay == 100ms);
@@ -48,35 +53,40 @@ TEST_CASE(
 
     // Request 3 (12 more bytes) would make 24 > 20: dropped, counted, nothing more held.
     clock.advance(30ms);
-    auto third = core.on_request(make_frames({"c2", "", "ABCDEFGHIJ"}), clock.now());
+    auto third = core.on_message(make_frames({"c2", "", "ABCDEFGHIJ"}), clock.now(), sent);
     REQUIRE(third);
     CHECK(third->action == Chaos::Action::drop);
     CHECK(third->overflow);
-    CHECK(core.dropped_overflow() == 1);
+    CHECK(core.stats().dropped_overflow == 1);
+    CHECK(core.stats().dropped == 1);
     CHECK(core.held_bytes() == 12);
 
     // Request 4 fits exactly (12 + 8 = 20).
-    auto fourth = core.on_request(make_frames({"c2", "", "123456"}), clock.now());
+    auto fourth = core.on_message(make_frames({"c2", "", "123456"}), clock.now(), sent);
     REQUIRE(fourth);
     CHECK(fourth->action == Chaos::Action::delay_then_answer);
     CHECK(core.held_bytes() == 20);
 
     // Released when due, oldest first; their bytes are freed.
-    std::vector<Frames> out;
+    CHECK(sent.take_messages().size() == 1);  // the first request's answer
+    OutboxVector late;
     clock.advance(69ms);
-    core.take_due(clock.now(), out);
-    CHECK(out.empty());
+    core.tick(clock.now(), late);
+    CHECK(late.items.empty());
     clock.advance(1ms);
-    core.take_due(clock.now(), out);
+    core.tick(clock.now(), late);
+    auto out = late.take_messages();
     REQUIRE(out.size() == 1);
     CHECK(strings(out[0]) == std::vector<std::string>{"c1", "", "abcdefghij"});
     CHECK(core.held_bytes() == 8);
     CHECK(core.next_deadline() == clock.now() + 30ms);
     clock.advance(30ms);
-    core.take_due(clock.now(), out);
-    REQUIRE(out.size() == 2);
-    CHECK(strings(out[1]) == std::vector<std::string>{"c2", "", "123456"});
+    core.tick(clock.now(), late);
+    out = late.take_messages();
+    REQUIRE(out.size() == 1);
+    CHECK(strings(out[0]) == std::vector<std::string>{"c2", "", "123456"});
     CHECK(core.held_bytes() == 0);
-    CHECK_FALSE(core.next_deadline());
-    CHECK(core.requests() == 4);
+    CHECK(core.next_deadline() == TimePoint::max());
+    CHECK(core.stats().requests == 4);
+    CHECK(core.stats().replies == 3);
 }

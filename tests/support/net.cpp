@@ -1,5 +1,7 @@
 #include "support/net.hpp"
 
+#include <pirates/common/reactor.hpp>
+
 #include <thread>
 
 namespace pirates::test {
@@ -20,18 +22,10 @@ bool eventually(const std::function<bool()>& pred, Duration timeout) {
 }
 
 bool recv_within(zmq::socket_t& socket, Frames& out, Duration timeout) {
-    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-    const auto deadline = Clock::now() + timeout;
-    while (true) {
-        auto left = until(Clock::now(), deadline);
-        try {
-            zmq::poll(&item, 1, std::chrono::milliseconds(left));
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-        }
-        if (item.revents & ZMQ_POLLIN) return out.recv(socket, ZMQ_DONTWAIT);
-        if (left.count() == 0) return false;
-    }
+    const ClockSource& clock = steady_clock();
+    const StopSource never;  // the test's own deadline is the only way out
+    if (wait_readable(socket, clock.now() + timeout, clock, never) != WaitResult::ready) return false;
+    return out.recv(socket, ZMQ_DONTWAIT);
 }
 
 Frames make_frames(std::initializer_list<std::string_view> parts) {

@@ -1,14 +1,14 @@
 #pragma once
 // The Paranoid Pirate queue driver: a frontend ROUTER for clients, a backend ROUTER for workers, the
-// QueueCore in between. The frontend is polled only while a worker is idle, so requests wait in the clients'
-// pipes (at most `hwm` messages per client connection), never in the queue: the queue holds no request for
-// later, so it needs no byte bound of its own.
+// QueueCore in between, in a Reactor. The frontend is polled only while a worker is idle, so requests wait in
+// the clients' pipes (at most `hwm` messages per client connection), never in the queue: the queue holds no
+// request for later, so it needs no byte bound of its own.
 //
 // Both ROUTERs set ZMQ_ROUTER_MANDATORY and send through send_routed(): a request or heartbeat for a worker
-// whose connection is gone fails at once, the worker is forgotten and the request goes to the next idle
-// worker instead of vanishing; a reply to a client that has gone, or that does not read its replies (its pipe
-// holds `hwm` of them), is dropped and counted, never blocking. libzmq disconnects a peer that sends a frame
-// over max_message_bytes (ZMQ_MAXMSGSIZE).
+// whose connection is gone fails at once, the core forgets the worker and gives the request to the next idle
+// worker instead of letting it vanish; a reply to a client that has gone, or that does not read its replies
+// (its pipe holds `hwm` of them), is dropped and counted, never blocking. libzmq disconnects a peer that
+// sends a frame over max_message_bytes (ZMQ_MAXMSGSIZE).
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/routed_send.hpp>
 #include <pirates/paranoid_pirate/queue_core.hpp>
@@ -19,7 +19,7 @@ namespace pirates::paranoid_pirate {
 
 class Queue {
   public:
-    Queue(zmq::context_t& context, QueueConfig config, const ClockSource& clock = steady_clock());
+    Queue(zmq::context_t& context, QueueOptions options, const ClockSource& clock = steady_clock());
     Queue(const Queue&) = delete;
     Queue& operator=(const Queue&) = delete;
 
@@ -27,22 +27,37 @@ class Queue {
     std::string bind_frontend(const std::string& endpoint);
     std::string bind_backend(const std::string& endpoint);
 
-    // Run until stop() or SIGINT/SIGTERM (with install_stop_signals()).
+    // Run until request_stop().
     void run();
     // One turn of the loop; false once stopped.
     bool run_once(Duration max_wait);
-    void stop() { reactor_.stop(); }
+    // Thread-safe: run() returns within one poll slice.
+    void request_stop() { reactor_.request_stop(); }
+    void stop() { request_stop(); }
 
+    const QueueStats& stats() const { return core_.stats(); }
     const QueueCore& core() const { return core_; }
     // Replies not delivered: the client had gone, or its pipe was full (it does not read its replies).
-    std::uint64_t replies_to_gone_clients() const { return replies_to_gone_clients_; }
-    std::uint64_t replies_would_block() const { return replies_would_block_; }
+    std::uint64_t replies_to_gone_clients() const { return core_.stats().replies_to_gone_clients; }
+    std::uint64_t replies_would_block() const { return core_.stats().replies_would_block; }
 
   private:
+    // The core's output: straight to the two ROUTERs.
+    class Sender final : public Outbox {
+      public:
+        Sender(zmq::socket_t& frontend, zmq::socket_t& backend) : frontend_(frontend), backend_(backend) {}
+        SendResult send(Frames& message, Channel channel) override {
+            return send_routed(channel == kBackend ? backend_ : frontend_, message);
+        }
+
+      private:
+        zmq::socket_t& frontend_;
+        zmq::socket_t& backend_;
+    };
+
     bool on_frontend();
     bool on_backend();
     void on_timer();
-    void flush();
     void update();
 
     const ClockSource& clock_;
@@ -50,11 +65,9 @@ class Queue {
     zmq::socket_t backend_;
     QueueCore core_;
     Reactor reactor_;
-    QueueCore::Outbox outbox_;
+    Sender sender_;
     Reactor::TimerId timer_ = 0;
     TimePoint timer_at_{};
-    std::uint64_t replies_to_gone_clients_ = 0;
-    std::uint64_t replies_would_block_ = 0;
 };
 
 // Kept for users of the earlier API: common's one non-blocking ROUTER send (what was `unreachable` is
