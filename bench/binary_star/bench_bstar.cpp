@@ -130,7 +130,7 @@ BstarCosts bstar_round_trip(zmq::context_t& ctx, int n, Duration heartbeat) {
     const std::string frontend = server.frontend_endpoint();
     std::thread loop([&] { server.run(); });
     ClientConfig cc;
-    cc.servers = {frontend};
+    cc.connect = {frontend};
     cc.timeout = 4 * heartbeat;
     cc.settle = Duration{0};
     cc.attempts = 0;
@@ -209,7 +209,7 @@ double failover_once(zmq::context_t& ctx, const std::string& bin, int run, Durat
     double ms = -1;
     if (published(watch_p, '3', 10s) && published(watch_b, '4', 10s)) {
         ClientConfig cc;
-        cc.servers = {pf, bf};
+        cc.connect = {pf, bf};
         cc.timeout = timeout;
         cc.settle = settle;
         cc.attempts = 20;

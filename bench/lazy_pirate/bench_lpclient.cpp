@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
     std::printf(
         "  lazy_pirate::Client: %9.0f round trips/s  %6.1f us per round trip  (%ld failed, %llu retries)\n",
         requests / ours, ours * 1e6 / requests, failed,
-        static_cast<unsigned long long>(client.counters().retries));
+        static_cast<unsigned long long>(client.stats().retries));
     std::printf("  ratio pirates/raw: %.2f\n", raw / ours);
     return failed == 0 ? 0 : 1;
 }

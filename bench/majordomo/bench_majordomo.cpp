@@ -209,9 +209,10 @@ struct MdpSystem {
 // 8 workers. One message object is reused for input, as the driver does; output is "sent" (consumed) at once.
 struct NullOutbox final : Outbox {
     std::string last_identity;
-    void send(Frames& m) override {
+    SendResult send(Frames& m) override {
         last_identity.assign(static_cast<const char*>(m[0].data()), m[0].size());
         for (auto& f : m) Frame gone(std::move(f));  // a socket send takes the frames
+        return SendResult::sent;
     }
 };
 

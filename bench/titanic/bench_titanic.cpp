@@ -107,7 +107,7 @@ double call_rate(zmq::context_t& context, const std::string& endpoint, const std
             majordomo::Client client(context, majordomo::ClientConfig{endpoint, Duration{10000}, 1});
             for (int i = 0; i < per_client; ++i) {
                 auto r = client.request(service, majordomo::share(body));
-                if (!r.ok() || r.body.empty() || !equals(r.body[0], "200")) ++failed;
+                if (!r.ok() || r.reply.empty() || !equals(r.reply[0], "200")) ++failed;
             }
         });
     }

@@ -13,25 +13,27 @@ using namespace pirates;
 using namespace pirates::binary_star;
 
 int main(int argc, char** argv) {
-    ClientConfig config;
+    ClientOptions options;
     int requests = 0;
     Duration interval{0};
     CommandLine cli("bstarcli", "Binary Star client: numbered echo requests with fail-over between the pair");
-    cli.endpoints("servers", config.servers, "the pair: primary,backup", true)
-        .millis("timeout-ms", config.timeout, "wait for each reply this long (default 1000)")
-        .millis("settle-ms", config.settle, "pause before switching server (default 2000)", 0)
-        .integer("attempts", config.attempts, "attempts per request before giving up (default 6; 0: never)")
+    cli.endpoints("servers", options.connect, "the pair: primary,backup", true)
+        .millis("timeout-ms", options.timeout, "wait for each reply this long (default 1000)")
+        .millis("settle-ms", options.settle, "pause before switching server (default 2000)", 0)
+        .integer("attempts", options.attempts, "attempts per request before giving up (default 6; 0: never)")
         .integer("requests", requests, "how many requests (default 0: until stopped)")
         .millis("interval-ms", interval, "pause between requests (default 0)", 0);
     cli.parse(argc, argv);
-    if (config.servers.size() != 2) cli.fail("--servers takes exactly two endpoints (primary,backup)");
+    if (options.connect.size() != 2) cli.fail("--servers takes exactly two endpoints (primary,backup)");
     install_stop_signals();
 
     zmq::context_t context(1);
-    Client client(context, config);
+    Client client(context, options);
+    StopSignalHook hook(
+        [&] { client.request_stop(); });  // SIGINT/SIGTERM: a request waiting is `interrupted`
     client.on_switch = [&](std::size_t from, std::size_t to) {
-        std::printf("no reply from %s, failing over to %s\n", config.servers[from].c_str(),
-                    config.servers[to].c_str());
+        std::printf("no reply from %s, failing over to %s\n", options.connect[from].c_str(),
+                    options.connect[to].c_str());
         std::fflush(stdout);
     };
     long answered = 0;
@@ -39,8 +41,8 @@ int main(int argc, char** argv) {
         const std::string body = std::to_string(seq);
         auto reply = client.request(body);
         if (!reply) {
-            if (stop_requested()) break;
-            std::printf("request %ld: %s, giving up\n", seq, reply.error().reason.c_str());
+            if (reply.status == Status::interrupted || stop_requested()) break;
+            std::printf("request %ld: %s, giving up\n", seq, reply.reason.c_str());
             return 1;
         }
         if (reply->body.size() != 1 || !equals(reply->body[0], body)) {
@@ -48,8 +50,8 @@ int main(int argc, char** argv) {
             return 1;
         }
         std::printf("reply %ld from %s in %lld ms (%d attempts)\n", seq,
-                    config.servers[reply->server].c_str(), static_cast<long long>(reply->elapsed.count()),
-                    reply->attempts);
+                    options.connect[reply->server].c_str(), static_cast<long long>(reply->elapsed.count()),
+                    reply.attempts);
         std::fflush(stdout);
         ++answered;
         // A pacing pause between requests, as the reference client has, not a wait for an event.

@@ -48,6 +48,10 @@ RetryCore::Action RetryCore::on_timeout(TimePoint now) {
     return next_attempt(now);
 }
 
+void RetryCore::rearm(TimePoint now) {
+    if (in_flight_) state_.restart(now);
+}
+
 const char* name(RetryCore::Action action) {
     switch (action) {
         case RetryCore::Action::wait:

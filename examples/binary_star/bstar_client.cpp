@@ -13,21 +13,21 @@ int main(int argc, char** argv) {
         return 2;
     }
     zmq::context_t context;
-    pirates::binary_star::ClientConfig config;
-    config.servers = {argv[1], argv[2]};
-    config.timeout = std::chrono::milliseconds(1000);  // per attempt
-    config.settle = std::chrono::milliseconds(2000);   // >= 2 server heartbeats, so the backup is ready
-    config.attempts = 6;                               // then give up: an error value, not an exception
-    pirates::binary_star::Client client(context, config);
+    pirates::binary_star::ClientOptions options;
+    options.connect = {argv[1], argv[2]};
+    options.timeout = std::chrono::milliseconds(1000);  // per attempt
+    options.settle = std::chrono::milliseconds(2000);   // >= 2 server heartbeats, so the backup is ready
+    options.attempts = 6;                               // then give up: a value, not an exception
+    pirates::binary_star::Client client(context, options);
 
     for (int i = 1; i <= 10; ++i) {
         auto reply = client.request(std::string("hello ") + std::to_string(i));
         if (!reply) {
-            std::printf("gave up: %s\n", reply.error().reason.c_str());
+            std::printf("gave up: %s\n", reply.reason.c_str());
             return 1;
         }
         std::printf("%s from %s after %d attempt(s)\n", reply->body[0].to_string().c_str(),
-                    config.servers[reply->server].c_str(), reply->attempts);
+                    options.connect[reply->server].c_str(), reply.attempts);
     }
     return 0;
 }

@@ -17,13 +17,13 @@ int main(int argc, char** argv) {
     pirates::lazy_pirate::Client client(context, endpoint, policy, options);
 
     for (int i = 1; i <= 5; ++i) {
-        pirates::lazy_pirate::Outcome outcome = client.request("hello " + std::to_string(i));
+        pirates::Outcome<pirates::Frames> outcome = client.request("hello " + std::to_string(i));
         if (!outcome) {  // an outage is a value, not an exception
             std::printf("server unreachable after %d attempts\n", outcome.attempts);
             return 1;
         }
         std::printf("reply: %s (attempts: %d)\n", outcome.reply[0].to_string().c_str(), outcome.attempts);
     }
-    std::printf("retries in all: %llu\n", static_cast<unsigned long long>(client.counters().retries));
+    std::printf("retries in all: %llu\n", static_cast<unsigned long long>(client.stats().retries));
     return 0;
 }

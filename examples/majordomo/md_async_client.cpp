@@ -13,7 +13,7 @@ using namespace pirates;
 int main(int argc, char** argv) {
     std::string broker = argc > 1 ? argv[1] : "tcp://127.0.0.1:5555";
     zmq::context_t context;
-    majordomo::AsyncClient client(context, majordomo::AsyncClientConfig{broker, Duration{2500}, 3});
+    majordomo::AsyncClient client(context, majordomo::AsyncClientOptions{broker, Duration{2500}, 3});
 
     std::map<std::uint64_t, std::string> asked;  // request id -> what we sent
     for (int i = 0; i < 100; ++i) {
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
         else
             ++failed;  // given up after its attempts
         if (done->ok() && answered <= 3)
-            std::printf("%s -> %s\n", asked[done->id].c_str(), done->body[0].to_string().c_str());
+            std::printf("%s -> %s\n", asked[done->id].c_str(), done->reply[0].to_string().c_str());
         asked.erase(done->id);
     }
     std::printf("answered %d, failed %d, retries %llu\n", answered, failed,

@@ -11,7 +11,7 @@ using namespace pirates;
 int main(int argc, char** argv) {
     std::string broker = argc > 1 ? argv[1] : "tcp://127.0.0.1:5555";
     zmq::context_t context;
-    majordomo::Client client(context, majordomo::ClientConfig{broker, Duration{2500}, 3});
+    majordomo::Client client(context, majordomo::ClientOptions{broker, Duration{2500}, 3});
 
     // Is anybody serving "upper"? (8/MMI, answered by the broker itself.)
     Frames query;
@@ -21,18 +21,17 @@ int main(int argc, char** argv) {
         std::printf("no broker at %s\n", broker.c_str());
         return 1;
     }
-    std::printf("mmi.service upper -> %s\n", mmi.body[0].to_string().c_str());
+    std::printf("mmi.service upper -> %s\n", mmi.reply[0].to_string().c_str());
 
     for (int i = 1; i <= 5; ++i) {
         Frames body;
         body.add(frame("hello " + std::to_string(i)));
-        majordomo::Response r = client.request("upper", std::move(body));
-        if (!r.ok()) {  // Status::timeout after every attempt: the service is unavailable
-            std::printf("request %d: %s after %d attempts\n", i, std::string(to_string(r.status)).c_str(),
-                        r.attempts);
+        Outcome<Frames> r = client.request("upper", std::move(body));
+        if (!r.ok()) {  // Status::gave_up after every attempt: the service is unavailable
+            std::printf("request %d: %s after %d attempts\n", i, name(r.status), r.attempts);
             return 1;
         }
-        std::printf("request %d: %s\n", i, r.body[0].to_string().c_str());
+        std::printf("request %d: %s\n", i, r.reply[0].to_string().c_str());
     }
     return 0;
 }

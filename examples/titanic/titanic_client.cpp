@@ -26,25 +26,25 @@ int main(int argc, char** argv) {
 
     // 1. Submit: the answer is "200" and the request's UUID once Titanic has fsync'd it.
     auto r = ask("titanic.request", {argv[2], argv[3]});
-    if (!r.ok() || r.body.size() != 2 || !equals(r.body[0], "200")) {
+    if (!r.ok() || r.reply.size() != 2 || !equals(r.reply[0], "200")) {
         fmt::print(stderr, "titanic did not take the request\n");
         return 1;
     }
-    const std::string uuid = r.body[1].to_string();
+    const std::string uuid = r.reply[1].to_string();
     fmt::print("stored as {}\n", uuid);
 
     // 2. Poll: "300" while pending, "200" reply... once the service answered (even if Titanic restarted).
     while (true) {
         r = ask("titanic.reply", {uuid});
-        if (r.ok() && !r.body.empty() && equals(r.body[0], "200")) break;
-        if (r.ok() && !r.body.empty() && equals(r.body[0], "400"))
+        if (r.ok() && !r.reply.empty() && equals(r.reply[0], "200")) break;
+        if (r.ok() && !r.reply.empty() && equals(r.reply[0], "400"))
             return 1;                                          // unknown: closed or never stored
         std::this_thread::sleep_for(std::chrono::seconds(1));  // pending, or no answer: later
     }
-    r.body.pop();
-    fmt::print("reply: {}\n", printable(r.body, 256));
+    r.reply.pop();
+    fmt::print("reply: {}\n", printable(r.reply, 256));
 
     // 3. Close: Titanic forgets the request and its reply.
-    ask("titanic.close", {uuid});
-    return 0;
+    auto closed = ask("titanic.close", {uuid});
+    return closed.ok() ? 0 : 1;
 }

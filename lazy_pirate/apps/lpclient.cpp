@@ -27,27 +27,29 @@ int main(int argc, char** argv) {
     pirates::lazy_pirate::ClientOptions options;
     options.check = pirates::lazy_pirate::echo_check();
     pirates::lazy_pirate::Client client(context, endpoint, policy, options);
+    pirates::StopSignalHook hook([&] { client.request_stop(); });  // SIGINT/SIGTERM: `interrupted`
 
     for (long sequence = 1; requests == 0 || sequence <= requests; ++sequence) {
         auto outcome = client.request(std::to_string(sequence));
         switch (outcome.status) {
-            case pirates::lazy_pirate::Outcome::Status::reply:
+            case pirates::Status::reply:
                 std::printf("%ld ok attempts=%d\n", sequence, outcome.attempts);
                 break;
-            case pirates::lazy_pirate::Outcome::Status::gave_up:
+            case pirates::Status::gave_up:
+            case pirates::Status::timed_out:
                 std::printf("%ld gave-up attempts=%d\n", sequence, outcome.attempts);
                 std::fflush(stdout);
                 pirates::log::error("server {} seems to be offline, abandoning", endpoint);
                 return 1;
-            case pirates::lazy_pirate::Outcome::Status::interrupted:
+            case pirates::Status::interrupted:
                 std::printf("%ld interrupted\n", sequence);
                 std::fflush(stdout);
-                pirates::log::info("stopped after {} replies", client.counters().replies);
+                pirates::log::info("stopped after {} replies", client.stats().replies);
                 return requests == 0 ? 0 : pirates::exit_interrupted;  // 0: "until stopped" was asked for
         }
         std::fflush(stdout);
     }
-    const auto& c = client.counters();
+    const auto& c = client.stats();
     pirates::log::info("done: {} requests, {} replies, {} retries, {} discarded", c.requests, c.replies,
                        c.retries, c.discarded);
     return 0;

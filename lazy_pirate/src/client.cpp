@@ -1,46 +1,36 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
-#include <pirates/common/signals.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/lazy_pirate/client.hpp>
+
+#include <fmt/format.h>
 
 namespace pirates::lazy_pirate {
 
-const char* to_string(Outcome::Status status) {
-    switch (status) {
-        case Outcome::Status::reply:
-            return "reply";
-        case Outcome::Status::gave_up:
-            return "gave_up";
-        case Outcome::Status::interrupted:
-            return "interrupted";
-    }
-    return "?";
-}
-
-Client::Client(zmq::context_t& context, std::string endpoint, RetryPolicy policy, ClientOptions options)
+Client::Client(zmq::context_t& context, std::string endpoint, RetryPolicy policy, ClientOptions options,
+               const ClockSource& clock)
     : context_(context),
       endpoint_(std::move(endpoint)),
       options_(std::move(options)),
-      attempts_(policy, options_.check) {
+      clock_(clock),
+      retry_(policy, options_.check) {
     if (options_.poll_slice.count() <= 0) options_.poll_slice = Duration{100};
 }
 
 void Client::open() {
-    socket_.emplace(context_, zmq::socket_type::req);
-    socket_->set(zmq::sockopt::linger, 0);
+    socket_.emplace(make_socket(context_, zmq::socket_type::req));  // linger 0: a lost request goes with it
     socket_->connect(endpoint_);
 }
 
 void Client::close() {
     if (!socket_) return;
-    socket_->set(zmq::sockopt::linger, 0);
     socket_.reset();
-    ++counters_.reconnects;
+    ++stats_.reconnects;
 }
 
 bool Client::send_request() {
     if (!socket_) open();
-    Frames copy = share(attempts_.request());
+    Frames copy = share(retry_.request());
     try {
         // A REQ socket queues the request on its connecting pipe even before the TCP connection is up; "would
         // block" (high-water mark) is treated as a lost request: the timeout moves things on.
@@ -55,88 +45,97 @@ bool Client::send_request() {
     return true;
 }
 
-Outcome Client::request(std::string_view body) {
+Outcome<Frames> Client::request(std::string_view body) {
     Frames m;
     m.add(frame(body));
     return request(std::move(m));
 }
 
-Outcome Client::request(Frames request) {
-    ++counters_.requests;
-    Outcome outcome;
-    auto finish = [&](Outcome::Status status) {
-        outcome.status = status;
-        outcome.attempts = attempts_.attempts_used();
-        outcome.discarded = attempts_.discarded();
-        counters_.discarded += static_cast<std::uint64_t>(outcome.discarded);
-        switch (status) {
-            case Outcome::Status::reply:
-                ++counters_.replies;
-                break;
-            case Outcome::Status::gave_up:
-                ++counters_.gave_up;
-                break;
-            case Outcome::Status::interrupted:
-                ++counters_.interrupted;
-                break;
-        }
-        // A REQ socket still waiting for a reply cannot send again: start the next request on a new socket.
-        if (status != Outcome::Status::reply) close();
-        attempts_.take_request();
-        return std::move(outcome);
-    };
+Outcome<Frames> Client::finish(Status status, Frames reply) {
+    const int attempts = retry_.attempts_used();
+    stats_.discarded += static_cast<std::uint64_t>(retry_.discarded());
+    retry_.take_request();
+    switch (status) {
+        case Status::reply:
+            ++stats_.replies;
+            return Outcome<Frames>::answered(std::move(reply), attempts);
+        case Status::gave_up:
+        case Status::timed_out:
+            ++stats_.gave_up;
+            break;
+        case Status::interrupted:
+            ++stats_.interrupted;
+            break;
+    }
+    // A REQ socket still waiting for a reply cannot send again: start the next request on a new socket.
+    close();
+    return Outcome<Frames>::failed(
+        status, attempts,
+        status == Status::interrupted
+            ? std::string("interrupted")
+            : fmt::format("no reply from {} after {} attempts", endpoint_, attempts));
+}
 
-    const ClockSource& clock = steady_clock();
-    Attempts::Action action = attempts_.start(std::move(request), clock.now());
+Outcome<Frames> Client::request(Frames request) {
+    ++stats_.requests;
+    if (stop_->stop_requested()) {  // stopped: the request never leaves
+        ++stats_.interrupted;
+        return Outcome<Frames>::failed(Status::interrupted, 0, "interrupted");
+    }
+    RetryCore::Action action = retry_.start(std::move(request), clock_.now());
     bool discarded_last = false;  // why the next attempt happens, for the log
+    Frames answer;
     while (true) {
         switch (action) {
-            case Attempts::Action::send:
+            case RetryCore::Action::send:
                 send_request();
                 break;
-            case Attempts::Action::resend:
-                ++counters_.retries;
+            case RetryCore::Action::resend:
+                ++stats_.retries;
                 log::warn("lazy pirate: {} from {}, retrying (attempt {} of {})",
-                          discarded_last ? "wrong reply" : "no reply", endpoint_, attempts_.attempts_used(),
-                          attempts_.policy().attempts);
+                          discarded_last ? "wrong reply" : "no reply", endpoint_, retry_.attempts_used(),
+                          retry_.policy().attempts);
                 close();
                 send_request();
                 break;
-            case Attempts::Action::deliver:
-                return finish(Outcome::Status::reply);
-            case Attempts::Action::give_up:
+            case RetryCore::Action::deliver:
+                return finish(Status::reply, std::move(answer));
+            case RetryCore::Action::give_up:
                 log::warn("lazy pirate: {} unreachable, giving up after {} attempts", endpoint_,
-                          attempts_.attempts_used());
-                return finish(Outcome::Status::gave_up);
-            case Attempts::Action::wait:
+                          retry_.attempts_used());
+                return finish(Status::gave_up, {});
+            case RetryCore::Action::wait:
                 break;
         }
 
-        if (options_.stop_on_signal && stop_requested()) return finish(Outcome::Status::interrupted);
         if (!socket_) open();  // attempts == 0 never gets here; defensive for a failed send
-        zmq::pollitem_t item{socket_->handle(), 0, ZMQ_POLLIN, 0};
-        Duration wait = std::min(until(clock.now(), attempts_.deadline()), options_.poll_slice);
-        try {
-            zmq::poll(&item, 1, wait);
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-        }
-        if (options_.stop_on_signal && stop_requested()) return finish(Outcome::Status::interrupted);
-
-        Frames reply;
         discarded_last = false;
-        if ((item.revents & ZMQ_POLLIN) && recv_nowait(*socket_, reply)) {
-            action = attempts_.on_reply(reply, clock.now());
-            if (action == Attempts::Action::deliver) {
-                outcome.reply = std::move(reply);
-            } else {
-                discarded_last = true;
-                log::warn(
-                    "lazy pirate: discarded a reply from {} that does not answer the request in flight: {}",
-                    endpoint_, printable(reply));
+        switch (wait_readable(*socket_, retry_.deadline(), clock_, *stop_, options_.poll_slice)) {
+            case WaitResult::stopped:
+                return finish(Status::interrupted, {});
+            case WaitResult::ready: {
+                Frames reply;
+                if (recv_nowait(*socket_, reply)) {
+                    action = retry_.on_reply(reply, clock_.now());
+                    if (action == RetryCore::Action::deliver) {
+                        answer = std::move(reply);
+                    } else {
+                        discarded_last = true;
+                        log::warn(
+                            "lazy pirate: discarded a reply from {} that does not answer the request in "
+                            "flight: "
+                            "{}",
+                            endpoint_, printable(reply));
+                    }
+                    break;
+                }
+                action =
+                    retry_.on_timeout(clock_.now());  // readable, but nothing whole to take: as a timeout
+                break;
             }
-        } else {
-            action = attempts_.on_timeout(clock.now());
+            case WaitResult::timeout:
+                action = retry_.on_timeout(clock_.now());
+                break;
         }
     }
 }

@@ -1,4 +1,5 @@
 // mdbroker: the Majordomo (7/MDP 0.1 + 8/MMI) broker. One ROUTER socket for clients and workers.
+// Every bound on its memory is a flag with a safe default (README, Majordomo, "Bounded memory").
 #include <pirates/common/cli.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
@@ -24,10 +25,27 @@ int main(int argc, char** argv) {
         .integer("max-services", max_services, "services known at once (default 10000)", 1)
         .millis(
             "busy-timeout-ms", options.core.busy_timeout,
-            "drop a worker silent this long in the middle of a request (taken for dead); 0 = never, as the "
-            "reference broker (default 0)",
+            "drop a worker silent this long in the middle of a request (alive but hung; its request goes to "
+            "the next worker); 0 = never, as the reference broker (default 0). A worker whose connection "
+            "closes is forgotten at once whatever this says",
             0)
-        .integer("hwm", options.hwm, "socket high-water mark (default 10000)", 1)
+        .bytes("max-message-bytes", options.max_message_bytes,
+               "largest frame a peer may send (ZMQ_MAXMSGSIZE); a peer sending a larger one has its "
+               "connection closed by libzmq, nothing else is affected; K/M/G suffixes; 0 = no limit "
+               "(default 16M)")
+        .bytes("max-queue-bytes", options.core.max_queue_bytes,
+               "bytes all queued requests may hold, across services (each counts its frames + 1K); the "
+               "newest request past it is dropped (default 256M)",
+               1)
+        .millis("request-ttl-ms", options.core.request_ttl,
+                "a request queued this long while its service has no worker is dropped; 0 = never "
+                "(default 60000)",
+                0)
+        .integer("hwm", options.hwm,
+                 "socket high-water mark in messages per peer (default 10000); messages to a peer that does "
+                 "not read are dropped past it, so what waits for one peer is at most about hwm x "
+                 "max-message-bytes (libzmq counts messages, not bytes)",
+                 1)
         .millis("summary-ms", summary, "interval of the one-line summary logged with -v (default 5000)");
     cli.parse(argc, argv);
     options.core.liveness = liveness;

@@ -42,42 +42,43 @@ int main(int argc, char** argv) {
     const auto start = Clock::now();
     long answered = 0, matched = 0, failed = 0;
     std::uint64_t retried = 0;
-    auto check = [&](long i, const Completion& c) {
+    auto check = [&](long i, const Outcome<Frames>& c) {
         if (!c.ok()) {
             ++failed;
-            log::warn("request {}: no reply after {} attempts ({})", i, c.attempts, to_string(c.status));
+            log::warn("request {}: no reply after {} attempts ({})", i, c.attempts, name(c.status));
             return;
         }
         ++answered;
-        bool same = c.body.size() == 1 && c.body[0].to_string_view() == body_of(i);
+        bool same = c.reply.size() == 1 && c.reply[0].to_string_view() == body_of(i);
         if (same)
             ++matched;
         else
-            log::warn("request {}: reply does not match: {}", i, printable(c.body));
+            log::warn("request {}: reply does not match: {}", i, printable(c.reply));
         log::debug("request {}: {} after {} attempt(s)", i, same ? "ok" : "MISMATCH", c.attempts);
     };
 
     if (!async) {
-        Client client(context, ClientConfig{broker, timeout, attempts});
-        for (long i = 1; i <= requests && !stop_requested(); ++i) {
+        Client client(context, ClientOptions{broker, timeout, attempts});
+        StopSignalHook hook([&] { client.request_stop(); });  // SIGINT/SIGTERM: the request is `interrupted`
+        for (long i = 1; i <= requests && !stop_requested() && !client.stop_requested(); ++i) {
             Frames body;
             body.add(frame(body_of(i)));
-            Response r = client.request(service, std::move(body));
-            check(i, Completion{0, r.status, service, std::move(r.body), r.attempts});
+            check(i, client.request(service, std::move(body)));
         }
         retried = client.stats().retries;
     } else {
-        AsyncClient client(context, AsyncClientConfig{broker, timeout, attempts});
-        std::unordered_map<std::uint64_t, long> index;  // request id -> request number
+        AsyncClient client(context, AsyncClientOptions{broker, timeout, attempts});
+        StopSignalHook hook([&] { client.request_stop(); });  // SIGINT/SIGTERM: in flight -> `interrupted`
+        std::unordered_map<std::uint64_t, long> index;        // request id -> request number
         long next = 1;
-        while (!stop_requested() && (next <= requests || !index.empty())) {
+        while (!stop_requested() && !client.stop_requested() && (next <= requests || !index.empty())) {
             while (next <= requests && index.size() < static_cast<std::size_t>(window)) {
                 Frames body;
                 body.add(frame(body_of(next)));
                 index.emplace(client.send(service, std::move(body)), next++);
             }
             auto c = client.recv(Duration{100});
-            if (!c) continue;
+            if (!c || c->status == Status::interrupted) continue;  // stopped: not counted as failed
             auto it = index.find(c->id);
             if (it == index.end()) {
                 log::warn("completion for an unknown request id {}", c->id);

@@ -1,19 +1,30 @@
 #include <pirates/common/log.hpp>
-#include <pirates/common/signals.hpp>
+#include <pirates/common/reactor.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/majordomo/async_client.hpp>
 #include <pirates/majordomo/protocol.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <vector>
 
 namespace pirates::majordomo {
 
-AsyncClient::AsyncClient(zmq::context_t& context, AsyncClientConfig config, const ClockSource& clock)
-    : socket_(context, zmq::socket_type::dealer), config_(std::move(config)), clock_(clock) {
-    config_.attempts = std::max(config_.attempts, 1);
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::sndhwm, 100000);
-    socket_.set(zmq::sockopt::rcvhwm, 100000);
-    socket_.connect(config_.broker);
+namespace {
+SocketOptions async_socket_options() {
+    SocketOptions o;
+    o.sndhwm = o.rcvhwm = 100000;  // many requests in flight on one socket
+    return o;
+}
+}  // namespace
+
+AsyncClient::AsyncClient(zmq::context_t& context, AsyncClientOptions options, const ClockSource& clock)
+    : socket_(make_socket(context, zmq::socket_type::dealer, async_socket_options())),
+      options_(std::move(options)),
+      clock_(clock) {
+    options_.attempts = std::max(options_.attempts, 1);
+    socket_.connect(options_.connect);
 }
 
 void AsyncClient::transmit(std::uint64_t id, Pending& p, TimePoint now) {
@@ -21,19 +32,41 @@ void AsyncClient::transmit(std::uint64_t id, Pending& p, TimePoint now) {
     if (p.attempts > 1) ++stats_.retries;
     Frames body = share(p.body);
     body.push(make_correlation_frame(id));
-    try {
-        if (!encode_client_request(p.service, std::move(body)).send(socket_, ZMQ_DONTWAIT))
-            log::debug("async client: socket full, request {} waits for its retry", id);
-    } catch (const zmq::error_t& e) {
-        if (e.num() != EINTR) throw;
+    if (!encode_client_request(p.service, std::move(body)).send(socket_, ZMQ_DONTWAIT))
+        log::debug("async client: socket full, request {} waits for its retry", id);
+    deadlines_.push_back(Deadline{now + options_.timeout, id, p.attempts});
+}
+
+void AsyncClient::complete(std::uint64_t id, Pending&& p, Outcome<Frames> outcome) {
+    completed_.push_back(Completion{std::move(outcome), id, std::move(p.service)});
+}
+
+void AsyncClient::interrupt_all() {
+    if (pending_.empty()) return;
+    std::vector<std::uint64_t> ids;
+    ids.reserve(pending_.size());
+    for (const auto& entry : pending_) ids.push_back(entry.first);
+    std::sort(ids.begin(), ids.end());  // completions in the order the requests were sent
+    for (std::uint64_t id : ids) {
+        Pending& p = pending_.at(id);
+        ++stats_.interrupted;
+        const int attempts = p.attempts;
+        complete(id, std::move(p), Outcome<Frames>::failed(Status::interrupted, attempts, "interrupted"));
     }
-    deadlines_.push_back(Deadline{now + config_.timeout, id, p.attempts});
+    pending_.clear();
+    deadlines_.clear();
 }
 
 std::uint64_t AsyncClient::send(std::string_view service, Frames body) {
     std::uint64_t id = next_id_++;
-    ++stats_.sent;
-    auto [it, inserted] = pending_.try_emplace(id, Pending{std::string(service), std::move(body), 0});
+    ++stats_.requests;
+    Pending p{std::string(service), std::move(body), 0};
+    if (stop_->stop_requested()) {  // stopped: nothing leaves
+        ++stats_.interrupted;
+        complete(id, std::move(p), Outcome<Frames>::failed(Status::interrupted, 0, "interrupted"));
+        return id;
+    }
+    auto [it, inserted] = pending_.try_emplace(id, std::move(p));
     transmit(id, it->second, clock_.now());
     return id;
 }
@@ -43,6 +76,10 @@ TimePoint AsyncClient::next_deadline() const {
 }
 
 void AsyncClient::on_timer() {
+    if (stop_->stop_requested()) {
+        interrupt_all();
+        return;
+    }
     const TimePoint now = clock_.now();
     while (!deadlines_.empty() && deadlines_.front().when <= now) {
         Deadline d = deadlines_.front();
@@ -50,13 +87,16 @@ void AsyncClient::on_timer() {
         auto it = pending_.find(d.id);
         if (it == pending_.end() || it->second.attempts != d.attempt) continue;  // answered or resent since
         Pending& p = it->second;
-        if (p.attempts < config_.attempts) {
+        if (p.attempts < options_.attempts) {
             log::debug("async client: request {} to '{}' timed out, resending", d.id, p.service);
             transmit(d.id, p, now);
             continue;
         }
         ++stats_.gave_up;
-        completed_.push_back(Completion{d.id, Status::timeout, std::move(p.service), Frames(), p.attempts});
+        const int attempts = p.attempts;
+        complete(d.id, std::move(p),
+                 Outcome<Frames>::failed(Status::gave_up, attempts,
+                                         fmt::format("no reply after {} attempts", attempts)));
         pending_.erase(it);
     }
 }
@@ -64,28 +104,23 @@ void AsyncClient::on_timer() {
 void AsyncClient::on_readable() {
     while (true) {
         Frames m;
-        try {
-            if (!m.recv(socket_, ZMQ_DONTWAIT)) return;
-        } catch (const zmq::error_t& e) {
-            if (e.num() == EINTR) return;
-            throw;
-        }
+        if (!recv_nowait(socket_, m)) return;
         auto reply = decode_client_reply(std::move(m));
         if (!reply || reply->body.empty() || !is_correlation_frame(reply->body.front())) {
-            ++stats_.discarded;
+            ++stats_.malformed;
             log::debug("async client: discarded a reply without correlation frame");
             continue;
         }
         std::uint64_t id = correlation_id(reply->body.front());
         auto it = pending_.find(id);
         if (it == pending_.end() || !equals(reply->service, it->second.service)) {
-            ++stats_.stale;
+            ++stats_.discarded;
             continue;
         }
         reply->body.pop();
-        ++stats_.answered;
-        completed_.push_back(Completion{id, Status::ok, std::move(it->second.service), std::move(reply->body),
-                                        it->second.attempts});
+        ++stats_.replies;
+        const int attempts = it->second.attempts;
+        complete(id, std::move(it->second), Outcome<Frames>::answered(std::move(reply->body), attempts));
         pending_.erase(it);
     }
 }
@@ -93,22 +128,19 @@ void AsyncClient::on_readable() {
 std::optional<Completion> AsyncClient::recv(Duration timeout) {
     const TimePoint deadline = clock_.now() + timeout;
     while (true) {
+        if (stop_->stop_requested()) interrupt_all();
         if (!completed_.empty()) {
             Completion c = std::move(completed_.front());
             completed_.pop_front();
             return c;
         }
+        if (stop_->stop_requested()) return std::nullopt;
         on_readable();
-        TimePoint now = clock_.now();
-        if (now >= next_deadline()) on_timer();
+        if (clock_.now() >= next_deadline()) on_timer();
         if (!completed_.empty()) continue;
-        if (now >= deadline || stop_requested()) return std::nullopt;
-        zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-        try {
-            zmq::poll(&item, 1, std::min({until(now, deadline), until(now, next_deadline()), Duration{100}}));
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-        }
+        if (clock_.now() >= deadline) return std::nullopt;
+        // Ready, timed out or stopped: the next turn of the loop sorts it out.
+        (void)wait_readable(socket_, std::min(deadline, next_deadline()), clock_, *stop_);
     }
 }
 

@@ -2,11 +2,19 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/majordomo/broker.hpp>
+#include <pirates/majordomo/protocol.hpp>
+
+#include <cstring>
 
 namespace pirates::majordomo {
 
+namespace {
+std::atomic<unsigned> monitor_count{0};
+}
+
 Broker::Broker(zmq::context_t& context, BrokerOptions options, const ClockSource& clock)
     : socket_(context, zmq::socket_type::router),
+      monitor_(context, zmq::socket_type::pair),
       options_(std::move(options)),
       clock_(clock),
       core_(options_.core) {
@@ -14,17 +22,85 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, const ClockSource
     socket_.set(zmq::sockopt::sndhwm, options_.hwm);
     socket_.set(zmq::sockopt::rcvhwm, options_.hwm);
     socket_.set(zmq::sockopt::linger, 100);
+    limit_message_size(socket_, options_.max_message_bytes);
+    // The monitor before the bind, so that no connection is missed. Its pipe is unbounded on our side
+    // (rcvhwm 0): libzmq must never have to drop or wait on an event; we read them every loop turn.
+    const std::string monitor_endpoint = "inproc://pirates-mdbroker-monitor-" +
+                                         std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "-" +
+                                         std::to_string(monitor_count.fetch_add(1));
+    if (zmq_socket_monitor(socket_.handle(), monitor_endpoint.c_str(),
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
+        throw zmq::error_t();
+    monitor_.set(zmq::sockopt::rcvhwm, 0);
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(monitor_endpoint);
     endpoint_ = bind_and_announce(socket_, options_.bind, "broker");
+}
+
+Broker::~Broker() {
+    zmq_socket_monitor(socket_.handle(), nullptr, 0);  // stop the monitor before either socket closes
+}
+
+void Broker::drain_monitor() {
+    // Each event: a 6-byte frame (uint16 event, uint32 value = the fd for these two) and the endpoint.
+    while (event_.recv(monitor_, ZMQ_DONTWAIT)) {
+        if (event_.size() >= 1 && event_[0].size() >= 6) {
+            std::uint16_t event = 0;
+            std::uint32_t value = 0;
+            std::memcpy(&event, event_[0].data(), sizeof event);
+            std::memcpy(&value, static_cast<const char*>(event_[0].data()) + sizeof event, sizeof value);
+            const int fd = static_cast<int>(value);
+            if (event == ZMQ_EVENT_ACCEPTED) {
+                ++core_.stats().connections_accepted;
+                open_.insert(fd);
+            } else if (event == ZMQ_EVENT_DISCONNECTED) {
+                log::debug("connection {} closed", fd);
+                ++core_.stats().connections_closed;
+                open_.erase(fd);
+                core_.on_connection_closed(fd, clock_.now(), out_);
+            }
+        }
+        event_.clear();
+    }
+}
+
+void Broker::on_message() {
+    // The connection it came on: ZMQ_SRCFD of the first frame from the wire (the identity frame a ROUTER
+    // makes carries no metadata when it was prefetched by a poll); -1 for inproc: no tracking.
+    const int fd = in_.size() >= 2 ? zmq_msg_get(in_[1].handle(), ZMQ_SRCFD) : -1;
+    if (fd < 0) {
+        core_.on_message(std::move(in_), clock_.now(), out_);
+        return;
+    }
+    if (!is_ready_command(in_)) {
+        core_.on_message(std::move(in_), clock_.now(), out_, fd);
+        return;
+    }
+    // A READY binds the connection to a worker. First every pending event: a DISCONNECTED of an older
+    // connection on the same (reused) fd comes before the ACCEPTED of this one, which comes before this
+    // message. If the fd is then not open, this connection has closed already (its close was read before
+    // its READY): the worker is registered and forgotten at once, never bound to a dead fd.
+    drain_monitor();
+    const bool closed = !open_.contains(fd);
+    core_.on_message(std::move(in_), clock_.now(), out_, fd);
+    if (closed) {
+        log::debug("READY on connection {}, which has closed already", fd);
+        core_.on_connection_closed(fd, clock_.now(), out_);
+    }
 }
 
 std::string Broker::summary() const {
     const auto& s = core_.stats();
     return fmt::format(
-        "services {} workers {} idle {} queued {} | requests {} replies {} mmi {} queue-full {} malformed {} "
-        "protocol-errors {} expired {} unroutable {}",
+        "services {} workers {} idle {} queued {} queued-bytes {} | requests {} replies {} mmi {} queue-full "
+        "{} "
+        "queue-bytes-full {} requests-expired {} service-limit {} evicted {} malformed {} protocol-errors {} "
+        "expired {} vanished {} requeued {} unroutable {} hwm-drops {} connections {} closed {}",
         core_.service_count(), core_.worker_count(), core_.idle_count(), core_.queued_count(),
-        s.client_requests, s.replies, s.mmi_requests, s.queue_full_drops, s.malformed, s.protocol_errors,
-        s.workers_expired, s.unroutable);
+        core_.queued_bytes(), s.client_requests, s.replies, s.mmi_requests, s.queue_full_drops,
+        s.queue_bytes_drops, s.requests_expired, s.service_limit_drops, s.evicted_requests, s.malformed,
+        s.protocol_errors, s.workers_expired, s.workers_vanished, s.requests_requeued, s.unroutable,
+        s.hwm_drops, s.connections_accepted, s.connections_closed);
 }
 
 void Broker::publish() {
@@ -44,37 +120,23 @@ Broker::Snapshot Broker::snapshot() const {
                     requests_.load(), replies_.load(), malformed_.load(), protocol_errors_.load()};
 }
 
-void Broker::send_now(Frames& m) {
-    {
-        const std::size_t n = m.size();
-        std::size_t i = 0;
-        try {
-            for (; i < n; ++i) {
-                auto flags = zmq::send_flags::dontwait;
-                if (i + 1 < n) flags = flags | zmq::send_flags::sndmore;
-                if (!socket_.send(m[i], flags)) break;  // EAGAIN: the peer's pipe is full
-            }
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EHOSTUNREACH) throw;
-        }
-        if (i == 0) {  // ROUTER_MANDATORY fails on the identity frame, before anything is queued
-            ++core_.stats().unroutable;
-            log::debug("dropped a message to {}: peer gone or not keeping up", hex(m[0].to_string_view()));
-        }
-    }
-}
-
 void Broker::run() {
-    log::info("broker ready on {} (heartbeat {} ms, liveness {}, max-queue {})", endpoint_,
-              options_.core.heartbeat.count(), options_.core.liveness, options_.core.max_queue);
+    log::info(
+        "broker ready on {} (heartbeat {} ms, liveness {}, max-queue {}, max-queue-bytes {}, request-ttl {} "
+        "ms, "
+        "max-message-bytes {}, hwm {})",
+        endpoint_, options_.core.heartbeat.count(), options_.core.liveness, options_.core.max_queue,
+        options_.core.max_queue_bytes, options_.core.request_ttl.count(), options_.max_message_bytes,
+        options_.hwm);
     TimePoint next_summary = clock_.now() + options_.summary_interval;
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::pollitem_t items[2] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t& item = items[0];
     while (!stop_ && !stop_requested()) {
         TimePoint now = clock_.now();
         TimePoint wake = core_.next_deadline();
         if (options_.summary_interval.count() > 0) wake = std::min(wake, next_summary);
         try {
-            zmq::poll(&item, 1, std::min(until(now, wake), Duration{100}));
+            zmq::poll(items, 2, std::min(until(now, wake), Duration{100}));
         } catch (const zmq::error_t& e) {
             if (e.num() != EINTR) throw;
             continue;
@@ -85,12 +147,14 @@ void Broker::run() {
                 for (int n = 0; n < 10000; ++n) {
                     // One message object reused for every receive: its storage is kept between messages.
                     if (!in_.recv(socket_, ZMQ_DONTWAIT)) break;
-                    core_.on_message(std::move(in_), clock_.now(), out_);
+                    on_message();
                 }
             } catch (const zmq::error_t& e) {
                 if (e.num() != EINTR) throw;
             }
         }
+        // After the messages: a worker that replied and then closed has its reply read before its close.
+        if (items[1].revents & ZMQ_POLLIN) drain_monitor();
         now = clock_.now();
         if (now >= core_.next_deadline()) {
             core_.tick(now, out_);

@@ -19,6 +19,14 @@ BrokerCore::BrokerCore(BrokerConfig config)
     config_.max_services = std::max<std::size_t>(config_.max_services, 1);
 }
 
+BrokerCore::~BrokerCore() {
+    for (auto& [name, s] : services_)
+        while (Pending* p = s.queue.front()) {
+            unqueue(*p);
+            delete p;
+        }
+}
+
 BrokerCore::Worker* BrokerCore::find_worker(std::string_view identity) {
     auto it = workers_.find(identity);
     return it == workers_.end() ? nullptr : &it->second;
@@ -29,7 +37,7 @@ BrokerCore::Service* BrokerCore::find_service(std::string_view name) {
     return it == services_.end() ? nullptr : &it->second;
 }
 
-void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out) {
+void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out, int connection) {
     if (message.empty()) {
         ++stats_.malformed;
         return;
@@ -48,7 +56,7 @@ void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out) {
             on_client(std::move(identity), std::move(header.name), message, now, out);
             return;
         case InboundKind::ready:
-            on_ready(std::move(identity), std::move(header.name), now, out);
+            on_ready(std::move(identity), std::move(header.name), connection, now, out);
             return;
         default:
             break;
@@ -58,7 +66,7 @@ void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out) {
         if (w) {
             ++stats_.worker_disconnects;
             log::debug("worker {} disconnected", hex(w->identity));
-            forget(*w);
+            drop_worker(*w, now, out);
         } else {
             ++stats_.unknown_disconnects;
         }
@@ -68,7 +76,7 @@ void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out) {
         protocol_error(std::move(identity), nullptr,
                        header.kind == InboundKind::reply ? "REPLY from an unknown worker"
                                                          : "HEARTBEAT from an unknown worker",
-                       out);
+                       now, out);
         return;
     }
     if (header.kind == InboundKind::reply) {
@@ -77,6 +85,12 @@ void BrokerCore::on_message(Frames&& message, TimePoint now, Outbox& out) {
         refresh(*w, now);
         ++stats_.heartbeats_received;
     }
+}
+
+void BrokerCore::on_connection_closed(int connection, TimePoint now, Outbox& out) {
+    auto it = connections_.find(connection);
+    if (it == connections_.end()) return;  // a client's, or a worker's already forgotten
+    vanished(*it->second, "its connection closed", now, out);
 }
 
 void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames& body, TimePoint now, Outbox& out) {
@@ -93,9 +107,13 @@ void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames& body, Time
                    services_.size());
         return;
     }
-    if (s->queue.empty() && !s->idle.empty()) {  // the common case: straight to the LRU idle worker
-        send_request(*s->idle.front(), std::move(identity), body, now, out);
-        return;
+    // The common case: straight to the LRU idle worker (the next one if that one is found gone).
+    while (s->queue.empty() && !s->idle.empty()) {
+        Worker& w = *s->idle.front();
+        if (send_request(w, identity, body, now, out)) return;
+        ++stats_.workers_vanished;
+        log::debug("worker {} of '{}' gone when sent a request: forgotten", hex(w.identity), s->name);
+        forget(w, now);  // idle: nothing given back; the service stays (we queue into it below)
     }
     if (s->queue.size() >= config_.max_queue) {
         ++stats_.queue_full_drops;
@@ -106,11 +124,64 @@ void BrokerCore::on_client(Frame&& identity, Frame&& service, Frames& body, Time
                 s->name, s->queue.size());
         }
         log::debug("request from {} for '{}' dropped: queue full", hex(identity.to_string_view()), s->name);
+        maybe_remove_service(*s);
         return;
     }
-    s->queue.push_back(Pending{std::move(identity), std::move(body)});  // the one move: a queued request
-    ++queued_;
+    const std::size_t bytes = byte_size(body) + identity.size() + queued_request_overhead;
+    if (queued_bytes_ + bytes > config_.max_queue_bytes) {
+        ++stats_.queue_bytes_drops;
+        if (!bytes_full_warned_) {
+            bytes_full_warned_ = true;
+            log::warn(
+                "queued requests hold {} bytes (--max-queue-bytes {}): dropping new requests until they "
+                "drain",
+                queued_bytes_, config_.max_queue_bytes);
+        }
+        log::debug("request of {} bytes from {} for '{}' dropped: queued bytes at their bound", bytes,
+                   hex(identity.to_string_view()), s->name);
+        maybe_remove_service(*s);
+        return;
+    }
+    enqueue(*s, std::move(identity), std::move(body), bytes, false, now);  // the one move: a queued request
     dispatch(*s, now, out);
+}
+
+void BrokerCore::enqueue(Service& s, Frame&& client, Frames&& body, std::size_t bytes, bool front,
+                         TimePoint now) {
+    auto* p = new Pending{std::move(client), std::move(body), &s, bytes, {}, false, {}, {}};
+    if (front)
+        s.queue.push_front(*p);
+    else
+        s.queue.push_back(*p);
+    ++queued_;
+    queued_bytes_ += bytes;
+    link_ttl(*p, now);
+}
+
+void BrokerCore::link_ttl(Pending& p, TimePoint now) {
+    if (config_.request_ttl.count() <= 0) return;
+    // expiring_ stays in expiry order: every expiry is now + the same ttl for a `now` that only grows; max()
+    // keeps the order even if a caller's clock stepped back.
+    TimePoint expires = now + config_.request_ttl;
+    if (Pending* last = expiring_.back()) expires = std::max(expires, last->expires);
+    p.expires = expires;
+    p.parked = false;
+    expiring_.push_back(p);
+}
+
+void BrokerCore::unqueue(Pending& p) {
+    Service& s = *p.service;
+    s.queue.erase(p);
+    if (p.parked)
+        s.parked.erase(p);
+    else
+        expiring_.erase(p);
+    --queued_;
+    queued_bytes_ -= p.bytes;
+    if (bytes_full_warned_ && queued_bytes_ <= config_.max_queue_bytes / 2) {
+        bytes_full_warned_ = false;
+        log::info("queued requests below half of --max-queue-bytes again");
+    }
 }
 
 void BrokerCore::on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox& out) {
@@ -130,19 +201,36 @@ void BrokerCore::on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox&
 
 void BrokerCore::send_to(Frame&& identity, Frames& message, Outbox& out) {
     message.push(std::move(identity));
-    out.send(message);
+    switch (out.send(message)) {
+        case SendResult::sent:
+            return;
+        case SendResult::peer_gone:
+            ++stats_.unroutable;
+            log::debug("dropped a message to {}: peer gone", hex(message[0].to_string_view()));
+            return;
+        case SendResult::would_block:
+            ++stats_.hwm_drops;
+            log::debug("dropped a message to {}: its pipe is full (--hwm)", hex(message[0].to_string_view()));
+            return;
+    }
 }
 
-void BrokerCore::on_ready(Frame&& identity, Frame&& service, TimePoint now, Outbox& out) {
+void BrokerCore::on_ready(Frame&& identity, Frame&& service, int connection, TimePoint now, Outbox& out) {
     std::string_view id = identity.to_string_view();
     if (Worker* known = find_worker(id)) {
-        protocol_error(std::move(identity), known, "READY from a worker already registered", out);
+        protocol_error(std::move(identity), known, "READY from a worker already registered", now, out);
         return;
     }
     std::string_view name = service.to_string_view();
     if (is_mmi(name)) {
-        protocol_error(std::move(identity), nullptr, "READY for an mmi.* service", out);
+        protocol_error(std::move(identity), nullptr, "READY for an mmi.* service", now, out);
         return;
+    }
+    if (connection != no_connection) {
+        // One connection carries one identity: a worker still bound to this connection id is on a closed
+        // connection whose file descriptor was reused (the driver reported every close it knew of first).
+        if (auto it = connections_.find(connection); it != connections_.end())
+            vanished(*it->second, "its connection id was reused", now, out);
     }
     Service* s = find_service(name);
     if (!s && !(s = create_service(name))) {
@@ -158,9 +246,11 @@ void BrokerCore::on_ready(Frame&& identity, Frame&& service, TimePoint now, Outb
     Worker& w = it->second;
     w.identity = it->first;
     w.service = s;
+    w.connection = connection;
+    if (connection != no_connection) connections_[connection] = &w;
     if (s->workers++ == 0) orphans_.erase(*s);
     ++stats_.workers_registered;
-    log::debug("worker {} ready for '{}'", hex(w.identity), s->name);
+    log::debug("worker {} ready for '{}' (connection {})", hex(w.identity), s->name, connection);
     make_idle(w, now, out);
 }
 
@@ -168,16 +258,20 @@ void BrokerCore::on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now
     ++stats_.replies;
     push_client_reply_header(body, w.service->name);
     send_to(std::move(client), body, out);
-    if (w.idle)
+    if (w.idle) {
         refresh(w, now);  // an unsolicited reply: an idle worker is never added to the idle list twice
-    else
+    } else {
+        w.request_client = Frame();
+        w.request_body.clear();
         make_idle(w, now, out);
+    }
 }
 
-void BrokerCore::protocol_error(Frame&& identity, Worker* known, std::string_view what, Outbox& out) {
+void BrokerCore::protocol_error(Frame&& identity, Worker* known, std::string_view what, TimePoint now,
+                                Outbox& out) {
     ++stats_.protocol_errors;
     log::debug("protocol error from {}: {}; sending DISCONNECT", hex(identity.to_string_view()), what);
-    if (known) forget(*known);
+    if (known) drop_worker(*known, now, out);
     Frames m = encode_disconnect();
     send_to(std::move(identity), m, out);
     ++stats_.disconnects_sent;
@@ -208,26 +302,43 @@ void BrokerCore::make_idle(Worker& w, TimePoint now, Outbox& out) {
     w.heartbeat_at = beat;
     w.service->idle.push_back(w);
     beats_.push_back(w);
-    dispatch(*w.service, now, out);
+    dispatch(*w.service, now, out);  // may find w gone and forget it: callers do not touch w afterwards
 }
 
-void BrokerCore::send_request(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out) {
+bool BrokerCore::send_request(Worker& w, Frame& client, Frames& body, TimePoint now, Outbox& out) {
+    // Keep a second handle on the request (frames shared, payloads not copied) before the send consumes it.
+    w.request_client = Frame();
+    w.request_client.copy(client);
+    w.request_body = share(body);
+    push_request_header(body, std::move(client));
+    if (send_to_worker(w, body, out) != SendResult::sent) {
+        body.pop();  // the worker's identity
+        client = pop_request_header(body);
+        w.request_client = Frame();
+        w.request_body.clear();
+        return false;
+    }
     w.idle = false;
     w.service->idle.erase(w);
     beats_.erase(w);
     expiry_.erase(w);
     refresh(w, now);  // into busy_
     ++stats_.dispatched;
-    push_request_header(body, std::move(client));
-    send_to_worker(w, body, out);
+    return true;
 }
 
 void BrokerCore::dispatch(Service& s, TimePoint now, Outbox& out) {
     while (!s.queue.empty() && !s.idle.empty()) {
-        Pending& p = s.queue.front();
-        send_request(*s.idle.front(), std::move(p.client), p.body, now, out);
-        s.queue.pop_front();
-        --queued_;
+        Pending& p = *s.queue.front();
+        Worker& w = *s.idle.front();
+        if (!send_request(w, p.client, p.body, now, out)) {
+            ++stats_.workers_vanished;
+            log::debug("worker {} of '{}' gone when sent a request: forgotten", hex(w.identity), s.name);
+            forget(w, now);  // idle: nothing given back; p stays at the front for the next worker
+            continue;
+        }
+        unqueue(p);
+        delete &p;
     }
     if (s.full_warned && s.queue.size() < config_.max_queue) {
         s.full_warned = false;
@@ -235,20 +346,53 @@ void BrokerCore::dispatch(Service& s, TimePoint now, Outbox& out) {
     }
 }
 
-void BrokerCore::send_to_worker(const Worker& w, Frames& message, Outbox& out) {
+SendResult BrokerCore::send_to_worker(const Worker& w, Frames& message, Outbox& out) {
     message.push(copy_frame(w.identity));
-    out.send(message);
+    return out.send(message);
 }
 
-void BrokerCore::forget(Worker& w) {
+BrokerCore::Service& BrokerCore::forget(Worker& w, TimePoint now) {
     Service& s = *w.service;
     s.idle.erase(w);
     beats_.erase(w);
     expiry_.erase(w);
     busy_.erase(w);
+    if (w.connection != no_connection) {
+        auto it = connections_.find(w.connection);
+        if (it != connections_.end() && it->second == &w) connections_.erase(it);
+    }
+    if (!w.idle && !w.request_body.empty()) {
+        // Given back at the front: it is older than anything queued behind it. Already in memory (shared
+        // with what was sent), so the queue bounds do not refuse it.
+        const std::size_t bytes =
+            byte_size(w.request_body) + w.request_client.size() + queued_request_overhead;
+        ++stats_.requests_requeued;
+        log::debug("request of {} from worker {} of '{}' back at the front of the queue",
+                   hex(w.request_client.to_string_view()), hex(w.identity), s.name);
+        enqueue(s, std::move(w.request_client), std::move(w.request_body), bytes, true, now);
+    }
     workers_.erase(workers_.find(w.identity));  // w is gone after this line
-    if (--s.workers == 0 && !s.queue.empty()) orphans_.push_back(s);
+    if (--s.workers == 0) {
+        orphans_.push_back(s);  // removed with the service if nothing is queued (maybe_remove_service)
+        // Requests parked while the service had workers: their request_ttl runs again from now.
+        while (Pending* p = s.parked.front()) {
+            s.parked.erase(*p);
+            link_ttl(*p, now);
+        }
+    }
+    return s;
+}
+
+void BrokerCore::drop_worker(Worker& w, TimePoint now, Outbox& out) {
+    Service& s = forget(w, now);
+    dispatch(s, now, out);
     maybe_remove_service(s);
+}
+
+void BrokerCore::vanished(Worker& w, std::string_view why, TimePoint now, Outbox& out) {
+    ++stats_.workers_vanished;
+    log::debug("worker {} of '{}' gone ({}): forgotten", hex(w.identity), w.service->name, why);
+    drop_worker(w, now, out);
 }
 
 void BrokerCore::maybe_remove_service(Service& s) {
@@ -267,8 +411,10 @@ BrokerCore::Service* BrokerCore::create_service(std::string_view name) {
         stats_.evicted_requests += victim->queue.size();
         log::debug("service '{}' evicted with {} queued requests (max_services)", victim->name,
                    victim->queue.size());
-        queued_ -= victim->queue.size();
-        victim->queue.clear();
+        while (Pending* p = victim->queue.front()) {
+            unqueue(*p);
+            delete p;
+        }
         maybe_remove_service(*victim);
     }
     auto [it, inserted] = services_.try_emplace(std::string(name));
@@ -280,28 +426,52 @@ BrokerCore::Service* BrokerCore::create_service(std::string_view name) {
     return &s;
 }
 
-void BrokerCore::expire(Worker& w, std::string_view why, Outbox& out) {
+void BrokerCore::expire(Worker& w, std::string_view why, TimePoint now, Outbox& out) {
     ++stats_.workers_expired;
     log::debug("worker {} of '{}' expired: {}", hex(w.identity), w.service->name, why);
-    send_command(w, encode_disconnect(), out);  // if it is only slow, it registers again
-    ++stats_.disconnects_sent;
-    forget(w);
+    if (send_command(w, encode_disconnect(), out))  // if it is only slow, it registers again
+        ++stats_.disconnects_sent;
+    drop_worker(w, now, out);
+}
+
+void BrokerCore::expire_requests(TimePoint now) {
+    // expiring_ is in expiry order: the first request still within its ttl ends the walk.
+    while (Pending* p = expiring_.front()) {
+        if (p->expires > now) break;
+        Service& s = *p->service;
+        expiring_.erase(*p);
+        if (s.workers > 0) {  // its workers are busy: it waits its turn
+            p->parked = true;
+            s.parked.push_back(*p);
+            continue;
+        }
+        ++stats_.requests_expired;
+        log::debug("request from {} for '{}' expired: no worker for request_ttl",
+                   hex(p->client.to_string_view()), s.name);
+        unqueue(*p);
+        delete p;
+        maybe_remove_service(s);
+    }
 }
 
 void BrokerCore::tick(TimePoint now, Outbox& out) {
     // Expiry: each list is in expiry order, so the first live worker ends the walk.
     while (Worker* w = expiry_.front()) {
         if (w->expiry > now) break;
-        expire(*w, "silent for heartbeat x liveness", out);
+        expire(*w, "silent for heartbeat x liveness", now, out);
     }
     while (Worker* w = busy_.front()) {
         if (w->expiry > now) break;
-        expire(*w, "busy and silent for busy_timeout", out);
+        expire(*w, "busy and silent for busy_timeout", now, out);
     }
+    expire_requests(now);
     // Heartbeats to the idle workers whose heartbeat is due, in due order.
     while (Worker* w = beats_.front()) {
         if (w->heartbeat_at > now) break;
-        send_command(*w, encode_heartbeat(), out);
+        if (!send_command(*w, encode_heartbeat(), out)) {
+            vanished(*w, "a heartbeat could not be sent", now, out);
+            continue;
+        }
         ++stats_.heartbeats_sent;
         beats_.erase(*w);
         TimePoint beat = now + config_.heartbeat;
@@ -316,20 +486,21 @@ TimePoint BrokerCore::next_deadline() const {
     if (Worker* w = expiry_.front()) t = std::min(t, w->expiry);
     if (Worker* w = busy_.front()) t = std::min(t, w->expiry);
     if (Worker* w = beats_.front()) t = std::min(t, w->heartbeat_at);
+    if (Pending* p = expiring_.front()) t = std::min(t, p->expires);
     return t;
 }
 
 void BrokerCore::disconnect_all(Outbox& out) {
-    while (Worker* w = expiry_.front()) {
-        send_command(*w, encode_disconnect(), out);
-        ++stats_.disconnects_sent;
-        forget(*w);
-    }
-    while (Worker* w = busy_.front()) {
-        send_command(*w, encode_disconnect(), out);
-        ++stats_.disconnects_sent;
-        forget(*w);
-    }
+    // Shutting down: nobody would serve a request given back, so busy workers' requests are let go.
+    const TimePoint now{};
+    auto say_goodbye = [&](Worker& w) {
+        if (send_command(w, encode_disconnect(), out)) ++stats_.disconnects_sent;
+        w.request_client = Frame();
+        w.request_body.clear();
+        maybe_remove_service(forget(w, now));
+    };
+    while (Worker* w = expiry_.front()) say_goodbye(*w);
+    while (Worker* w = busy_.front()) say_goodbye(*w);
 }
 
 std::optional<BrokerCore::WorkerView> BrokerCore::worker(std::string_view identity) const {
@@ -354,13 +525,13 @@ std::string BrokerCore::check_invariants() const {
     std::string bad;
     auto fail = [&](std::string what) { bad += what + "; "; };
     if (expiry_.size() + busy_.size() != workers_.size()) fail("expiry + busy list sizes != worker count");
-    std::size_t idle = 0, queued = 0;
+    std::size_t idle = 0, queued = 0, bytes = 0, in_ttl = 0;
     for (const auto& [name, s] : services_) {
         if (s.name != name) fail("service name mismatch");
         if (s.workers == 0 && s.queue.empty()) fail("empty service '" + name + "' kept");
         if (!s.queue.empty() && !s.idle.empty())
             fail("service '" + name + "' has queued requests and idle workers");
-        if (s.queue.size() > config_.max_queue) fail("service '" + name + "' queue over its limit");
+        // (No check against max_queue: a request given back by a forgotten worker may go past it.)
         queued += s.queue.size();
         idle += s.idle.size();
         std::size_t n = 0;
@@ -371,7 +542,26 @@ std::string BrokerCore::check_invariants() const {
             if (!w.idle) fail("busy worker in idle list");
             if (w.service != &s) fail("worker in another service's idle list");
         });
+        std::size_t parked = 0;
+        s.queue.for_each([&](const Pending& p) {
+            if (p.service != &s) fail("request in another service's queue");
+            bytes += p.bytes;
+            if (p.bytes != byte_size(p.body) + p.client.size() + queued_request_overhead)
+                fail("request byte count wrong");
+            if (p.parked) {
+                ++parked;
+                if (!s.parked.contains(p)) fail("parked request not in its service's parked list");
+            } else if (config_.request_ttl.count() > 0 && !expiring_.contains(p)) {
+                fail("queued request in no ttl list");
+            } else if (expiring_.contains(p)) {
+                ++in_ttl;
+            }
+        });
+        if (parked != s.parked.size()) fail("service '" + name + "' parked list size wrong");
+        if (s.workers == 0 && !s.parked.empty())
+            fail("service '" + name + "' without workers has parked requests");
     }
+    if (in_ttl != expiring_.size()) fail("ttl list holds requests not queued");
     if (services_.size() > config_.max_services) fail("more services than max_services");
     std::size_t orphans = 0;
     for (const auto& [name, s] : services_)
@@ -383,7 +573,9 @@ std::string BrokerCore::check_invariants() const {
         }
     if (orphans != orphans_.size()) fail("orphan list size wrong");
     if (queued != queued_) fail("queued counter wrong");
+    if (bytes != queued_bytes_) fail("queued bytes counter wrong");
     if (idle != beats_.size()) fail("idle lists and heartbeat list differ in size");
+    std::size_t bound = 0;
     for (const auto& [id, w] : workers_) {
         if (w.identity != id) fail("worker identity mismatch");
         if (w.idle != expiry_.contains(w)) fail("idle flag disagrees with expiry list");
@@ -391,7 +583,15 @@ std::string BrokerCore::check_invariants() const {
         if (w.idle != w.service->idle.contains(w)) fail("idle flag disagrees with idle list");
         if (w.idle != beats_.contains(w)) fail("idle flag disagrees with heartbeat list");
         if (!services_.contains(w.service->name)) fail("worker of a removed service");
+        if (w.idle && !w.request_body.empty()) fail("idle worker keeps a request");
+        if (!w.idle && w.request_body.empty()) fail("busy worker keeps no request");
+        if (w.connection != no_connection) {
+            ++bound;
+            auto it = connections_.find(w.connection);
+            if (it == connections_.end() || it->second != &w) fail("worker's connection not mapped to it");
+        }
     }
+    if (bound != connections_.size()) fail("connection map holds workers that are gone");
     TimePoint last = TimePoint::min();
     expiry_.for_each([&](const Worker& w) {
         if (w.expiry < last) fail("expiry list out of order");
@@ -406,6 +606,11 @@ std::string BrokerCore::check_invariants() const {
     beats_.for_each([&](const Worker& w) {
         if (w.heartbeat_at < last) fail("heartbeat list out of order");
         last = w.heartbeat_at;
+    });
+    last = TimePoint::min();
+    expiring_.for_each([&](const Pending& p) {
+        if (p.expires < last) fail("ttl list out of order");
+        last = p.expires;
     });
     return bad;
 }

@@ -1,94 +1,117 @@
 #include <pirates/common/log.hpp>
-#include <pirates/common/signals.hpp>
+#include <pirates/common/reactor.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/majordomo/client.hpp>
 #include <pirates/majordomo/protocol.hpp>
+
+#include <fmt/format.h>
 
 #include <algorithm>
 
 namespace pirates::majordomo {
 
-std::string_view to_string(Status s) {
-    switch (s) {
-        case Status::ok:
-            return "ok";
-        case Status::timeout:
-            return "timeout";
-        case Status::stopped:
-            return "stopped";
-    }
-    return "?";
+namespace {
+RetryPolicy policy_of(const ClientOptions& o) {
+    return RetryPolicy{o.timeout, std::max(o.attempts, 1)};
 }
+}  // namespace
 
-Client::Client(zmq::context_t& context, ClientConfig config, const ClockSource& clock)
-    : context_(context), config_(std::move(config)), clock_(clock) {
-    config_.attempts = std::max(config_.attempts, 1);
+Client::Client(zmq::context_t& context, ClientOptions options, const ClockSource& clock)
+    : context_(context), options_(std::move(options)), clock_(clock), retry_(policy_of(options_)) {
+    options_.attempts = retry_.policy().attempts;
     reopen();
 }
 
 void Client::reopen() {
-    if (socket_) socket_.close();
-    socket_ = zmq::socket_t(context_, zmq::socket_type::dealer);
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.connect(config_.broker);
+    if (socket_) {
+        socket_.close();
+        ++stats_.reconnects;
+    }
+    socket_ = make_socket(context_, zmq::socket_type::dealer);  // linger 0: a lost request goes with it
+    socket_.connect(options_.connect);
 }
 
-Response Client::request(std::string_view service, Frames body) {
-    ++stats_.requests;
-    RetryState retry(RetryPolicy{config_.timeout, config_.attempts});
-    Response out;
-    while (retry.begin_attempt(clock_.now())) {
-        out.attempts = retry.attempts_used();
-        if (retry.attempts_used() > 1) {
-            ++stats_.retries;
-            log::debug("client: no reply from '{}' in {} ms, reopening and resending (attempt {})", service,
-                       config_.timeout.count(), retry.attempts_used());
-            reopen();
-        }
-        // The last attempt may use the body itself; earlier ones send a shared copy kept for resending.
-        Frames message = retry.exhausted() ? std::move(body) : share(body);
-        try {
-            encode_client_request(service, std::move(message)).send(socket_);
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-        }
-        while (true) {
-            if (stop_requested()) {
-                out.status = Status::stopped;
-                return out;
-            }
-            TimePoint now = clock_.now();
-            if (retry.timed_out(now)) break;
-            zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-            try {
-                zmq::poll(&item, 1, std::min(until(now, retry.deadline()), Duration{100}));
-            } catch (const zmq::error_t& e) {
-                if (e.num() != EINTR) throw;
-                continue;
-            }
-            if (!(item.revents & ZMQ_POLLIN)) continue;
-            Frames m;
-            if (!m.recv(socket_, ZMQ_DONTWAIT)) continue;
-            auto reply = decode_client_reply(std::move(m));
-            if (!reply) {
-                ++stats_.discarded;
-                log::debug("client: discarded malformed reply: {}", reply.error().reason);
-                continue;
-            }
-            if (!equals(reply->service, service)) {
-                ++stats_.discarded;
-                log::debug("client: discarded reply for service {}", printable(reply->service));
-                continue;
-            }
-            ++stats_.answered;
-            out.status = Status::ok;
-            out.body = std::move(reply->body);
-            return out;
-        }
-    }
+void Client::transmit(std::string_view service) {
+    if (!socket_) reopen();  // closed by a stop
+    // A shared copy: the request stays in the RetryCore for the next attempt. A DEALER queues the request on
+    // its connecting pipe; "would block" (high-water mark) is a lost request: the timeout moves things on.
+    if (!encode_client_request(service, share(retry_.request())).send(socket_, ZMQ_DONTWAIT))
+        log::debug("client: request to '{}' would block; waiting for the timeout", service);
+}
+
+Outcome<Frames> Client::give_up() {
+    const int attempts = retry_.attempts_used();
+    retry_.take_request();
     ++stats_.gave_up;
     reopen();  // a reply to the abandoned request must not reach the next one
-    out.status = Status::timeout;
-    return out;
+    return Outcome<Frames>::failed(Status::gave_up, attempts,
+                                   fmt::format("no reply after {} attempts", attempts));
+}
+
+Outcome<Frames> Client::interrupt() {
+    const int attempts = retry_.attempts_used();
+    retry_.take_request();
+    ++stats_.interrupted;
+    socket_.close();  // a late reply must not reach a next request; reopened when one is sent
+    return Outcome<Frames>::failed(Status::interrupted, attempts, "interrupted");
+}
+
+Outcome<Frames> Client::request(std::string_view service, Frames body) {
+    ++stats_.requests;
+    if (stop_->stop_requested()) {  // stopped: the request never leaves
+        ++stats_.interrupted;
+        return Outcome<Frames>::failed(Status::interrupted, 0, "interrupted");
+    }
+    RetryCore::Action action = retry_.start(std::move(body), clock_.now());
+    while (true) {
+        switch (action) {
+            case RetryCore::Action::send:
+                transmit(service);
+                break;
+            case RetryCore::Action::resend:
+                ++stats_.retries;
+                log::debug("client: no reply from '{}' in {} ms, reopening and resending (attempt {})",
+                           service, options_.timeout.count(), retry_.attempts_used());
+                reopen();
+                transmit(service);
+                break;
+            case RetryCore::Action::give_up:
+                return give_up();
+            case RetryCore::Action::deliver:  // delivered where the reply is taken, below
+            case RetryCore::Action::wait:
+                break;
+        }
+
+        switch (wait_readable(socket_, retry_.deadline(), clock_, *stop_)) {
+            case WaitResult::stopped:
+                return interrupt();
+            case WaitResult::timeout:
+                action = retry_.on_timeout(clock_.now());
+                continue;
+            case WaitResult::ready:
+                break;
+        }
+        Frames m;
+        if (!recv_nowait(socket_, m)) {
+            action = retry_.on_timeout(clock_.now());
+            continue;
+        }
+        auto reply = decode_client_reply(std::move(m));
+        if (!reply) {
+            ++stats_.malformed;
+            log::debug("client: discarded malformed reply: {}", reply.error().reason);
+        } else if (!equals(reply->service, service)) {
+            ++stats_.discarded;
+            log::debug("client: discarded reply for service {}", printable(reply->service));
+        } else if (retry_.on_reply(reply->body, clock_.now()) == RetryCore::Action::deliver) {
+            const int attempts = retry_.attempts_used();
+            retry_.take_request();
+            ++stats_.replies;
+            return Outcome<Frames>::answered(std::move(reply->body), attempts);
+        }
+        // Not the answer: the wait goes on, unless this attempt's time is up meanwhile.
+        action = retry_.on_timeout(clock_.now());
+    }
 }
 
 }  // namespace pirates::majordomo

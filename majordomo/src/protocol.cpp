@@ -194,6 +194,20 @@ void push_request_header(Frames& body, Frame client) {
     push_header(body, worker_protocol);
 }
 
+Frame pop_request_header(Frames& request) {
+    request.pop();  // ""
+    request.pop();  // "MDPW01"
+    request.pop();  // 0x02
+    Frame client = request.pop();
+    request.pop();  // ""
+    return client;
+}
+
+bool is_ready_command(const Frames& routed) {
+    return routed.size() >= 4 && routed[1].size() == 0 && equals(routed[2], worker_protocol) &&
+           is_byte(routed[3], static_cast<unsigned char>(Command::ready));
+}
+
 void push_client_reply_header(Frames& body, std::string_view service) {
     body.push(text_frame(service));
     push_header(body, client_protocol);

@@ -70,7 +70,7 @@ struct Pair {
 
     binary_star::ClientConfig client_config() const {
         binary_star::ClientConfig c;
-        c.servers = {primary_frontend, backup_frontend};
+        c.connect = {primary_frontend, backup_frontend};
         c.timeout = client_timeout;
         c.settle = settle;
         c.attempts = 20;

@@ -2,6 +2,7 @@
 // the fail-over client library: fail-over on kill -9, restart without take-over, backup loss, split-brain.
 #include <doctest/doctest.h>
 #include <pirates/binary_star/client.hpp>
+#include <pirates/common/signals.hpp>
 
 #include "pair.hpp"
 #include "state_proxy.hpp"
@@ -26,7 +27,7 @@ TEST_CASE(
         auto r = client.request(std::string("before-") + std::to_string(i));
         REQUIRE(r.ok());
         CHECK(r->server == 0);
-        CHECK(r->attempts == 1);
+        CHECK(r.attempts == 1);
         CHECK(strings(r->body) == std::vector<std::string>{"before-" + std::to_string(i)});
     }
 
@@ -39,7 +40,7 @@ TEST_CASE(
     CHECK(strings(r->body) == std::vector<std::string>{"after"});
     MESSAGE("fail-over: first reply through the backup "
             << took.count() << " ms after kill -9 (client timeout " << client_timeout.count()
-            << " ms, heartbeat " << hb.count() << " ms, settle " << settle.count() << " ms, " << r->attempts
+            << " ms, heartbeat " << hb.count() << " ms, settle " << settle.count() << " ms, " << r.attempts
             << " attempts)");
     CHECK(took < client_timeout + 2 * hb + slack);
     CHECK(pair.backup->wait_for("state PASSIVE -> ACTIVE on CLIENT_REQUEST"));
@@ -47,7 +48,7 @@ TEST_CASE(
         auto again = client.request(std::string("next"));
         REQUIRE(again.ok());
         CHECK(again->server == 1);
-        CHECK(again->attempts == 1);
+        CHECK(again.attempts == 1);
     }
 
     // The primary comes back on the same endpoints: it hears an ACTIVE peer and becomes passive.
@@ -96,7 +97,7 @@ TEST_CASE("kill -9 the backup: the primary carries on, active, answering at the 
         auto r = client.request(std::string("req-") + std::to_string(++n));
         REQUIRE(r.ok());
         CHECK(r->server == 0);
-        CHECK(r->attempts == 1);
+        CHECK(r.attempts == 1);
     }
     CHECK(pair.primary->running());
     // "state PRIMARY (...)" at start, then "state PRIMARY -> ACTIVE", and no more.
@@ -108,7 +109,7 @@ TEST_CASE(
     "split-brain: with the state channel cut and clients on the primary only, the backup never goes active") {
     Pair pair;
     ClientConfig config = pair.client_config();
-    config.servers = {pair.primary_frontend};  // the clients reach the primary only
+    config.connect = {pair.primary_frontend};  // the clients reach the primary only
     Client client(pair.context, config);
     REQUIRE(client.request(std::string("warm-up")).ok());
 
@@ -120,7 +121,7 @@ TEST_CASE(
     while (Clock::now() < until_ || n < 20) {
         auto r = client.request(std::string("cut-") + std::to_string(++n));
         REQUIRE(r.ok());
-        CHECK(r->attempts == 1);
+        CHECK(r.attempts == 1);
         CHECK(pair.proxy.last_state(StateProxy::backup_to_primary) == 4);  // the backup still says PASSIVE
     }
     // The backup kept publishing all along (so it is alive and we did watch it), and stayed passive.
@@ -144,7 +145,7 @@ TEST_CASE("what Binary Star cannot prevent: clients reaching the backup while th
     Pair pair;
     pair.proxy.cut_both(true);
     ClientConfig config = pair.client_config();
-    config.servers = {pair.backup_frontend};
+    config.connect = {pair.backup_frontend};
     Client to_backup(pair.context, config);
     auto r = to_backup.request(std::string("partitioned"));
     REQUIRE(r.ok());
@@ -251,7 +252,7 @@ TEST_CASE("bstarcli gives up as a value: no server, exit 1 with the reason") {
     CHECK(cli.wait_for("no reply after 3 attempts, giving up"));  // the output reader may lag behind the exit
 
     ClientConfig config;
-    config.servers = {ea, eb};
+    config.connect = {ea, eb};
     config.timeout = 50ms;
     config.settle = 10ms;
     config.attempts = 4;
@@ -260,7 +261,9 @@ TEST_CASE("bstarcli gives up as a value: no server, exit 1 with the reason") {
     client.on_switch = [&](std::size_t, std::size_t to) { switches.push_back(to); };
     auto r = client.request(std::string("anyone?"));
     REQUIRE_FALSE(r.ok());
-    CHECK(r.error().reason == "no reply after 4 attempts");
+    CHECK(r.status == Status::gave_up);
+    CHECK(r.reason == "no reply after 4 attempts");
+    CHECK(r.attempts == 4);
     CHECK(switches == std::vector<std::size_t>{1, 0, 1});  // alternates over the pair
 }
 
@@ -310,7 +313,7 @@ TEST_CASE(
         }
     });
     ClientConfig config;
-    config.servers = {es, ee};
+    config.connect = {es, ee};
     config.timeout = 100ms;
     config.settle = 50ms;
     Client client(context, config);
@@ -326,7 +329,7 @@ TEST_CASE(
     REQUIRE(r.ok());
     CHECK(strings(r->body) == std::vector<std::string>{"two", "frames"});
     CHECK(r->server == 1);
-    CHECK(r->attempts == 2);
+    CHECK(r.attempts == 2);
     CHECK(took >= config.timeout + config.settle);  // it did wait out the timeout, then settled
     CHECK(switches == 1);
     Frames swallowed;  // the silent server did get the first attempt
@@ -335,8 +338,67 @@ TEST_CASE(
         auto again = client.request(std::string("again"));
         REQUIRE(again.ok());
         CHECK(again->server == 1);
-        CHECK(again->attempts == 1);
+        CHECK(again.attempts == 1);
     }
     CHECK(switches == 1);
     server.join();
+}
+
+TEST_CASE("Client: a settle delay longer than the timeout does not eat into the attempt after the switch") {
+    // The resend's timeout counts from when it is sent (after the settle), not from when the first attempt
+    // timed out: with settle > timeout the second server still gets a whole attempt.
+    zmq::context_t context(1);
+    zmq::socket_t silent(context, zmq::socket_type::router);
+    zmq::socket_t echo(context, zmq::socket_type::rep);
+    silent.set(zmq::sockopt::linger, 0);
+    echo.set(zmq::sockopt::linger, 0);
+    const std::string es = bind_loopback(silent), ee = bind_loopback(echo);
+    std::thread server([&] {
+        Frames m;
+        if (recv_within(echo, m, 10000ms)) m.send(echo);
+    });
+    ClientOptions options;
+    options.connect = {es, ee};
+    options.timeout = 500ms;
+    options.settle = 1000ms;
+    options.attempts = 2;
+    Client client(context, options);
+    auto r = client.request(std::string("late but whole"));
+    server.join();
+    REQUIRE(r.ok());
+    CHECK(r->server == 1);
+    CHECK(r.attempts == 2);
+    CHECK(client.stats().retries == 1);
+    CHECK(client.stats().replies == 1);
+}
+
+TEST_CASE("Client: request_stop() from another thread cuts the wait or the settle short with `interrupted`") {
+    zmq::context_t context(1);
+    zmq::socket_t a(context, zmq::socket_type::router), b(context, zmq::socket_type::router);
+    const std::string ea = bind_loopback(a), eb = bind_loopback(b);
+    ClientOptions options;
+    options.connect = {ea, eb};
+    options.timeout = 200ms;
+    options.settle = 20000ms;
+    options.attempts = 0;  // never give up: only the stop ends this request
+    Client client(context, options);
+    std::thread stopper([&] {
+        Frames m;
+        recv_within(a, m, 10000ms);  // the request is out: the client waits, or settles
+        client.request_stop();
+    });
+    const TimePoint start = Clock::now();
+    auto r = client.request(std::string("anyone?"));
+    stopper.join();
+    CHECK(r.status == Status::interrupted);
+    CHECK(Clock::now() - start < 10000ms);  // neither the settle nor the endless attempts were waited out
+    CHECK(client.stats().interrupted == 1);
+    CHECK_FALSE(pirates::stop_requested());  // the client's own stop, not the process's
+    // Stopped for good: the next request returns at once and sends nothing.
+    auto next = client.request(std::string("more?"));
+    CHECK(next.status == Status::interrupted);
+    CHECK(next.attempts == 0);
+    Frames none;
+    CHECK_FALSE(recv_within(a, none, 100ms));
+    CHECK_FALSE(recv_within(b, none, 100ms));
 }

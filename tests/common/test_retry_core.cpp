@@ -87,6 +87,32 @@ TEST_CASE("retry core: a policy with no attempt gives up at once") {
     CHECK_FALSE(a.in_flight());
 }
 
+TEST_CASE("retry core: rearm moves the deadline of the attempt in flight to count from when it was sent") {
+    ManualClock clock;
+    RetryCore a({100ms, 2});
+    a.start(test::make_frames({"1"}), clock.now());
+    clock.advance(100ms);
+    REQUIRE(a.on_timeout(clock.now()) == Action::resend);
+    clock.advance(250ms);  // the driver paused (a settle delay) before sending the resend
+    CHECK(a.on_timeout(clock.now()) == Action::give_up);  // without rearm the pause ate the whole attempt
+    a.start(test::make_frames({"2"}), clock.now());
+    clock.advance(100ms);
+    REQUIRE(a.on_timeout(clock.now()) == Action::resend);
+    clock.advance(250ms);
+    a.rearm(clock.now());
+    CHECK(a.deadline() == clock.now() + 100ms);
+    CHECK(a.attempts_used() == 2);
+    clock.advance(99ms);
+    CHECK(a.on_timeout(clock.now()) == Action::wait);
+    clock.advance(1ms);
+    CHECK(a.on_timeout(clock.now()) == Action::give_up);
+    // Over: rearm changes nothing.
+    const TimePoint was = a.deadline();
+    a.rearm(clock.now() + 1000ms);
+    CHECK(a.deadline() == was);
+    CHECK_FALSE(a.in_flight());
+}
+
 TEST_CASE("share copies a message for sending and leaves the original intact") {
     std::string big(1000, 'x');
     Frames original = test::make_frames({"small", big});

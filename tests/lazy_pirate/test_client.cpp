@@ -88,14 +88,13 @@ TEST_CASE("client: a server that drops requests is retried and every request com
     for (int i = 1; i <= 5; ++i) {
         auto outcome = client.request(std::to_string(i));
         REQUIRE(outcome.ok());
-        CHECK(outcome.attempts == 2);
-        CHECK(outcome.retries() == 1);
+        CHECK(outcome.attempts == 2);  // one retry each
         CHECK(test::strings(outcome.reply) == std::vector<std::string>{std::to_string(i)});
     }
-    CHECK(client.counters().requests == 5);
-    CHECK(client.counters().replies == 5);
-    CHECK(client.counters().retries == 5);
-    CHECK(client.counters().gave_up == 0);
+    CHECK(client.stats().requests == 5);
+    CHECK(client.stats().replies == 5);
+    CHECK(client.stats().retries == 5);
+    CHECK(client.stats().gave_up == 0);
     CHECK(server.requests() == 10);
 }
 
@@ -105,17 +104,17 @@ TEST_CASE("client: against nothing it gives up after about attempts x timeout, a
     const auto start = Clock::now();
     auto outcome = client.request("anyone?");
     const auto elapsed = Clock::now() - start;
-    CHECK(outcome.status == Outcome::Status::gave_up);
+    CHECK(outcome.status == Status::gave_up);
     CHECK_FALSE(outcome);
     CHECK(outcome.attempts == 3);
     CHECK(elapsed >= 300ms);  // it did wait out every attempt
     CHECK(elapsed < 5s);      // and stopped (generous: CI is loaded)
-    CHECK(client.counters().gave_up == 1);
-    CHECK(client.counters().retries == 2);
+    CHECK(client.stats().gave_up == 1);
+    CHECK(client.stats().retries == 2);
 
     // The client is still usable: the next request starts on a fresh socket with fresh attempts.
     auto again = client.request("still nobody?");
-    CHECK(again.status == Outcome::Status::gave_up);
+    CHECK(again.status == Status::gave_up);
     CHECK(again.attempts == 3);
 }
 
@@ -130,8 +129,7 @@ TEST_CASE("client: a wrong reply is discarded, counted, and the request sent aga
     REQUIRE(outcome.ok());
     CHECK(test::strings(outcome.reply) == std::vector<std::string>{"42"});
     CHECK(outcome.attempts == 2);
-    CHECK(outcome.discarded == 1);
-    CHECK(client.counters().discarded == 1);
+    CHECK(client.stats().discarded == 1);  // a fresh client: this request's one discarded reply
 }
 
 TEST_CASE("client: a late reply to an abandoned attempt never reaches a later request") {
@@ -185,14 +183,36 @@ TEST_CASE("client: multi-frame requests travel whole") {
     CHECK(test::strings(outcome.reply) == std::vector<std::string>{"one", "", "three"});
 }
 
-TEST_CASE("client: a stop request ends the wait with `interrupted`") {
+TEST_CASE("client: request_stop() from another thread ends the wait with `interrupted`") {
     zmq::context_t ctx;
     Client client(ctx, dead_endpoint(ctx), {10000ms, 3});
     // Whether the stop comes before the client starts waiting or while it waits, the outcome is the same.
-    std::thread stopper([] { request_stop(); });
+    std::thread stopper([&] { client.request_stop(); });
+    const auto start = Clock::now();
     auto outcome = client.request("x");
     stopper.join();
-    clear_stop_request();
-    CHECK(outcome.status == Outcome::Status::interrupted);
-    CHECK(client.counters().interrupted == 1);
+    CHECK(outcome.status == Status::interrupted);
+    CHECK_FALSE(outcome);
+    CHECK(Clock::now() - start < 5s);  // not the 30 s of its attempts (generous: CI is loaded)
+    CHECK(client.stats().interrupted == 1);
+    // Stopped for good: the next request returns at once, sending nothing.
+    auto next = client.request("y");
+    CHECK(next.status == Status::interrupted);
+    CHECK(next.attempts == 0);
+    CHECK(client.stats().interrupted == 2);
+}
+
+TEST_CASE("client: the stop is the client's own - another client and the process flag are untouched") {
+    zmq::context_t ctx;
+    TestServer server(ctx,
+                      [](int, const auto& req) -> std::optional<std::vector<std::string>> { return req; });
+    Client stopped(ctx, server.endpoint, {1000ms, 3}, echo_options());
+    Client running(ctx, server.endpoint, {1000ms, 3}, echo_options());
+    stopped.request_stop();
+    CHECK(stopped.request("a").status == Status::interrupted);
+    auto outcome = running.request("b");
+    REQUIRE(outcome.ok());
+    CHECK(test::strings(outcome.reply) == std::vector<std::string>{"b"});
+    CHECK_FALSE(pirates::stop_requested());
+    CHECK(server.requests() == 1);  // the stopped client sent nothing
 }

@@ -165,7 +165,7 @@ TEST_CASE("sync client: request, silence, reopen and resend, then the answer") {
     CHECK(S(seen[1].begin() + 1, seen[1].end()) == S{"", "MDPC01", "svc", "hello"});
     CHECK(seen[0][0] != seen[1][0]);  // a new socket for the resend
     REQUIRE(r.ok());
-    CHECK(strings(r.body) == S{"answer"});
+    CHECK(strings(r.reply) == S{"answer"});
     CHECK(client.stats().discarded == 1);
     CHECK(r.attempts == 2);
     CHECK(client.stats().retries == 1);
@@ -182,7 +182,7 @@ TEST_CASE("sync client: gives up after its attempts, as a value, a reply for ano
     Client client(ctx, ClientConfig{broker.endpoint, 100ms, 2});
     auto r = client.request("svc", make_frames({"hello"}));
     fake.join();
-    CHECK(r.status == Status::timeout);
+    CHECK(r.status == Status::gave_up);
     CHECK(r.attempts == 2);
     CHECK(client.stats().gave_up == 1);
     CHECK(client.stats().discarded == 1);
@@ -212,11 +212,12 @@ TEST_CASE("async client: replies in any order are matched to their requests, sta
         auto c = client.recv(5s);
         REQUIRE(c);
         REQUIRE(c->ok());
-        CHECK(strings(c->body) == S{"reply to " + sent.at(c->id)});
+        CHECK(strings(c->reply) == S{"reply to " + sent.at(c->id)});
     }
     CHECK(pirates::test::eventually([&] {
         client.recv(1ms);
-        return client.stats().stale == 1 && client.stats().discarded == 1;
+        return client.stats().discarded == 1 &&
+               client.stats().malformed == 1;  // the duplicate, the uncorrelated
     }));
     CHECK(client.in_flight() == 0);
 }
@@ -229,7 +230,7 @@ TEST_CASE("async client: a silent request is resent with the same id, then given
     auto c = client.recv(5s);
     REQUIRE(c);
     CHECK(c->id == id);
-    CHECK(c->status == Status::timeout);
+    CHECK(c->status == Status::gave_up);
     CHECK(c->attempts == 2);
     S a = broker.next(), b = broker.next();
     REQUIRE(a.size() == 6);
@@ -237,4 +238,79 @@ TEST_CASE("async client: a silent request is resent with the same id, then given
     CHECK(a[4] == b[4]);  // same correlation id on the resend
     CHECK(client.stats().retries == 1);
     CHECK(client.stats().gave_up == 1);
+}
+
+TEST_CASE("sync client: a malformed reply is counted and dropped, the wait goes on for the answer") {
+    zmq::context_t ctx;
+    FakeBroker broker(ctx);
+    std::thread fake([&] {
+        S request = broker.next();
+        if (request.size() < 5) return;
+        broker.send(S{request[0], "", "MDPX99", "svc", "not MDP"});
+        broker.send(S{request[0], "", "MDPC01"});  // no service frame
+        broker.send(S{request[0], "", "MDPC01", "svc", "answer"});
+    });
+    Client client(ctx, ClientOptions{broker.endpoint, 5000ms, 3});
+    auto r = client.request("svc", make_frames({"hello"}));
+    fake.join();
+    REQUIRE(r.ok());
+    CHECK(strings(r.reply) == S{"answer"});
+    CHECK(r.attempts == 1);
+    CHECK(client.stats().malformed == 2);
+    CHECK(client.stats().discarded == 0);
+    CHECK(client.stats().replies == 1);
+    CHECK(client.stats().retries == 0);
+}
+
+TEST_CASE("sync client: request_stop() from another thread ends the wait with `interrupted`, for good") {
+    zmq::context_t ctx;
+    FakeBroker broker(ctx);
+    Client client(ctx, ClientOptions{broker.endpoint, 10000ms, 3});
+    std::thread stopper([&] {
+        broker.next();  // the request is out: the client is waiting (or about to)
+        client.request_stop();
+    });
+    const auto start = Clock::now();
+    auto r = client.request("svc", make_frames({"hello"}));
+    stopper.join();
+    CHECK(r.status == Status::interrupted);
+    CHECK(r.attempts == 1);
+    CHECK(Clock::now() - start < 5s);  // not the 30 s of its attempts
+    CHECK(client.stats().interrupted == 1);
+    auto next = client.request("svc", make_frames({"again"}));
+    CHECK(next.status == Status::interrupted);
+    CHECK(next.attempts == 0);
+    CHECK(broker.next(100ms).empty());  // a stopped client sends nothing
+}
+
+TEST_CASE("async client: request_stop() completes every request in flight as `interrupted`, once each") {
+    zmq::context_t ctx;
+    FakeBroker broker(ctx);
+    AsyncClient client(ctx, AsyncClientOptions{broker.endpoint, 10000ms, 3});
+    std::vector<std::uint64_t> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(client.send("svc", make_frames({"r" + std::to_string(i)})));
+    for (int i = 0; i < 3; ++i) REQUIRE(broker.next().size() == 6);
+    std::thread stopper([&] { client.request_stop(); });
+    std::vector<std::uint64_t> interrupted;
+    const auto start = Clock::now();
+    while (auto c = client.recv(10s)) {
+        CHECK(c->status == Status::interrupted);
+        CHECK(c->attempts == 1);
+        CHECK(c->service == "svc");
+        interrupted.push_back(c->id);
+    }
+    stopper.join();
+    CHECK(Clock::now() - start < 5s);
+    CHECK(interrupted == ids);  // in the order they were sent
+    CHECK(client.in_flight() == 0);
+    CHECK(client.stats().interrupted == 3);
+    // After the stop nothing is sent: a new request completes at once.
+    const auto late = client.send("svc", make_frames({"late"}));
+    auto c = client.recv(0ms);
+    REQUIRE(c);
+    CHECK(c->id == late);
+    CHECK(c->status == Status::interrupted);
+    CHECK(c->attempts == 0);
+    CHECK_FALSE(client.recv(0ms));
+    CHECK(broker.next(100ms).empty());
 }

@@ -146,7 +146,11 @@ TEST_CASE("a second READY from a busy worker forgets it and keeps the service's 
     f.send({"C2", "", "MDPC01", "echo", "b"});
     auto out = f.send({"W1", "", "MDPW01", READY, "other"});
     CHECK(out == std::vector<S>{disconnect_to("W1")});
-    CHECK(f.core.service("echo")->queued == 1);
+    CHECK(f.core.service("echo")->queued == 2);  // W1's request given back, in front of "b"
+    CHECK(f.core.stats().requests_requeued == 1);
+    f.check();
+    out = f.send({"W2", "", "MDPW01", READY, "echo"});
+    CHECK(out == std::vector<S>{{"W2", "", "MDPW01", REQUEST, "C1", "", "a"}});
     f.check();
 }
 
@@ -199,21 +203,24 @@ TEST_CASE("DISCONNECT from an idle worker: forgotten, nothing sent, and later pu
     CHECK(f.core.worker_count() == 0);  // W2 expired in that second: DISCONNECT to W2 only
 }
 
-TEST_CASE("DISCONNECT from a busy worker: forgotten, its service stays while requests wait") {
+TEST_CASE("DISCONNECT from a busy worker: forgotten, its request back at the front, its service stays") {
     Fixture f;
     f.ready("W1", "echo");
     f.send({"C1", "", "MDPC01", "echo", "a"});  // W1 busy
     f.send({"C2", "", "MDPC01", "echo", "b"});  // queued
     CHECK(f.send({"W1", "", "MDPW01", DISCONNECT}).empty());
     CHECK(f.core.worker_count() == 0);
-    CHECK(f.core.service("echo")->queued == 1);
+    CHECK(f.core.service("echo")->queued == 2);
     f.check();
     // A late REPLY from it is an unknown worker's REPLY.
     auto out = f.send({"W1", "", "MDPW01", REPLY, "C1", "", "a"});
     CHECK(out == std::vector<S>{disconnect_to("W1")});
-    // A new worker takes the waiting request.
+    // A new worker takes the waiting requests, the one given back first.
     out = f.send({"W2", "", "MDPW01", READY, "echo"});
-    CHECK(out == std::vector<S>{{"W2", "", "MDPW01", REQUEST, "C2", "", "b"}});
+    CHECK(out == std::vector<S>{{"W2", "", "MDPW01", REQUEST, "C1", "", "a"}});
+    out = f.send({"W2", "", "MDPW01", REPLY, "C1", "", "A"});
+    CHECK(out ==
+          std::vector<S>{{"C1", "", "MDPC01", "echo", "A"}, {"W2", "", "MDPW01", REQUEST, "C2", "", "b"}});
     f.check();
 }
 
@@ -424,7 +431,7 @@ TEST_CASE("the number of services is bounded: services without workers make room
     // A served service whose last worker leaves with requests waiting becomes evictable again.
     f.send({"C", "", "MDPC01", "s3", "y"});  // queued behind W2's job
     f.send({"W2", "", "MDPW01", DISCONNECT});
-    CHECK(f.core.service("s3")->queued == 1);
+    CHECK(f.core.service("s3")->queued == 2);  // W2's job given back, and "y"
     f.send({"C", "", "MDPC01", "s7", "x"});
     CHECK_FALSE(f.core.service("s3"));
     CHECK(f.core.service("s7"));
@@ -529,4 +536,339 @@ TEST_CASE("workers coming and going leave no state behind") {
     CHECK(f.core.service_count() <= 7);  // only services with requests still waiting remain
     f.clock.advance(1h);
     CHECK(f.tick().empty());
+}
+
+// ---- Vanished workers: sends that find them gone, connections that close ----
+
+namespace {
+
+// A fixture whose outbox can refuse messages to some identities, as ROUTER_MANDATORY does.
+struct GoneFixture : Fixture {
+    using Fixture::Fixture;
+    OutboxVector box;
+    std::vector<S> send_via(std::initializer_list<std::string_view> parts, int connection = -1) {
+        box.messages.clear();
+        core.on_message(make_frames(parts), clock.now(), box, connection);
+        return all(box.messages);
+    }
+    std::vector<S> tick_via() {
+        box.messages.clear();
+        core.tick(clock.now(), box);
+        return all(box.messages);
+    }
+    std::vector<S> closed(int connection) {
+        box.messages.clear();
+        core.on_connection_closed(connection, clock.now(), box);
+        return all(box.messages);
+    }
+};
+
+}  // namespace
+
+TEST_CASE(
+    "a REQUEST to a worker found gone: the worker is forgotten, the next idle worker takes the request") {
+    for (auto refusal : {SendResult::peer_gone, SendResult::would_block}) {
+        CAPTURE(name(refusal));
+        GoneFixture f;
+        f.ready("W1", "echo");
+        f.ready("W2", "echo");
+        (refusal == SendResult::peer_gone ? f.box.gone : f.box.full).push_back("W1");
+        auto out = f.send_via({"C1", "", "MDPC01", "echo", "a"});
+        CHECK(out == std::vector<S>{{"W2", "", "MDPW01", REQUEST, "C1", "", "a"}});
+        CHECK_FALSE(f.core.worker("W1"));
+        CHECK(f.core.stats().workers_vanished == 1);
+        CHECK(f.core.stats().dispatched == 1);
+        CHECK(f.core.service("echo")->workers == 1);
+        f.check();
+    }
+}
+
+TEST_CASE("a REQUEST to the only worker, found gone: the request waits at the front of its queue") {
+    GoneFixture f;
+    f.ready("W1", "echo");
+    f.box.gone.push_back("W1");
+    CHECK(f.send_via({"C1", "", "MDPC01", "echo", "first"}).empty());
+    CHECK_FALSE(f.core.worker("W1"));
+    CHECK(f.core.service("echo")->workers == 0);
+    CHECK(f.core.service("echo")->queued == 1);
+    f.check();
+    // mmi.service: nobody serves it now.
+    CHECK(f.send_via({"M", "", "MDPC01", "mmi.service", "echo"}) ==
+          std::vector<S>{{"M", "", "MDPC01", "mmi.service", "404"}});
+    CHECK(f.send_via({"C2", "", "MDPC01", "echo", "second"}).empty());
+    // The next worker gets the first request first, with its frames intact.
+    auto out = f.send_via({"W2", "", "MDPW01", READY, "echo"});
+    CHECK(out == std::vector<S>{{"W2", "", "MDPW01", REQUEST, "C1", "", "first"}});
+    f.check();
+}
+
+TEST_CASE("dispatching queued requests: a worker found gone is skipped, the request stays in front") {
+    GoneFixture f;
+    f.ready("W1", "echo");
+    f.ready("W2", "echo");
+    f.send_via({"C1", "", "MDPC01", "echo", "1"});  // W1
+    f.send_via({"C2", "", "MDPC01", "echo", "2"});  // W2
+    f.send_via({"C3", "", "MDPC01", "echo", "3"});  // queued
+    f.send_via({"C4", "", "MDPC01", "echo", "4"});  // queued
+    f.check();
+    // W1 replies, then cannot be sent the next request (its connection went right after its reply).
+    f.box.gone.push_back("W1");
+    auto out = f.send_via({"W1", "", "MDPW01", REPLY, "C1", "", "one"});
+    CHECK(out == std::vector<S>{{"C1", "", "MDPC01", "echo", "one"}});
+    CHECK_FALSE(f.core.worker("W1"));
+    CHECK(f.core.service("echo")->queued == 2);
+    f.check();
+    out = f.send_via({"W2", "", "MDPW01", REPLY, "C2", "", "two"});
+    CHECK(out ==
+          std::vector<S>{{"C2", "", "MDPC01", "echo", "two"}, {"W2", "", "MDPW01", REQUEST, "C3", "", "3"}});
+    f.check();
+}
+
+TEST_CASE("a HEARTBEAT that cannot be sent forgets the idle worker") {
+    GoneFixture f;
+    f.ready("W1", "echo");
+    f.ready("W2", "echo");
+    f.box.gone.push_back("W1");
+    f.clock.advance(100ms);
+    auto out = f.tick_via();
+    CHECK(out == std::vector<S>{heartbeat_to("W2")});
+    CHECK_FALSE(f.core.worker("W1"));
+    CHECK(f.core.worker_count() == 1);
+    CHECK(f.core.stats().workers_vanished == 1);
+    f.check();
+}
+
+TEST_CASE("a message to a client that is gone or not reading is dropped and counted") {
+    GoneFixture f;
+    f.ready("W1", "echo");
+    f.send_via({"C1", "", "MDPC01", "echo", "a"});
+    f.box.gone.push_back("C1");
+    CHECK(f.send_via({"W1", "", "MDPW01", REPLY, "C1", "", "A"}).empty());
+    CHECK(f.core.stats().unroutable == 1);
+    f.box.full.push_back("C2");
+    f.send_via({"C2", "", "MDPC01", "echo", "b"});
+    CHECK(f.send_via({"W1", "", "MDPW01", REPLY, "C2", "", "B"}).empty());
+    CHECK(f.core.stats().hwm_drops == 1);
+    CHECK(f.core.worker("W1")->idle);  // the worker is not to blame
+    f.check();
+}
+
+TEST_CASE("a connection that closes: its idle worker is forgotten at once, and mmi says 404") {
+    GoneFixture f;
+    f.send_via({"W1", "", "MDPW01", READY, "echo"}, 7);
+    f.send_via({"W2", "", "MDPW01", READY, "other"}, 8);
+    f.check();
+    CHECK(f.closed(7).empty());  // nothing sent to a worker that is gone
+    CHECK_FALSE(f.core.worker("W1"));
+    CHECK_FALSE(f.core.service("echo"));
+    CHECK(f.core.stats().workers_vanished == 1);
+    CHECK(f.send_via({"M", "", "MDPC01", "mmi.service", "echo"}) ==
+          std::vector<S>{{"M", "", "MDPC01", "mmi.service", "404"}});
+    f.check();
+    // A client's connection, or one already reported: nothing happens.
+    CHECK(f.closed(7).empty());
+    CHECK(f.closed(99).empty());
+    CHECK(f.core.worker_count() == 1);
+    f.check();
+    // Later purges and heartbeats do not trip on it.
+    f.clock.advance(1s);
+    for (const auto& m : f.tick_via()) CHECK(m[0] != "W1");
+    f.check();
+}
+
+TEST_CASE(
+    "a connection that closes under a busy worker: its request goes back in front, the next worker serves "
+    "it") {
+    GoneFixture f;
+    f.send_via({"W1", "", "MDPW01", READY, "echo"}, 7);
+    f.send_via({"W2", "", "MDPW01", READY, "echo"}, 8);
+    f.send_via({"C1", "", "MDPC01", "echo", "job", "two frames"});  // W1
+    f.send_via({"C2", "", "MDPC01", "echo", "job2"});               // W2
+    f.send_via({"C3", "", "MDPC01", "echo", "job3"});               // queued
+    f.check();
+    CHECK(f.closed(7).empty());  // W2 busy: C1's job waits, in front of C3's
+    CHECK_FALSE(f.core.worker("W1"));
+    CHECK(f.core.service("echo")->queued == 2);
+    CHECK(f.core.stats().requests_requeued == 1);
+    f.check();
+    auto out = f.send_via({"W2", "", "MDPW01", REPLY, "C2", "", "JOB2"}, 8);
+    CHECK(out == std::vector<S>{{"C2", "", "MDPC01", "echo", "JOB2"},
+                                {"W2", "", "MDPW01", REQUEST, "C1", "", "job", "two frames"}});
+    f.check();
+    // With an idle worker, a request given back is dispatched at once.
+    f.send_via({"W3", "", "MDPW01", READY, "echo"}, 9);   // takes C3's job
+    f.send_via({"W4", "", "MDPW01", READY, "echo"}, 10);  // idle
+    out = f.closed(9);
+    CHECK(out == std::vector<S>{{"W4", "", "MDPW01", REQUEST, "C3", "", "job3"}});
+    CHECK(f.core.stats().requests_requeued == 2);
+    f.check();
+    // And the reply reaches the client as if nothing had happened.
+    out = f.send_via({"W4", "", "MDPW01", REPLY, "C3", "", "JOB3"}, 10);
+    CHECK(out == std::vector<S>{{"C3", "", "MDPC01", "echo", "JOB3"}});
+    f.check();
+}
+
+TEST_CASE("a busy worker whose connection closes, and no other worker: the request waits for the next one") {
+    GoneFixture f;
+    f.send_via({"W1", "", "MDPW01", READY, "echo"}, 7);
+    f.send_via({"C1", "", "MDPC01", "echo", "job"});
+    f.closed(7);
+    CHECK(f.core.worker_count() == 0);
+    CHECK(f.send_via({"M", "", "MDPC01", "mmi.service", "echo"}) ==
+          std::vector<S>{{"M", "", "MDPC01", "mmi.service", "404"}});
+    f.check();
+    auto out = f.send_via({"W2", "", "MDPW01", READY, "echo"}, 7);  // fd 7 reused by the next connection
+    CHECK(out == std::vector<S>{{"W2", "", "MDPW01", REQUEST, "C1", "", "job"}});
+    f.check();
+}
+
+TEST_CASE("a READY on a connection id still bound to another worker: that worker's connection is gone") {
+    GoneFixture f;
+    f.send_via({"W1", "", "MDPW01", READY, "echo"}, 7);
+    f.send_via({"W2", "", "MDPW01", READY, "echo"}, 7);  // fd 7 reused: W1's connection closed
+    CHECK_FALSE(f.core.worker("W1"));
+    CHECK(f.core.worker("W2"));
+    CHECK(f.core.stats().workers_vanished == 1);
+    f.check();
+    f.closed(7);
+    CHECK(f.core.worker_count() == 0);
+    f.check();
+}
+
+TEST_CASE("queued requests are bounded in bytes across services: the newest is dropped") {
+    BrokerConfig c{Duration{100}, 3, 10000, 10000};
+    const std::size_t each = 100 + 2 + queued_request_overhead;  // body + client identity + overhead
+    c.max_queue_bytes = 3 * each;
+    GoneFixture f(c);
+    const std::string body(100, 'x');
+    f.send_via({"C1", "", "MDPC01", "a", body});
+    f.send_via({"C2", "", "MDPC01", "b", body});
+    f.send_via({"C3", "", "MDPC01", "a", body});
+    CHECK(f.core.queued_bytes() == 3 * each);
+    f.check();
+    // A fourth, for either service or a new one, is dropped; nothing else changes.
+    f.send_via({"C4", "", "MDPC01", "b", body});
+    f.send_via({"C5", "", "MDPC01", "c", body});
+    CHECK(f.core.stats().queue_bytes_drops == 2);
+    CHECK(f.core.queued_count() == 3);
+    CHECK_FALSE(f.core.service("c"));  // a service created for a dropped request is not kept
+    f.check();
+    // A small request still fits in what is left? No: the bound counts the overhead too.
+    f.send_via({"C6", "", "MDPC01", "a", "tiny"});
+    CHECK(f.core.stats().queue_bytes_drops == 3);
+    // Requests that go straight to an idle worker are not queued and not bounded by it.
+    f.ready("WB", "b");  // takes C2's
+    CHECK(f.core.queued_bytes() == 2 * each);
+    f.send_via({"C7", "", "MDPC01", "a", body});
+    CHECK(f.core.queued_bytes() == 3 * each);
+    f.check();
+    auto out = f.send_via({"WA", "", "MDPW01", READY, "a"});
+    CHECK(out == std::vector<S>{{"WA", "", "MDPW01", REQUEST, "C1", "", body}});
+    f.check();
+}
+
+TEST_CASE("requests queued for a service without a worker expire after request_ttl") {
+    BrokerConfig c{Duration{100}, 3, 10000, 10000};
+    c.request_ttl = Duration{1000};
+    GoneFixture f(c);
+    f.send_via({"C1", "", "MDPC01", "nobody", "1"});
+    f.clock.advance(400ms);
+    f.send_via({"C2", "", "MDPC01", "nobody", "2"});
+    f.send_via({"C3", "", "MDPC01", "other", "3"});
+    CHECK(f.core.next_deadline() == f.clock.now() + 600ms);
+    f.clock.advance(599ms);
+    CHECK(f.tick_via().empty());
+    CHECK(f.core.queued_count() == 3);
+    f.clock.advance(1ms);  // t=1000: C1's expires, alone
+    CHECK(f.tick_via().empty());
+    CHECK(f.core.queued_count() == 2);
+    CHECK(f.core.stats().requests_expired == 1);
+    CHECK(f.core.next_deadline() == f.clock.now() + 400ms);
+    f.check();
+    f.clock.advance(400ms);  // t=1400: the rest
+    f.tick_via();
+    CHECK(f.core.queued_count() == 0);
+    CHECK(f.core.queued_bytes() == 0);
+    CHECK(f.core.service_count() == 0);
+    CHECK(f.core.stats().requests_expired == 3);
+    CHECK(f.core.next_deadline() == TimePoint::max());
+    f.check();
+}
+
+TEST_CASE(
+    "request_ttl: requests waiting behind busy workers keep their place, and expire if the workers go") {
+    BrokerConfig c{Duration{100}, 3, 10000, 10000};
+    c.request_ttl = Duration{1000};
+    GoneFixture f(c);
+    f.send_via({"W1", "", "MDPW01", READY, "echo"}, 7);
+    f.send_via({"C1", "", "MDPC01", "echo", "busy"});  // W1 busy
+    f.send_via({"C2", "", "MDPC01", "echo", "waits"});
+    f.send_via({"W1", "", "MDPW01", HEARTBEAT}, 7);
+    f.clock.advance(1000ms);
+    f.tick_via();
+    CHECK(f.core.queued_count() == 1);  // its service has a worker: it waits its turn
+    CHECK(f.core.stats().requests_expired == 0);
+    f.check();
+    f.clock.advance(500ms);  // t=1500: W1 goes; its request comes back, and both wait request_ttl again
+    f.closed(7);
+    CHECK(f.core.queued_count() == 2);
+    CHECK(f.core.next_deadline() == f.clock.now() + 1000ms);
+    f.check();
+    f.clock.advance(999ms);
+    f.tick_via();
+    CHECK(f.core.queued_count() == 2);
+    f.clock.advance(1ms);
+    f.tick_via();
+    CHECK(f.core.queued_count() == 0);
+    CHECK(f.core.stats().requests_expired == 2);
+    CHECK_FALSE(f.core.service("echo"));
+    f.check();
+}
+
+TEST_CASE("request_ttl 0: queued requests never expire") {
+    BrokerConfig c{Duration{100}, 3, 10000, 10000};
+    c.request_ttl = Duration{0};
+    GoneFixture f(c);
+    f.send_via({"C1", "", "MDPC01", "nobody", "1"});
+    CHECK(f.core.next_deadline() == TimePoint::max());
+    f.clock.advance(24h);
+    f.tick_via();
+    CHECK(f.core.queued_count() == 1);
+    f.check();
+}
+
+TEST_CASE("vanishing workers under churn leave no state behind") {
+    BrokerConfig c{Duration{100}, 3, 10000, 10000};
+    c.request_ttl = Duration{500};
+    GoneFixture f(c);
+    int fd = 0;
+    for (int round = 0; round < 300; ++round) {
+        std::string w = "W" + std::to_string(round);
+        std::string svc = "svc" + std::to_string(round % 5);
+        const int conn = fd++ % 4;  // fds reused all the time
+        f.closed(conn);             // the driver reports the old connection's close before the new READY
+        f.send_via({w, "", "MDPW01", READY, svc}, conn);
+        f.send_via({"C", "", "MDPC01", svc, "x"});
+        switch (round % 3) {
+            case 0:
+                f.closed(conn);
+                break;
+            case 1:
+                f.box.gone.push_back(w);
+                f.send_via({"C", "", "MDPC01", svc, "y"});
+                break;
+            case 2:
+                f.clock.advance(300ms);
+                f.tick_via();
+                break;
+        }
+        REQUIRE(f.core.check_invariants() == "");
+    }
+    for (int conn = 0; conn < 4; ++conn) f.closed(conn);
+    f.clock.advance(1s);
+    f.tick_via();
+    CHECK(f.core.worker_count() == 0);
+    CHECK(f.core.queued_count() == 0);
+    CHECK(f.core.service_count() == 0);
+    f.check();
 }

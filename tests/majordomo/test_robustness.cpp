@@ -139,7 +139,7 @@ TEST_CASE("a flood of random and half-valid messages: the broker still serves an
     Client client(ctx, ClientConfig{broker.endpoint(), 500ms, 20});
     auto r = client.request("echo", pirates::test::make_frames({"still alive"}));
     CHECK(r.ok());
-    CHECK(pirates::test::strings(r.body) == std::vector<std::string>{"still alive"});
+    CHECK(pirates::test::strings(r.reply) == std::vector<std::string>{"still alive"});
 
     // The fake workers registered by the flood never heartbeat: they expire, and only ours is left. The
     // broker may still be working through the flood's backlog (slow under sanitizers), so wait for both:

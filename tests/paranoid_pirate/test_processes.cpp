@@ -74,7 +74,7 @@ TEST_CASE("requests go through ppqueue to ppworkers and back - both stop cleanly
     Client client = lazy_client(ctx, frontend, 2000ms, 3);
     for (int i = 0; i < 20; ++i)
         CHECK(ask(client, "hello " + std::to_string(i)) == "hello " + std::to_string(i));
-    CHECK(static_cast<int>(client.counters().retries) == 0);
+    CHECK(static_cast<int>(client.stats().retries) == 0);
     // Both workers took part (least recently used first).
     CHECK(w1->count("request ") > 0);
     CHECK(w2->count("request ") > 0);
@@ -107,7 +107,7 @@ TEST_CASE("kill -9 of a worker in the middle of a request: the client retries an
                 ++done;
             else
                 ++failed;
-            retries = static_cast<int>(client.counters().retries);
+            retries = static_cast<int>(client.stats().retries);
         }
     });
     const bool victim_busy = victim->wait_for("chaos: answering request 2 after", 10000ms);

@@ -198,7 +198,7 @@ TEST_CASE("through spqueue, spworker --hang-after and a healthy spworker: every 
     zmq::context_t ctx;
     auto client = echo_client(ctx, q.frontend, {200ms, 5});
     for (int i = 1; i <= 8; ++i) REQUIRE(client.request(std::to_string(i)).ok());
-    CHECK(client.counters().retries >= 1);
+    CHECK(client.stats().retries >= 1);
     CHECK(hanging->wait_for("simulating a hang"));
     CHECK(hanging->running());
 }

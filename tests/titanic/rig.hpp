@@ -55,7 +55,7 @@ struct Rig {
         majordomo::Client client(context, majordomo::ClientConfig{endpoint, timeout, attempts});
         auto r = client.request(service, make_frames(body));
         if (!r.ok()) return std::nullopt;
-        return strings(r.body);
+        return strings(r.reply);
     }
     // titanic.request until it answers (Titanic may be registering with the broker still): the uuid.
     std::string submit(std::string_view service, std::string_view body) {

@@ -38,9 +38,9 @@ class Submitter {
                 rig_.context, majordomo::ClientConfig{rig_.endpoint, timeout_, 1});
         std::string body = fmt::format("parcel-{}", next_++);
         auto r = client_->request("titanic.request", make_frames({"echo", body}));
-        if (r.ok() && r.body.size() == 2 && equals(r.body[0], "200") && r.body[1].size() == 32) {
+        if (r.ok() && r.reply.size() == 2 && equals(r.reply[0], "200") && r.reply[1].size() == 32) {
             std::lock_guard lock(mutex_);
-            acked_.emplace_back(r.body[1].to_string(), body);
+            acked_.emplace_back(r.reply[1].to_string(), body);
             ++count_;
             return true;
         }

@@ -128,7 +128,7 @@ TEST_CASE("titanic: many concurrent clients share fsyncs (group commit through M
             majordomo::Client client(rig.context, majordomo::ClientConfig{rig.endpoint, 2000ms, 3});
             for (int i = 0; i < 25; ++i) {
                 auto r = client.request("titanic.request", make_frames({"echo", fmt::format("{}-{}", c, i)}));
-                if (r.ok() && r.body.size() == 2 && equals(r.body[0], "200")) ++acked;
+                if (r.ok() && r.reply.size() == 2 && equals(r.reply[0], "200")) ++acked;
             }
         });
     }

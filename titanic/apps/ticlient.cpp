@@ -31,7 +31,7 @@ void pause(Duration d) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    majordomo::ClientConfig config;
+    majordomo::ClientOptions options;
     std::string service;
     std::string text = "Hello world";
     int requests = 1;
@@ -40,19 +40,21 @@ int main(int argc, char** argv) {
         "ticlient",
         "Titanic client: submits requests through titanic.request, polls titanic.reply, closes each "
         "answered request with titanic.close.");
-    cli.endpoint("connect", config.broker, "Majordomo broker endpoint", true)
+    cli.endpoint("connect", options.connect, "Majordomo broker endpoint", true)
         .text("service", service, "service the requests are for", true)
         .integer("requests", requests, "requests to submit (default 1)", 1, 1 << 24)
         .millis("poll-ms", poll, "interval between rounds of titanic.reply (default 1000)")
         .text("body", text, "request body; with several requests ' #n' is appended (default 'Hello world')")
-        .millis("timeout-ms", config.timeout, "wait for each answer from Titanic (default 2500)")
-        .integer("attempts", config.attempts, "sends of each call to Titanic before giving up (default 3)", 1,
-                 100);
+        .millis("timeout-ms", options.timeout, "wait for each answer from Titanic (default 2500)")
+        .integer("attempts", options.attempts, "sends of each call to Titanic before giving up (default 3)",
+                 1, 100);
     cli.parse(argc, argv);
 
     install_stop_signals();
     zmq::context_t context;
-    majordomo::Client client(context, config);
+    majordomo::Client client(context, options);
+    StopSignalHook hook(
+        [&] { client.request_stop(); });  // SIGINT/SIGTERM: a request waiting is `interrupted`
 
     struct Waiting {
         int n;
@@ -65,14 +67,14 @@ int main(int argc, char** argv) {
         auto r = client.request("titanic.request", frames({service, body}));
         if (!r.ok()) {
             if (stop_requested()) break;  // interrupted while waiting: reported below
-            log::error("titanic.request: no answer ({})", majordomo::to_string(r.status));
+            log::error("titanic.request: no answer ({})", name(r.status));
             return 1;
         }
-        if (r.body.size() != 2 || !equals(r.body[0], "200")) {
-            log::error("titanic.request refused: {}", printable(r.body));
+        if (r.reply.size() != 2 || !equals(r.reply[0], "200")) {
+            log::error("titanic.request refused: {}", printable(r.reply));
             return 1;
         }
-        waiting.push_back({n, r.body[1].to_string()});
+        waiting.push_back({n, r.reply[1].to_string()});
         ++submitted;
         fmt::print("request {} stored as {}\n", n, waiting.back().uuid);
         std::fflush(stdout);
@@ -82,24 +84,22 @@ int main(int argc, char** argv) {
     while (!waiting.empty() && !stop_requested()) {
         for (auto it = waiting.begin(); it != waiting.end() && !stop_requested();) {
             auto r = client.request("titanic.reply", frames({it->uuid}));
-            if (!r.ok() || r.body.empty()) {
-                log::warn("titanic.reply: no answer ({}), trying again later",
-                          majordomo::to_string(r.status));
+            if (!r.ok() || r.reply.empty()) {
+                log::warn("titanic.reply: no answer ({}), trying again later", name(r.status));
                 break;
             }
-            std::string code = r.body[0].to_string();
+            std::string code = r.reply[0].to_string();
             if (code == "300" || code == "500") {  // pending, or a failure on Titanic's side: ask again later
                 ++it;
                 continue;
             }
             if (code == "200") {
-                r.body.pop();
-                fmt::print("reply {} ({}): {}\n", it->n, it->uuid, printable(r.body, 256));
+                r.reply.pop();
+                fmt::print("reply {} ({}): {}\n", it->n, it->uuid, printable(r.reply, 256));
                 auto closed = client.request("titanic.close", frames({it->uuid}));
-                if (!closed.ok() || closed.body.empty() || !equals(closed.body[0], "200"))
+                if (!closed.ok() || closed.reply.empty() || !equals(closed.reply[0], "200"))
                     log::warn("titanic.close {}: {}", it->uuid,
-                              closed.ok() ? printable(closed.body)
-                                          : std::string(majordomo::to_string(closed.status)));
+                              closed.ok() ? printable(closed.reply) : std::string(name(closed.status)));
             } else {
                 fmt::print("request {} ({}): titanic answered {}\n", it->n, it->uuid, code);
                 ++failed;

@@ -25,6 +25,8 @@ class RetryState {
         deadline_ = now + policy_.timeout;
         return true;
     }
+    // The attempt in flight went out at `now`: its deadline counts from there.
+    void restart(TimePoint now) { deadline_ = now + policy_.timeout; }
     bool timed_out(TimePoint now) const { return now >= deadline_; }
     bool exhausted() const { return used_ >= policy_.attempts; }
     int attempts_used() const { return used_; }
@@ -59,6 +61,8 @@ inline ReplyCheck echo_check() {
 //   on_timeout(now)      -> wait                    deadline() not reached yet
 //                        -> resend                  reopen (or switch server) and send again
 //                        -> give_up                 every attempt used
+//   rearm(now)                                      a driver that pauses before it resends (Binary Star's
+//                                                   settle delay) says when the resend went out
 class RetryCore {
   public:
     enum class Action { wait, send, resend, deliver, give_up };
@@ -70,6 +74,10 @@ class RetryCore {
     Action start(Frames request, TimePoint now);
     Action on_reply(const Frames& reply, TimePoint now);
     Action on_timeout(TimePoint now);
+    // The attempt in flight was sent at `now`, later than the action that began it: its deadline counts from
+    // `now`, so a pause before a resend does not eat into the attempt's timeout. No effect when nothing is in
+    // flight.
+    void rearm(TimePoint now);
 
     bool in_flight() const { return in_flight_; }
     TimePoint deadline() const { return state_.deadline(); }

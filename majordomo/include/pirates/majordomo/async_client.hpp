@@ -9,13 +9,16 @@
 // every worker built on pirates::majordomo::Worker does it for any handler (the frame is stripped before the
 // handler and put back on its reply). Against workers that do neither, use the synchronous Client, which
 // needs no cooperation. A reply whose id is not in flight (a late answer to a request already answered or
-// given up) is discarded and counted as stale: a retried request completes at most once.
+// given up) is discarded and counted: a retried request completes at most once.
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
+#include <pirates/common/outcome.hpp>
+#include <pirates/common/stop.hpp>
 #include <pirates/majordomo/client.hpp>
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,41 +26,48 @@
 
 namespace pirates::majordomo {
 
-struct AsyncClientConfig {
-    std::string broker;
+struct AsyncClientOptions {
+    std::string connect;     // the broker's endpoint
     Duration timeout{2500};  // per attempt of each request
     int attempts = 3;        // sends per request
 };
+using AsyncClientConfig = AsyncClientOptions;  // the former name
 
-struct Completion {
+// One request's outcome (reply: the reply body, correlation frame removed; gave_up after its last attempt;
+// interrupted by request_stop()), and which request it was.
+struct Completion : Outcome<Frames> {
     std::uint64_t id = 0;  // as returned by send()
-    Status status = Status::timeout;
     std::string service;
-    Frames body;  // the reply body (correlation frame removed) when ok
-    int attempts = 0;
-    bool ok() const { return status == Status::ok; }
 };
 
 struct AsyncClientStats {
-    std::uint64_t sent = 0;  // requests
-    std::uint64_t answered = 0;
-    std::uint64_t retries = 0;  // sends beyond the first
-    std::uint64_t gave_up = 0;
-    std::uint64_t stale = 0;      // replies for requests not in flight
-    std::uint64_t discarded = 0;  // malformed or uncorrelated replies
+    std::uint64_t requests = 0;     // send() calls
+    std::uint64_t replies = 0;      // answered
+    std::uint64_t retries = 0;      // sends beyond the first
+    std::uint64_t gave_up = 0;      // unanswered after every attempt
+    std::uint64_t interrupted = 0;  // completed by request_stop()
+    std::uint64_t malformed = 0;    // replies that are not MDP client replies, or carry no correlation frame
+    std::uint64_t discarded = 0;    // replies for requests not in flight (late, duplicate) or another service
 };
 
 class AsyncClient {
   public:
-    AsyncClient(zmq::context_t& context, AsyncClientConfig config, const ClockSource& clock = steady_clock());
+    AsyncClient(zmq::context_t& context, AsyncClientOptions options,
+                const ClockSource& clock = steady_clock());
 
     // Queue a request; returns its id. Never blocks (a send the socket cannot take now is retried on
-    // timeout).
+    // timeout). After request_stop() nothing is sent: the request completes at once as interrupted.
     std::uint64_t send(std::string_view service, Frames body);
-    // The next completion (an answered request, or one given up after its last attempt), waiting up to
-    // `timeout`. nullopt if none came in time or a stop signal arrived.
+    // The next completion (answered, given up after its last attempt, or interrupted), waiting up to
+    // `timeout`. Every request sent completes exactly once. nullopt if none came in time, or once a stopped
+    // client has handed out every completion.
     std::optional<Completion> recv(Duration timeout);
     std::size_t in_flight() const { return pending_.size(); }
+
+    // Thread-safe. recv() then returns promptly (within 100 ms): every request still in flight completes as
+    // `interrupted`, and nothing is sent any more.
+    void request_stop() { stop_->request_stop(); }
+    bool stop_requested() const { return stop_->stop_requested(); }
 
     // For a caller's own poll loop: poll socket(); call on_readable() when readable and on_timer() at
     // next_deadline(); then take completions with recv(Duration{0}).
@@ -67,6 +77,7 @@ class AsyncClient {
     void on_timer();
 
     const AsyncClientStats& stats() const { return stats_; }
+    const AsyncClientOptions& options() const { return options_; }
 
   private:
     struct Pending {
@@ -80,10 +91,13 @@ class AsyncClient {
         int attempt;
     };
     void transmit(std::uint64_t id, Pending& p, TimePoint now);
+    void complete(std::uint64_t id, Pending&& p, Outcome<Frames> outcome);
+    void interrupt_all();
 
     zmq::socket_t socket_;
-    AsyncClientConfig config_;
+    AsyncClientOptions options_;
     const ClockSource& clock_;
+    std::unique_ptr<StopSource> stop_ = std::make_unique<StopSource>();  // on the heap: movable
     std::uint64_t next_id_ = 1;
     std::unordered_map<std::uint64_t, Pending> pending_;
     std::deque<Deadline> deadlines_;  // in deadline order (same timeout for all); stale entries skipped

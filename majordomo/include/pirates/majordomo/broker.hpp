@@ -1,29 +1,53 @@
 #pragma once
 // The Majordomo broker driver: one ROUTER socket for clients and workers, feeding BrokerCore.
 //
-// The ROUTER is ZMQ_ROUTER_MANDATORY: a message for a peer that is gone fails with EHOSTUNREACH and is
-// dropped (counted in stats().unroutable), a peer whose pipe is full (high-water mark) is dropped the same
-// way rather than blocking the broker. It never dies from what a peer sends.
+// The ROUTER is ZMQ_ROUTER_MANDATORY and every send goes through send_routed(): a message for a peer that is
+// gone (EHOSTUNREACH) or whose pipe is full (the high-water mark, `hwm` messages) comes back to the core,
+// which drops it and counts it (stats().unroutable, hwm_drops) or, for a REQUEST, forgets the worker and
+// gives the request to the next one. It never blocks and never dies from what a peer sends.
+//
+// Memory bounds: ZMQ_MAXMSGSIZE (max_message_bytes) on the ROUTER, so libzmq closes the connection of a peer
+// that sends a larger frame; the core bounds what it queues (max_queue per service, max_queue_bytes in all,
+// request_ttl); what waits in libzmq's pipe to one peer that does not read is at most `hwm` messages, so at
+// most about hwm x max_message_bytes per peer (libzmq counts messages, not bytes).
+//
+// Vanished workers: a socket monitor (ZMQ_EVENT_ACCEPTED, ZMQ_EVENT_DISCONNECTED) read in the same loop
+// tells which TCP/IPC connection closed, by file descriptor; each worker's connection is its messages'
+// ZMQ_SRCFD, so the core forgets a worker the moment its connection closes (inproc peers have none: they are
+// found gone by the next send, or by heartbeat expiry). libzmq reports DISCONNECTED(fd) before it closes the
+// fd, and ACCEPTED(fd) of a new connection before any of its messages, so the driver reads every pending
+// event before passing a READY: a new worker is never bound to a stale fd, and a READY whose connection has
+// already closed registers no worker that would outlive it. (ACCEPTED before the first message holds when
+// the listener and the connection share the context's I/O thread, as with mdbroker's one-thread context; with
+// several I/O threads libzmq could, in principle, deliver a READY before its ACCEPTED: that worker would be
+// forgotten at once and register again after its liveness, never kept stale.)
 #include <pirates/common/clock.hpp>
 #include <pirates/majordomo/broker_core.hpp>
 
+#include <pirates/common/limits.hpp>
+
 #include <atomic>
 #include <string>
+#include <unordered_set>
 
 namespace pirates::majordomo {
 
 struct BrokerOptions {
     std::string bind = "tcp://*:5555";
     BrokerConfig core;
-    int hwm = 10000;                 // send and receive high-water marks of the ROUTER
-    Duration summary_interval{0};    // >0: log a one-line summary at this interval
-    bool disconnect_on_stop = true;  // say DISCONNECT to every worker when stopping
+    int hwm = 10000;  // send and receive high-water marks of the ROUTER (messages per peer)
+    std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // ZMQ_MAXMSGSIZE on the ROUTER; 0: no limit
+    Duration summary_interval{0};                             // >0: log a one-line summary at this interval
+    bool disconnect_on_stop = true;                           // say DISCONNECT to every worker when stopping
 };
 
 class Broker {
   public:
     // Binds at once (bind_and_announce: logs "bound broker <endpoint>").
     Broker(zmq::context_t& context, BrokerOptions options, const ClockSource& clock = steady_clock());
+    ~Broker();
+    Broker(const Broker&) = delete;
+    Broker& operator=(const Broker&) = delete;
     // The endpoint actually bound.
     const std::string& endpoint() const { return endpoint_; }
     // Serve until stop() (from another thread too) or a stop signal.
@@ -40,19 +64,25 @@ class Broker {
     Snapshot snapshot() const;
 
   private:
-    // Sends a message the core produced, at once (no queueing, no copy).
-    void send_now(Frames& message);
+    // Sends a message the core produced, at once (no queueing, no copy); the result goes back to the core.
     struct SocketOutbox final : Outbox {
-        Broker* broker;
-        explicit SocketOutbox(Broker* b) : broker(b) {}
-        void send(Frames& message) override { broker->send_now(message); }
+        zmq::socket_t* socket;
+        explicit SocketOutbox(zmq::socket_t* s) : socket(s) {}
+        SendResult send(Frames& message) override { return send_routed(*socket, message); }
     };
+    // Reads every pending monitor event, reporting closed connections to the core.
+    void drain_monitor();
+    // Passes in_ to the core with the connection it came on.
+    void on_message();
 
     zmq::socket_t socket_;
+    zmq::socket_t monitor_;  // PAIR, the receiving end of the ROUTER's socket monitor
     BrokerOptions options_;
     const ClockSource& clock_;
     BrokerCore core_;
-    SocketOutbox out_{this};
+    SocketOutbox out_{&socket_};
+    Frames event_;
+    std::unordered_set<int> open_;  // fds of the connections open, as the monitor said
     Frames in_;
     std::string endpoint_;
     std::atomic<bool> stop_{false};

@@ -3,57 +3,68 @@
 //
 // request(service, body) sends one request and waits up to `timeout` for the reply. On silence it closes the
 // socket (linger 0), opens a new one and sends again, up to `attempts` sends in all, then gives up: the
-// outcome is a value (Status::timeout), never an exception. Because the socket is replaced after every silent
+// outcome is a value (Status::gave_up), never an exception. Because the socket is replaced after every silent
 // attempt and only one request is ever in flight on a socket, a late reply to an earlier request can never be
-// taken for the answer to the current one. A reply whose service frame is not the service asked is discarded.
+// taken for the answer to the current one. A reply whose service frame is not the service asked is discarded
+// (and the wait goes on). The attempts and their deadlines are the common RetryCore; Client is its driver.
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
+#include <pirates/common/outcome.hpp>
 #include <pirates/common/retry.hpp>
+#include <pirates/common/stop.hpp>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
 namespace pirates::majordomo {
 
-struct ClientConfig {
-    std::string broker;
+struct ClientOptions {
+    std::string connect;     // the broker's endpoint
     Duration timeout{2500};  // per attempt
     int attempts = 3;        // sends per request (the reference's "retries")
 };
-
-enum class Status { ok, timeout, stopped };
-std::string_view to_string(Status s);
-
-struct Response {
-    Status status = Status::timeout;
-    Frames body;       // the reply body when ok
-    int attempts = 0;  // sends it took
-    bool ok() const { return status == Status::ok; }
-};
+using ClientConfig = ClientOptions;  // the former name
 
 struct ClientStats {
-    std::uint64_t requests = 0;
-    std::uint64_t answered = 0;
-    std::uint64_t retries = 0;  // sends beyond the first
-    std::uint64_t gave_up = 0;
-    std::uint64_t discarded = 0;  // malformed replies or replies for another service
+    std::uint64_t requests = 0;     // request() calls
+    std::uint64_t replies = 0;      // answered
+    std::uint64_t retries = 0;      // sends beyond the first
+    std::uint64_t reconnects = 0;   // sockets closed and reopened (retries, and after giving up)
+    std::uint64_t gave_up = 0;      // unanswered after every attempt
+    std::uint64_t interrupted = 0;  // cut short by request_stop()
+    std::uint64_t malformed = 0;    // replies that are not MDP client replies
+    std::uint64_t discarded = 0;    // well-formed replies for another service
 };
 
 class Client {
   public:
-    Client(zmq::context_t& context, ClientConfig config, const ClockSource& clock = steady_clock());
-    Response request(std::string_view service, Frames body);
+    Client(zmq::context_t& context, ClientOptions options, const ClockSource& clock = steady_clock());
+
+    // `reply` with the reply body, `gave_up` after `attempts` silent attempts, or `interrupted`.
+    [[nodiscard]] Outcome<Frames> request(std::string_view service, Frames body);
+
+    // Thread-safe. A request waiting returns `interrupted` within 100 ms; from then on every request returns
+    // `interrupted` at once, without sending.
+    void request_stop() { stop_->request_stop(); }
+    bool stop_requested() const { return stop_->stop_requested(); }
+
     const ClientStats& stats() const { return stats_; }
-    const ClientConfig& config() const { return config_; }
+    const ClientOptions& options() const { return options_; }
 
   private:
     void reopen();
+    void transmit(std::string_view service);
+    Outcome<Frames> give_up();
+    Outcome<Frames> interrupt();
 
     zmq::context_t& context_;
-    ClientConfig config_;
+    ClientOptions options_;
     const ClockSource& clock_;
+    RetryCore retry_;
     zmq::socket_t socket_;
+    std::unique_ptr<StopSource> stop_ = std::make_unique<StopSource>();  // on the heap: Client stays movable
     ClientStats stats_;
 };
 

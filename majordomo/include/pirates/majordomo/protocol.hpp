@@ -67,6 +67,9 @@ struct BrokerHeader {
     Frame name;  // the service (client_request, ready) or the client identity (reply); empty otherwise
 };
 Result<BrokerHeader> decode_broker_header(Frames& message);
+// True when a message as the broker's ROUTER received it ([identity] "" "MDPW01" 0x01 ...) is a READY: the
+// driver looks, without decoding, so that it can report closed connections before a worker registers.
+bool is_ready_command(const Frames& routed);
 
 // ---- What a worker receives from the broker (DEALER: no identity) ----
 struct BrokerRequest {
@@ -101,7 +104,9 @@ Frames encode_disconnect();
 // Broker -> worker.
 Frames encode_request(Frame client, Frames body);
 // In place, for a body already in a message: put the header in front.
-void push_request_header(Frames& body, Frame client);                   // "" "MDPW01" 0x02 client ""
+void push_request_header(Frames& body, Frame client);  // "" "MDPW01" 0x02 client ""
+// The reverse, for a REQUEST that could not be sent: takes those five frames off and returns the client.
+Frame pop_request_header(Frames& request);
 void push_client_reply_header(Frames& body, std::string_view service);  // "" "MDPC01" service
 
 // Human-readable name of a command byte, for logs.
