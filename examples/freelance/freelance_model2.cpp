@@ -22,6 +22,6 @@ int main(int argc, char** argv) {
         }
         fmt::print("request {}: {}\n", n, printable(reply->body));
     }
-    fmt::print("{} late or stale replies discarded\n", client.counters().stale);
+    fmt::print("{} late or stale replies discarded\n", client.stats().stale);
     return 0;
 }

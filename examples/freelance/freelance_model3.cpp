@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
         }
         fmt::print("request {}: {} from {}\n", n, printable(reply->body), reply->server);
     }
-    auto c = client.counters();
+    auto c = client.stats();
     fmt::print("{} fail-overs, {} stale replies discarded\n", c.failovers, c.stale);
     return 0;
 }

@@ -54,10 +54,10 @@ TEST_CASE("model 2: the fast reply wins - the slow server's replies are discarde
             REQUIRE(reply);
             CHECK(strings(reply->body) == std::vector<std::string>{"OK"});
             ++more;
-            return client.counters().stale >= 1;
+            return client.stats().stale >= 1;
         },
         10s));
-    CHECK(client.counters().answers == static_cast<std::uint64_t>(n + more));
+    CHECK(client.stats().answers == static_cast<std::uint64_t>(n + more));
 }
 
 TEST_CASE(
@@ -90,5 +90,5 @@ TEST_CASE(
     Reply none = lonely.request(make_frames({"hello"}));
     REQUIRE_FALSE(none);
     CHECK(Clock::now() - start >= 190ms);
-    CHECK(lonely.counters().timeouts == 1);
+    CHECK(lonely.stats().timeouts == 1);
 }

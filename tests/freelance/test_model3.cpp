@@ -92,7 +92,7 @@ TEST_CASE(
         },
         10s);
     CHECK(used_again);
-    auto c = client.counters();
+    auto c = client.stats();
     CHECK(c.failures == 0);
     CHECK(c.pongs > 0);
 }
@@ -121,7 +121,7 @@ TEST_CASE("model 3: kill -9 in the middle of a stream of requests from another t
     flow.join();
     CHECK(done.load() == total);
     CHECK(failed.load() == 0);
-    CHECK(client.counters().failures == 0);
+    CHECK(client.stats().failures == 0);
 }
 
 TEST_CASE("model 3: every server killed: each request fails after the global timeout, as a value") {
@@ -144,7 +144,7 @@ TEST_CASE("model 3: every server killed: each request fails after the global tim
         CHECK(took >= 490ms);
         CHECK(took < 500ms + 2s);  // the global timeout, with slack for a loaded machine
     }
-    CHECK(client.counters().failures == 3);
+    CHECK(client.stats().failures == 3);
 }
 
 TEST_CASE("model 3: a server connected at run time is used as soon as it answers a ping") {
@@ -163,7 +163,7 @@ TEST_CASE("model 3: a server connected at run time is used as soon as it answers
     first->kill9();  // from now on only the new one can answer
     for (int i = 0; i < 5; ++i) {
         Reply reply = client.request(make_frames({"hello"}));
-        auto c = client.counters();
+        auto c = client.stats();
         REQUIRE_MESSAGE(reply, (reply ? "" : reply.error().reason)
                                    << " pings " << c.pings << " pongs " << c.pongs << " unroutable "
                                    << c.unroutable);
@@ -199,5 +199,5 @@ TEST_CASE(
         CHECK(reply->server == ok);
     }
     CHECK(hanging.running());
-    CHECK(client.counters().failovers >= 1);
+    CHECK(client.stats().failovers >= 1);
 }

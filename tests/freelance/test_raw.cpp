@@ -1,5 +1,5 @@
-// Raw frames, written by hand from docs/protocols.md: to flserver (each model), and from servers written here to
-// flclient (each model). Our own encoders are not used on the test side, so a symmetric bug cannot hide.
+// Raw frames, written by hand from docs/protocols.md: to flserver (each model), and from servers written here
+// to flclient (each model). Our own encoders are not used on the test side, so a symmetric bug cannot hide.
 #include <doctest/doctest.h>
 #include <pirates/freelance/server.hpp>
 
