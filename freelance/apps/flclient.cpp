@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
             fmt::print("reply {}: {} from {} in {:.3f} ms\n", i, printable(reply->body),
                        reply->server.empty() ? "a server" : reply->server, us / 1000.0);
         } else {
-            fmt::print("request {} failed: {} (after {:.3f} ms)\n", i, reply.error().reason, us / 1000.0);
+            fmt::print("request {} failed: {} (after {:.3f} ms)\n", i, reply.reason, us / 1000.0);
         }
         std::fflush(stdout);
     }

@@ -15,10 +15,10 @@ namespace {
 std::atomic<std::uint64_t> next_agent{0};
 
 // Commands on the inproc pipe, API -> agent: CONNECT endpoint | REQUEST body... | STATS | STOP | CANCEL.
-// Answers, agent -> API: OK server body... | FAILED reason | counters (one binary frame) | DONE. Every
-// command but CANCEL gets exactly one answer; CANCEL gets none of its own: it makes the request in flight, if
-// any, answer FAILED "interrupted" at once (if the request has just completed, its answer is on its way and
-// CANCEL does nothing), so the API always reads exactly one answer per REQUEST.
+// Answers, agent -> API: OK server attempts body... | FAILED reason [status attempts] | counters (one binary
+// frame) | DONE. Every command but CANCEL gets exactly one answer; CANCEL gets none of its own: it makes the
+// request in flight, if any, answer FAILED "interrupted" at once (if the request has just completed, its
+// answer is on its way and CANCEL does nothing), so the API always reads exactly one answer per REQUEST.
 class Agent {
   public:
     Agent(zmq::context_t& context, const std::string& pipe_endpoint, RouterOptions options)
@@ -149,10 +149,13 @@ class Agent {
             if (done->reply) {
                 m.add(frame("OK"));
                 m.add(frame(done->reply->server));
+                m.add(frame(std::to_string(done->reply.attempts)));
                 for (auto& f : done->reply->body) m.add(std::move(f));
             } else {
                 m.add(frame("FAILED"));
-                m.add(frame(done->reply.error().reason));
+                m.add(frame(done->reply.reason));
+                m.add(frame(std::to_string(static_cast<int>(done->reply.status))));
+                m.add(frame(std::to_string(done->reply.attempts)));
             }
             reply(std::move(m));
         }
@@ -239,14 +242,24 @@ bool RouterClient::connect(const std::string& endpoint) {
 }
 
 Reply RouterClient::request(Frames body) {
-    if (stop_.stop_requested()) return error("interrupted");
+    if (stop_.stop_requested()) return Reply::failed(Status::interrupted, 0, "interrupted");
     body.push(frame("REQUEST"));
     Frames answer = call(std::move(body), true);
-    Frame status = pop_frame(answer);
-    if (!equals(status, "OK"))
-        return error(answer.empty() ? std::string("failed") : answer.pop().to_string());
+    Frame verdict = pop_frame(answer);
+    if (!equals(verdict, "OK")) {
+        // FAILED reason [status attempts]
+        std::string reason = answer.empty() ? std::string("failed") : answer.pop().to_string();
+        Status status = Status::gave_up;
+        int attempts = 0;
+        if (answer.size() == 2) {
+            status = static_cast<Status>(std::stoi(answer.pop().to_string()));
+            attempts = std::stoi(answer.pop().to_string());
+        }
+        return Reply::failed(status, attempts, std::move(reason));
+    }
     std::string server = pop_frame(answer).to_string();
-    return Answer{std::move(answer), std::move(server)};
+    const int attempts = std::stoi(pop_frame(answer).to_string());
+    return Reply::answered(Answer{std::move(answer), std::move(server)}, attempts);
 }
 
 RouterClientStats RouterClient::stats() {

@@ -63,6 +63,7 @@ void RouterClientCore::dispatch(TimePoint now) {
         for (const auto& f : pending_->body) message.add(Frame(f.data(), f.size()));
         outbox_.push_back(Outgoing{s.endpoint, std::move(message)});
         pending_->server = k;
+        ++pending_->attempts;
         pending_->attempt_deadline = now + options_.attempt_timeout;
         return;
     }
@@ -72,7 +73,7 @@ bool RouterClientCore::cancel() {
     if (!pending_) return false;
     ++counters_.cancelled;
     log::debug("request {} cancelled", pending_->sequence);
-    finish(error("interrupted"));
+    finish(Reply::failed(Status::interrupted, pending_->attempts, "interrupted"));
     return true;
 }
 
@@ -100,7 +101,7 @@ void RouterClientCore::on_message(std::string_view endpoint, Frames message, Tim
     } else if (pending_ && equals(message.front(), pending_->sequence_text)) {
         message.pop();
         ++counters_.answers;
-        finish(Answer{std::move(message), s->endpoint});
+        finish(Reply::answered(Answer{std::move(message), s->endpoint}, pending_->attempts));
     } else {
         ++counters_.stale;
         log::debug("stale reply {} from {}", view(message.front()), s->endpoint);
@@ -132,8 +133,10 @@ void RouterClientCore::run_timers(TimePoint now) {
     if (pending_) {
         if (now >= pending_->deadline) {
             ++counters_.failures;
-            finish(error(fmt::format("no reply within {} ms ({} of {} servers alive)",
-                                     options_.request_timeout.count(), alive_count(now), servers_.size())));
+            finish(Reply::failed(
+                Status::timed_out, pending_->attempts,
+                fmt::format("no reply within {} ms ({} of {} servers alive)",
+                            options_.request_timeout.count(), alive_count(now), servers_.size())));
         } else if (pending_->server) {
             Server& s = servers_[*pending_->server];
             if (now >= pending_->attempt_deadline || !usable(s, now)) {

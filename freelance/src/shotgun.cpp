@@ -49,8 +49,8 @@ void ShotgunClient::connect(const std::string& endpoint) {
 }
 
 Reply ShotgunClient::request(const Frames& body) {
-    if (servers_ == 0) return error("no server endpoints");
-    if (stop_.stop_requested()) return error("interrupted");
+    if (servers_ == 0) return Reply::failed(Status::gave_up, 0, "no server endpoints");
+    if (stop_.stop_requested()) return Reply::failed(Status::interrupted, 0, "interrupted");
     const std::string sequence = core_.begin(Clock::now());
     // A DEALER deals round robin over its peers: one copy per connected server reaches each of them.
     for (std::size_t i = 0; i < servers_; ++i) {
@@ -67,12 +67,13 @@ Reply ShotgunClient::request(const Frames& body) {
         if (wait_readable(socket_, core_.deadline(), steady_clock(), stop_, Duration{10}) ==
             WaitResult::stopped) {
             core_.interrupt();
-            return error("interrupted");
+            return Reply::failed(Status::interrupted, 1, "interrupted");
         }
         Frames reply;
         while (recv_nowait(socket_, reply)) {
             auto verdict = core_.on_reply(reply);
-            if (verdict == ShotgunClientCore::Verdict::answer) return Answer{std::move(reply), {}};
+            if (verdict == ShotgunClientCore::Verdict::answer)
+                return Reply::answered(Answer{std::move(reply), {}}, 1);
             log::debug("discarded {} reply {}",
                        verdict == ShotgunClientCore::Verdict::stale ? "stale" : "malformed",
                        printable(reply));
@@ -80,7 +81,8 @@ Reply ShotgunClient::request(const Frames& body) {
         }
         if (core_.expired(Clock::now())) {
             core_.time_out();
-            return error(
+            return Reply::failed(
+                Status::timed_out, 1,
                 fmt::format("no reply from {} server(s) within {} ms", servers_, core_.timeout().count()));
         }
     }

@@ -43,21 +43,22 @@ std::optional<Frames> attempt(zmq::context_t& context, const std::string& endpoi
 }  // namespace
 
 Reply SimpleClient::request(const Frames& body) {
-    if (endpoints_.empty()) return error("no server endpoints");
-    if (body.empty()) return error("empty request");
+    if (endpoints_.empty()) return Reply::failed(Status::gave_up, 0, "no server endpoints");
+    if (body.empty()) return Reply::failed(Status::gave_up, 0, "empty request");
     TryOrder order(endpoints_.size(), options_.attempts_per_server);
     int attempts = 0;
     while (auto index = order.next()) {
-        if (stop_.stop_requested()) return error("interrupted");
+        if (stop_.stop_requested()) return Reply::failed(Status::interrupted, attempts, "interrupted");
         const std::string& endpoint = endpoints_[*index];
         ++attempts;
         if (auto reply = attempt(context_, endpoint, body, options_.timeout, stop_))
-            return Answer{std::move(*reply), endpoint};
-        if (stop_.stop_requested()) return error("interrupted");
+            return Reply::answered(Answer{std::move(*reply), endpoint}, attempts);
+        if (stop_.stop_requested()) return Reply::failed(Status::interrupted, attempts, "interrupted");
         log::debug("no reply from {} within {} ms", endpoint, options_.timeout.count());
     }
-    return error(fmt::format("no reply from {} server(s) after {} attempt(s) of {} ms", endpoints_.size(),
-                             attempts, options_.timeout.count()));
+    return Reply::failed(Status::gave_up, attempts,
+                         fmt::format("no reply from {} server(s) after {} attempt(s) of {} ms",
+                                     endpoints_.size(), attempts, options_.timeout.count()));
 }
 
 }  // namespace pirates::freelance

@@ -10,6 +10,7 @@
 // ManualClock). RouterClient is the driver: a background agent thread owning the ROUTER, behind a small
 // blocking API (see README for why).
 #include <pirates/common/clock.hpp>
+#include <pirates/common/result.hpp>
 #include <pirates/freelance/answer.hpp>
 
 #include <pirates/common/stop.hpp>
@@ -114,6 +115,7 @@ class RouterClientCore {
         TimePoint deadline;
         std::optional<std::size_t> server;  // where the current attempt went
         TimePoint attempt_deadline;
+        int attempts = 0;  // sends of this request so far
     };
 
     Server* find(std::string_view endpoint);
