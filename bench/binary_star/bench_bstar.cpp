@@ -117,7 +117,7 @@ struct BstarCosts {
 };
 
 BstarCosts bstar_round_trip(zmq::context_t& ctx, int n, Duration heartbeat) {
-    ServerConfig config;
+    ServerOptions config;
     config.role = State::primary;
     config.frontend = "tcp://127.0.0.1:*";
     config.state_pub = "tcp://127.0.0.1:*";
@@ -144,9 +144,8 @@ BstarCosts bstar_round_trip(zmq::context_t& ctx, int n, Duration heartbeat) {
         req.connect(frontend);
         costs.raw_client = measure(n, [&] { raw_req(req); });
     }
-    request_stop();  // the server's reactor watches the process-wide stop flag
+    server.request_stop();
     loop.join();
-    clear_stop_request();
     return costs;
 }
 
@@ -179,8 +178,8 @@ void reap(Child& c, int sig) {
 bool published(zmq::socket_t& sub, char state, Duration timeout) {
     const auto deadline = Clock::now() + timeout;
     while (Clock::now() < deadline) {
-        zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
-        zmq::poll(&item, 1, 50ms);
+        static const StopSource never;
+        (void)wait_readable(sub, std::min(deadline, Clock::now() + Duration{50}), steady_clock(), never);
         zmq::message_t m;
         while (sub.recv(m, zmq::recv_flags::dontwait))
             if (m.size() == 1 && *static_cast<const char*>(m.data()) == state) return true;

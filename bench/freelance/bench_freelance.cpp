@@ -42,7 +42,7 @@ class Servers {
     Servers(zmq::context_t& context, int model, int count) {
         for (int i = 0; i < count; ++i) {
             servers_.push_back(
-                std::make_unique<Server>(context, ServerConfig{model, "tcp://127.0.0.1:*", "", {}}));
+                std::make_unique<Server>(context, ServerOptions{model, "tcp://127.0.0.1:*", "", {}}));
             endpoints.push_back(servers_.back()->endpoint());
         }
         for (auto& s : servers_) threads_.emplace_back([this, s = s.get()] { s->run(&stop_); });

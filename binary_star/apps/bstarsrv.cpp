@@ -14,7 +14,7 @@ using namespace pirates::binary_star;
 
 int main(int argc, char** argv) {
     bool primary = false, backup = false;
-    ServerConfig config;
+    ServerOptions config;
     Chaos chaos;
     CommandLine cli("bstarsrv", "Binary Star server (primary or backup) with an echo service");
     cli.flag("primary", primary, "run as the primary (exactly one of --primary/--backup)")
@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
         }
         return request;  // echo
     });
+    StopSignalHook stop_hook([&] { server.request_stop(); });
     auto fatal = server.run();
     const auto& s = server.stats();
     log::info(

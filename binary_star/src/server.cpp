@@ -1,6 +1,8 @@
 #include <pirates/binary_star/server.hpp>
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
+#include <pirates/common/routed_send.hpp>
+#include <pirates/common/socket.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -8,36 +10,34 @@
 
 namespace pirates::binary_star {
 
-Server::Server(zmq::context_t& context, ServerConfig config, const ClockSource& clock)
-    : config_(std::move(config)),
+Server::Server(zmq::context_t& context, ServerOptions options, const ClockSource& clock)
+    : config_(std::move(options)),
       context_(context),
       clock_(clock),
       fsm_(config_.role, config_.heartbeat, clock.now() + 2 * config_.heartbeat),  // set again by start()
       reactor_(clock),
-      frontend_(context, zmq::socket_type::router),
+      frontend_(
+          make_socket(context, zmq::socket_type::router, router_options(1000, config_.max_message_bytes))),
       // A subscriber that has not subscribed to everything this long after connecting is not the peer.
       statepub_(context, std::max(2 * config_.heartbeat, Duration{1000})),
-      statesub_(context, zmq::socket_type::sub),
-      statesub_events_(context, zmq::socket_type::pair) {
+      statesub_(make_socket(context, zmq::socket_type::sub)),
+      statesub_events_(make_socket(context, zmq::socket_type::pair)) {
     if (config_.role != State::primary && config_.role != State::backup)
         throw std::invalid_argument("binary_star::Server: the role is PRIMARY or BACKUP");
-    frontend_.set(zmq::sockopt::linger, 0);
-    limit_message_size(frontend_, config_.max_message_bytes);
 }
 
 void Server::open_subscriber() {
     // Replacing the members in place: the reactor polls whatever socket they hold on its next turn.
-    statesub_ = zmq::socket_t(context_, zmq::socket_type::sub);
-    statesub_.set(zmq::sockopt::linger, 0);
-    limit_message_size(statesub_, kMaxStateMessageBytes);
+    SocketOptions sub_options;
+    sub_options.max_message_bytes = kMaxStateMessageBytes;
+    statesub_ = make_socket(context_, zmq::socket_type::sub, sub_options);
     statesub_.set(zmq::sockopt::subscribe, "");
     const std::string monitor = fmt::format("inproc://pirates-bstar-statesub-{}-{}",
                                             static_cast<const void*>(this), ++subscriber_opened_);
     if (zmq_socket_monitor(statesub_.handle(), monitor.c_str(),
                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CONNECTED) != 0)
         throw zmq::error_t();
-    statesub_events_ = zmq::socket_t(context_, zmq::socket_type::pair);
-    statesub_events_.set(zmq::sockopt::linger, 0);
+    statesub_events_ = make_socket(context_, zmq::socket_type::pair);
     statesub_events_.connect(monitor);
     statesub_.connect(config_.state_sub);
 }
@@ -80,7 +80,7 @@ void Server::start() {
     // Until the peer is first heard, it counts as alive for two heartbeats from now: a primary that restarts
     // next to an active backup hears it before it could take a client request and make two actives. (The
     // reference starts with the peer already expired.)
-    fsm_ = Fsm(config_.role, config_.heartbeat, clock_.now() + 2 * config_.heartbeat);
+    fsm_ = ServerCore(config_.role, config_.heartbeat, clock_.now() + 2 * config_.heartbeat);
     fsm_.awake(clock_.now());
     frontend_ep_ = bind_and_announce(frontend_, config_.frontend, "frontend");
     state_pub_ep_ = statepub_.bind(config_.state_pub, "state-pub");
@@ -203,7 +203,10 @@ bool Server::on_frontend() {
     }
     if (delimited) reply->push(Frame());
     reply->push(std::move(*identity));
-    reply->send(frontend_, ZMQ_DONTWAIT);  // a vanished client: ROUTER drops it
+    if (send_routed(frontend_, *reply) != SendResult::sent) {
+        ++stats_.unroutable;  // the client has gone, or does not read its replies: dropped
+        log::debug("reply dropped: the client has gone or is not reading");
+    }
     return true;
 }
 

@@ -3,6 +3,7 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/routed_send.hpp>
+#include <pirates/common/socket.hpp>
 
 #include <vector>
 
@@ -22,8 +23,7 @@ SendResult send_to(zmq::socket_t& socket, const std::string& id, std::string_vie
 }  // namespace
 
 StatePublisher::StatePublisher(zmq::context_t& context, Duration handshake_timeout)
-    : socket_(context, zmq::socket_type::stream), handshake_timeout_(handshake_timeout) {
-    socket_.set(zmq::sockopt::linger, 0);
+    : socket_(make_socket(context, zmq::socket_type::stream)), handshake_timeout_(handshake_timeout) {
     // STREAM_NOTIFY (on by default): a connection and a disconnection each arrive as [id][""].
     socket_.set(zmq::sockopt::stream_notify, 1);
 }

@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     pirates::install_stop_signals();
-    ServerConfig config;
+    ServerOptions config;
     config.role = std::string(argv[1]) == "primary" ? State::primary : State::backup;
     config.frontend = argv[2];
     config.state_pub = argv[3];
@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     server.on_state_change([](State from, State to, Event cause) {
         std::printf("%s -> %s (%s)\n", name(from).data(), name(to).data(), name(cause).data());
     });
+    pirates::StopSignalHook stop_hook([&] { server.request_stop(); });
     auto fatal = server.run();  // until SIGINT/SIGTERM, or a fatal state combination
     if (fatal) std::fprintf(stderr, "stopped: %s\n", fatal->reason.c_str());
     return fatal ? 1 : 0;

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
     request.add(frame("hello"));
     freelance::Reply reply = client.request(request);
     if (!reply) {
-        fmt::print("no answer: {}\n", reply.error().reason);  // every server was silent
+        fmt::print("no answer: {}\n", reply.reason);  // every server was silent
         return 1;
     }
     fmt::print("{} answered {}\n", reply->server, printable(reply->body));

@@ -17,11 +17,11 @@ int main(int argc, char** argv) {
         request.add(frame("hello"));
         freelance::Reply reply = client.request(request);  // late replies of other servers are discarded
         if (!reply) {
-            fmt::print("request {} failed: {}\n", n, reply.error().reason);
+            fmt::print("request {} failed: {}\n", n, reply.reason);
             return 1;
         }
         fmt::print("request {}: {}\n", n, printable(reply->body));
     }
-    fmt::print("{} late or stale replies discarded\n", client.counters().stale);
+    fmt::print("{} late or stale replies discarded\n", client.stats().stale);
     return 0;
 }

@@ -20,12 +20,12 @@ int main(int argc, char** argv) {
         request.add(frame("hello"));
         freelance::Reply reply = client.request(std::move(request));
         if (!reply) {
-            fmt::print("request {} failed: {}\n", n, reply.error().reason);  // after the global timeout
+            fmt::print("request {} failed: {}\n", n, reply.reason);  // after the global timeout
             continue;
         }
         fmt::print("request {}: {} from {}\n", n, printable(reply->body), reply->server);
     }
-    auto c = client.counters();
+    auto c = client.stats();
     fmt::print("{} fail-overs, {} stale replies discarded\n", c.failovers, c.stale);
     return 0;
 }

@@ -38,16 +38,19 @@ int main(int argc, char** argv) {
     std::unique_ptr<SimpleClient> simple;
     std::unique_ptr<ShotgunClient> shotgun;
     std::unique_ptr<RouterClient> router;
-    std::unique_ptr<StopSignalHook> stop_router;  // declared after `router`: destroyed before it
+    std::unique_ptr<StopSignalHook> stop_client;  // declared after the clients: destroyed before them
     if (model == 1) {
         simple = std::make_unique<SimpleClient>(
             context, endpoints, SimpleOptions{timeout.count() ? timeout : Duration{1000}, retries});
         send = [&](const Frames& b) { return simple->request(b); };
+        // SIGINT/SIGTERM end the request in flight at once, instead of after its timeout.
+        stop_client = std::make_unique<StopSignalHook>([&] { simple->request_stop(); });
     } else if (model == 2) {
         shotgun = std::make_unique<ShotgunClient>(context,
                                                   ShotgunOptions{timeout.count() ? timeout : Duration{2500}});
         for (auto& ep : endpoints) shotgun->connect(ep);
         send = [&](const Frames& b) { return shotgun->request(b); };
+        stop_client = std::make_unique<StopSignalHook>([&] { shotgun->request_stop(); });
     } else {
         RouterOptions options;
         options.ping_interval = ping;
@@ -56,7 +59,7 @@ int main(int argc, char** argv) {
         if (timeout.count()) options.request_timeout = timeout;
         router = std::make_unique<RouterClient>(context, options);
         // SIGINT/SIGTERM end the request in flight at once, instead of after its global timeout.
-        stop_router = std::make_unique<StopSignalHook>([&] { router->request_stop(); });
+        stop_client = std::make_unique<StopSignalHook>([&] { router->request_stop(); });
         for (auto& ep : endpoints)
             if (!router->connect(ep)) cli.fail(fmt::format("cannot connect to {}", ep));
         send = [&](const Frames& b) { return router->request(b.clone()); };
@@ -77,7 +80,7 @@ int main(int argc, char** argv) {
             fmt::print("reply {}: {} from {} in {:.3f} ms\n", i, printable(reply->body),
                        reply->server.empty() ? "a server" : reply->server, us / 1000.0);
         } else {
-            fmt::print("request {} failed: {} (after {:.3f} ms)\n", i, reply.error().reason, us / 1000.0);
+            fmt::print("request {} failed: {} (after {:.3f} ms)\n", i, reply.reason, us / 1000.0);
         }
         std::fflush(stdout);
     }

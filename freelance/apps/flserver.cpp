@@ -10,7 +10,7 @@
 using namespace pirates;
 
 int main(int argc, char** argv) {
-    freelance::ServerConfig config;
+    freelance::ServerOptions config;
     CommandLine cli("flserver", "Freelance server (10/FLP), model 1, 2 or 3");
     cli.integer("model", config.model, "1: echo, 2: seq \"OK\", 3: router with PING/PONG", 1, 3, true)
         .endpoint("bind", config.bind, "endpoint to bind (tcp://127.0.0.1:* picks a port)", true)
@@ -42,8 +42,9 @@ int main(int argc, char** argv) {
     }
     freelance::Server& server = *bound;
     if (config.model == 3) log::info("model 3 server, identity {}", server.identity());
+    StopSignalHook stop_hook([&] { server.request_stop(); });
     server.run();
-    const auto& c = server.counters();
+    const auto& c = server.stats();
     log::info(
         "stopping: {} requests, {} pings, {} malformed, {} late answers dropped (queue full), {} answers not "
         "delivered ({} to clients gone, {} to clients not reading)",

@@ -2,6 +2,7 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/routed_send.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/freelance/router.hpp>
 
 #include <atomic>
@@ -14,50 +15,55 @@ namespace {
 std::atomic<std::uint64_t> next_agent{0};
 
 // Commands on the inproc pipe, API -> agent: CONNECT endpoint | REQUEST body... | STATS | STOP | CANCEL.
-// Answers, agent -> API: OK server body... | FAILED reason | counters (one binary frame) | DONE. Every
-// command but CANCEL gets exactly one answer; CANCEL gets none of its own: it makes the request in flight, if
-// any, answer FAILED "interrupted" at once (if the request has just completed, its answer is on its way and
-// CANCEL does nothing), so the API always reads exactly one answer per REQUEST.
+// Answers, agent -> API: OK server attempts body... | FAILED reason [status attempts] | counters (one binary
+// frame) | DONE. Every command but CANCEL gets exactly one answer; CANCEL gets none of its own: it makes the
+// request in flight, if any, answer FAILED "interrupted" at once (if the request has just completed, its
+// answer is on its way and CANCEL does nothing), so the API always reads exactly one answer per REQUEST.
 class Agent {
   public:
     Agent(zmq::context_t& context, const std::string& pipe_endpoint, RouterOptions options)
-        : core_(options, Clock::now()),
-          pipe_(context, zmq::socket_type::pair),
-          router_(context, zmq::socket_type::router) {
-        pipe_.set(zmq::sockopt::linger, 0);
+        : core_(options, clock_.now()),
+          pipe_(make_socket(context, zmq::socket_type::pair)),
+          // ROUTER_MANDATORY: "not connected yet" as EHOSTUNREACH, not a silent drop
+          router_(make_socket(context, zmq::socket_type::router, router_options())),
+          reactor_(clock_) {
         pipe_.connect(pipe_endpoint);
-        router_.set(zmq::sockopt::linger, 0);
-        router_.set(zmq::sockopt::router_mandatory,
-                    1);  // "not connected yet" as EHOSTUNREACH, not a silent drop
         router_.set(zmq::sockopt::router_handover, 1);  // a restarted server takes its identity back at once
     }
 
     void run() {
-        while (true) {
-            TimePoint now = Clock::now();
-            Duration wait = std::min(until(now, core_.next_deadline()), Duration{500});
-            zmq::pollitem_t items[] = {{pipe_.handle(), 0, ZMQ_POLLIN, 0},
-                                       {router_.handle(), 0, ZMQ_POLLIN, 0}};
-            try {
-                zmq::poll(items, 2, wait);
-            } catch (const zmq::error_t& e) {
-                if (e.num() != EINTR) throw;
-                continue;
-            }
-            if (items[0].revents & ZMQ_POLLIN) {
-                Frames command;
-                if (recv_nowait(pipe_, command) && !on_command(std::move(command))) return;
-            }
-            if (items[1].revents & ZMQ_POLLIN) {
-                Frames message;
-                for (int n = 0; n < 1000 && recv_nowait(router_, message); ++n) {
-                    Frame identity = pop_frame(message);
-                    core_.on_message(view(identity), std::move(message), Clock::now());
-                    message.clear();
-                    pump();
+        // The pipe first (a command, CANCEL say, is never queued behind a burst of replies), then the
+        // servers.
+        reactor_.add(pipe_, [this] {
+            Frames command;
+            if (!recv_nowait(pipe_, command)) return false;
+            if (!on_command(std::move(command))) reactor_.request_stop();
+            return false;  // one command per turn, as before
+        });
+        reactor_.add(router_, [this] {
+            Frames message;
+            if (!recv_nowait(router_, message)) return false;
+            Frame identity = pop_frame(message);
+            core_.on_message(view(identity), std::move(message), clock_.now());
+            pump();
+            return true;
+        });
+        // The core's timers: it says when it next has work (at most every 500 ms, as it may change with any
+        // message), so each turn waits until then and ticks it.
+        while (!stopped_) {
+            const Duration wait = std::min(until(clock_.now(), core_.next_deadline()), Duration{500});
+            if (!reactor_.run_once(wait) && !stopped_) {
+                // TRANSITIONAL (goes with the process-wide flag in common/src/reactor.cpp): a Reactor also
+                // stops on a stop signal, but the agent must go on answering its API (CANCEL, STOP) until
+                // STOP; meanwhile it waits on its pipe alone.
+                static const StopSource never;
+                if (wait_readable(pipe_, clock_.now() + wait, clock_, never) == WaitResult::ready) {
+                    Frames command;
+                    if (recv_nowait(pipe_, command)) on_command(std::move(command));
                 }
             }
-            core_.tick(Clock::now());
+            if (stopped_) break;
+            core_.tick(clock_.now());
             pump();
         }
     }
@@ -68,6 +74,7 @@ class Agent {
         Frame verb = pop_frame(command);
         if (equals(verb, "STOP")) {
             reply(make("DONE"));
+            stopped_ = true;
             return false;
         }
         if (equals(verb, "CANCEL")) {
@@ -89,11 +96,11 @@ class Agent {
                 reply(make("FAILED"));
                 return true;
             }
-            core_.connect(endpoint, Clock::now());
+            core_.connect(endpoint, clock_.now());
             reply(make("OK"));
             pump();
         } else if (equals(verb, "REQUEST")) {
-            auto started = core_.request(std::move(command), Clock::now());
+            auto started = core_.request(std::move(command), clock_.now());
             if (!started) {
                 Frames failed = make("FAILED");
                 failed.add(frame(started.error().reason));
@@ -101,9 +108,9 @@ class Agent {
             }
             pump();
         } else if (equals(verb, "STATS")) {
-            static_assert(std::is_trivially_copyable_v<RouterCounters>);
+            static_assert(std::is_trivially_copyable_v<RouterClientStats>);
             Frames stats;
-            stats.add(Frame(&core_.counters(), sizeof(RouterCounters)));
+            stats.add(Frame(&core_.stats(), sizeof(RouterClientStats)));
             reply(std::move(stats));
         }
         return true;
@@ -134,7 +141,7 @@ class Agent {
                 // [endpoint] frames...: the server's routing identity is its endpoint.
                 o.frames.push(frame(o.endpoint));
                 if (send_routed(router_, o.frames) != SendResult::sent)
-                    core_.on_unroutable(o.endpoint, Clock::now());  // not connected, or its pipe is full
+                    core_.on_unroutable(o.endpoint, clock_.now());  // not connected, or its pipe is full
             }
         }
         if (auto done = core_.take_completion()) {
@@ -142,26 +149,31 @@ class Agent {
             if (done->reply) {
                 m.add(frame("OK"));
                 m.add(frame(done->reply->server));
+                m.add(frame(std::to_string(done->reply.attempts)));
                 for (auto& f : done->reply->body) m.add(std::move(f));
             } else {
                 m.add(frame("FAILED"));
-                m.add(frame(done->reply.error().reason));
+                m.add(frame(done->reply.reason));
+                m.add(frame(std::to_string(static_cast<int>(done->reply.status))));
+                m.add(frame(std::to_string(done->reply.attempts)));
             }
             reply(std::move(m));
         }
     }
 
-    RouterCore core_;
+    const ClockSource& clock_ = steady_clock();
+    RouterClientCore core_;
     zmq::socket_t pipe_;
     zmq::socket_t router_;
+    Reactor reactor_;
+    bool stopped_ = false;
 };
 
 }  // namespace
 
 RouterClient::RouterClient(zmq::context_t& context, RouterOptions options)
-    : pipe_(context, zmq::socket_type::pair) {
+    : pipe_(make_socket(context, zmq::socket_type::pair)) {
     std::string endpoint = fmt::format("inproc://pirates-freelance-agent-{}", next_agent++);
-    pipe_.set(zmq::sockopt::linger, 0);
     pipe_.bind(endpoint);
     agent_ = std::thread([&context, endpoint, options] {
         try {
@@ -173,8 +185,7 @@ RouterClient::RouterClient(zmq::context_t& context, RouterOptions options)
         }
         // The agent failed: keep answering the API (FAILED) so that it never blocks, until STOP.
         try {
-            zmq::socket_t pipe(context, zmq::socket_type::pair);
-            pipe.set(zmq::sockopt::linger, 0);
+            zmq::socket_t pipe = make_socket(context, zmq::socket_type::pair);
             pipe.connect(endpoint);
             while (true) {
                 Frames command;
@@ -231,21 +242,31 @@ bool RouterClient::connect(const std::string& endpoint) {
 }
 
 Reply RouterClient::request(Frames body) {
-    if (stop_.stop_requested()) return error("interrupted");
+    if (stop_.stop_requested()) return Reply::failed(Status::interrupted, 0, "interrupted");
     body.push(frame("REQUEST"));
     Frames answer = call(std::move(body), true);
-    Frame status = pop_frame(answer);
-    if (!equals(status, "OK"))
-        return error(answer.empty() ? std::string("failed") : answer.pop().to_string());
+    Frame verdict = pop_frame(answer);
+    if (!equals(verdict, "OK")) {
+        // FAILED reason [status attempts]
+        std::string reason = answer.empty() ? std::string("failed") : answer.pop().to_string();
+        Status status = Status::gave_up;
+        int attempts = 0;
+        if (answer.size() == 2) {
+            status = static_cast<Status>(std::stoi(answer.pop().to_string()));
+            attempts = std::stoi(answer.pop().to_string());
+        }
+        return Reply::failed(status, attempts, std::move(reason));
+    }
     std::string server = pop_frame(answer).to_string();
-    return Answer{std::move(answer), std::move(server)};
+    const int attempts = std::stoi(pop_frame(answer).to_string());
+    return Reply::answered(Answer{std::move(answer), std::move(server)}, attempts);
 }
 
-RouterCounters RouterClient::counters() {
+RouterClientStats RouterClient::stats() {
     Frames command;
     command.add(frame("STATS"));
     Frames answer = call(std::move(command));
-    RouterCounters c;
+    RouterClientStats c;
     if (answer.size() == 1 && answer.front().size() == sizeof c)
         std::memcpy(&c, answer.front().data(), sizeof c);
     return c;

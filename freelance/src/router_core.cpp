@@ -14,14 +14,14 @@ bool is_decimal(const Frame& f) {
 
 }  // namespace
 
-RouterCore::RouterCore(RouterOptions options, TimePoint /*now*/) : options_(options) {}
+RouterClientCore::RouterClientCore(RouterOptions options, TimePoint /*now*/) : options_(options) {}
 
-RouterCore::Server* RouterCore::find(std::string_view endpoint) {
+RouterClientCore::Server* RouterClientCore::find(std::string_view endpoint) {
     auto it = index_.find(std::string(endpoint));
     return it == index_.end() ? nullptr : &servers_[it->second];
 }
 
-bool RouterCore::connect(std::string endpoint, TimePoint now) {
+bool RouterClientCore::connect(std::string endpoint, TimePoint now) {
     if (index_.contains(endpoint)) return false;
     index_.emplace(endpoint, servers_.size());
     servers_.push_back(Server{std::move(endpoint), now, now, false, std::nullopt});
@@ -29,7 +29,7 @@ bool RouterCore::connect(std::string endpoint, TimePoint now) {
     return true;
 }
 
-Result<std::uint64_t> RouterCore::request(Frames body, TimePoint now) {
+Result<std::uint64_t> RouterClientCore::request(Frames body, TimePoint now) {
     if (pending_) return error("a request is already in flight");
     Pending p;
     p.sequence = ++sequence_;
@@ -43,14 +43,14 @@ Result<std::uint64_t> RouterCore::request(Frames body, TimePoint now) {
     return sequence_;
 }
 
-void RouterCore::heard(Server& s, TimePoint now) {
+void RouterClientCore::heard(Server& s, TimePoint now) {
     s.alive = true;
     s.unroutable_since.reset();
     s.expiry = now + options_.server_ttl;
 }
 
 // Send the request in flight to the next live server (round robin), or wait for one to answer a ping.
-void RouterCore::dispatch(TimePoint now) {
+void RouterClientCore::dispatch(TimePoint now) {
     if (!pending_) return;
     pending_->server.reset();
     for (std::size_t i = 0; i < servers_.size(); ++i) {
@@ -63,25 +63,26 @@ void RouterCore::dispatch(TimePoint now) {
         for (const auto& f : pending_->body) message.add(Frame(f.data(), f.size()));
         outbox_.push_back(Outgoing{s.endpoint, std::move(message)});
         pending_->server = k;
+        ++pending_->attempts;
         pending_->attempt_deadline = now + options_.attempt_timeout;
         return;
     }
 }
 
-bool RouterCore::cancel() {
+bool RouterClientCore::cancel() {
     if (!pending_) return false;
     ++counters_.cancelled;
     log::debug("request {} cancelled", pending_->sequence);
-    finish(error("interrupted"));
+    finish(Reply::failed(Status::interrupted, pending_->attempts, "interrupted"));
     return true;
 }
 
-void RouterCore::finish(Reply reply) {
+void RouterClientCore::finish(Reply reply) {
     done_ = Completion{pending_->sequence, std::move(reply)};
     pending_.reset();
 }
 
-void RouterCore::on_message(std::string_view endpoint, Frames message, TimePoint now) {
+void RouterClientCore::on_message(std::string_view endpoint, Frames message, TimePoint now) {
     Server* s = find(endpoint);
     if (!s) {
         ++counters_.unknown;
@@ -100,7 +101,7 @@ void RouterCore::on_message(std::string_view endpoint, Frames message, TimePoint
     } else if (pending_ && equals(message.front(), pending_->sequence_text)) {
         message.pop();
         ++counters_.answers;
-        finish(Answer{std::move(message), s->endpoint});
+        finish(Reply::answered(Answer{std::move(message), s->endpoint}, pending_->attempts));
     } else {
         ++counters_.stale;
         log::debug("stale reply {} from {}", view(message.front()), s->endpoint);
@@ -110,7 +111,7 @@ void RouterCore::on_message(std::string_view endpoint, Frames message, TimePoint
     run_timers(now);
 }
 
-void RouterCore::on_unroutable(std::string_view endpoint, TimePoint now) {
+void RouterClientCore::on_unroutable(std::string_view endpoint, TimePoint now) {
     Server* s = find(endpoint);
     if (!s) return;
     ++counters_.unroutable;
@@ -124,16 +125,18 @@ void RouterCore::on_unroutable(std::string_view endpoint, TimePoint now) {
     run_timers(now);
 }
 
-void RouterCore::tick(TimePoint now) {
+void RouterClientCore::tick(TimePoint now) {
     run_timers(now);
 }
 
-void RouterCore::run_timers(TimePoint now) {
+void RouterClientCore::run_timers(TimePoint now) {
     if (pending_) {
         if (now >= pending_->deadline) {
             ++counters_.failures;
-            finish(error(fmt::format("no reply within {} ms ({} of {} servers alive)",
-                                     options_.request_timeout.count(), alive_count(now), servers_.size())));
+            finish(Reply::failed(
+                Status::timed_out, pending_->attempts,
+                fmt::format("no reply within {} ms ({} of {} servers alive)",
+                            options_.request_timeout.count(), alive_count(now), servers_.size())));
         } else if (pending_->server) {
             Server& s = servers_[*pending_->server];
             if (now >= pending_->attempt_deadline || !usable(s, now)) {
@@ -161,7 +164,7 @@ void RouterCore::run_timers(TimePoint now) {
     }
 }
 
-TimePoint RouterCore::next_deadline() const {
+TimePoint RouterClientCore::next_deadline() const {
     TimePoint next = TimePoint::max();
     for (const Server& s : servers_) {
         next = std::min(next, s.ping_at);
@@ -178,30 +181,30 @@ TimePoint RouterCore::next_deadline() const {
     return next;
 }
 
-std::vector<Outgoing> RouterCore::take_outgoing() {
+std::vector<Outgoing> RouterClientCore::take_outgoing() {
     std::vector<Outgoing> out;
     out.swap(outbox_);
     return out;
 }
 
-std::vector<std::string> RouterCore::take_reconnects() {
+std::vector<std::string> RouterClientCore::take_reconnects() {
     std::vector<std::string> out;
     out.swap(reconnects_);
     return out;
 }
 
-std::optional<Completion> RouterCore::take_completion() {
+std::optional<Completion> RouterClientCore::take_completion() {
     std::optional<Completion> out;
     out.swap(done_);
     return out;
 }
 
-bool RouterCore::alive(std::string_view endpoint, TimePoint now) const {
+bool RouterClientCore::alive(std::string_view endpoint, TimePoint now) const {
     auto it = index_.find(std::string(endpoint));
     return it != index_.end() && usable(servers_[it->second], now);
 }
 
-std::size_t RouterCore::alive_count(TimePoint now) const {
+std::size_t RouterClientCore::alive_count(TimePoint now) const {
     return static_cast<std::size_t>(
         std::count_if(servers_.begin(), servers_.end(), [&](const Server& s) { return usable(s, now); }));
 }

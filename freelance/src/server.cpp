@@ -2,7 +2,6 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/routed_send.hpp>
-#include <pirates/common/signals.hpp>
 #include <pirates/common/socket.hpp>
 #include <pirates/freelance/server.hpp>
 
@@ -48,8 +47,10 @@ std::string bind_with_identity(zmq::socket_t& socket, const std::string& bind, c
     return bind_concrete(socket, concrete, true);  // busy until libzmq has closed the first listener
 }
 
-Server::Server(zmq::context_t& context, ServerConfig config)
-    : config_(std::move(config)),
+Server::Server(zmq::context_t& context, ServerOptions options, const ClockSource& clock)
+    : config_(std::move(options)),
+      clock_(clock),
+      reactor_(clock),
       socket_(make_socket(context, zmq::socket_type::router,
                           router_options(config_.hwm, config_.max_message_bytes))),
       delayed_(config_.max_queue_bytes) {
@@ -63,24 +64,33 @@ Server::Server(zmq::context_t& context, ServerConfig config)
 }
 
 void Server::run(const std::atomic<bool>* stop) {
-    auto stopped = [&] { return stop_requested() || (stop && stop->load(std::memory_order_relaxed)); };
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    while (!stopped()) {
-        Duration wait{100};
-        if (auto due = delayed_.next_deadline()) wait = std::min(wait, until(Clock::now(), *due));
-        try {
-            zmq::poll(&item, 1, wait);
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-            continue;
-        }
+    reactor_.reset_stop();
+    reactor_.add(socket_, [this] {
         Frames message;
-        for (int n = 0; n < 1000 && recv_nowait(socket_, message); ++n) {
-            handle(std::move(message));
-            message.clear();
-        }
-        flush_delayed(Clock::now());
-    }
+        if (!recv_nowait(socket_, message)) return false;
+        handle(std::move(message));
+        return true;
+    });
+    std::optional<Reactor::TimerId> watch;
+    if (stop)
+        watch = reactor_.add_repeating(Duration{10}, [this, stop] {
+            if (stop->load(std::memory_order_relaxed)) reactor_.request_stop();
+        });
+    arm_flush();
+    reactor_.run();
+    reactor_.remove(socket_);
+    if (watch) reactor_.cancel(*watch);
+}
+
+void Server::arm_flush() {
+    auto due = delayed_.next_deadline();
+    if (!due) return;
+    if (flush_timer_ && reactor_.rearm_at(*flush_timer_, *due)) return;
+    flush_timer_ = reactor_.add_timer_at(*due, [this] {
+        flush_timer_.reset();
+        flush_delayed(clock_.now());
+        arm_flush();
+    });
 }
 
 void Server::flush_delayed(TimePoint now) {
@@ -145,11 +155,12 @@ void Server::handle(Frames message) {
             log::debug("chaos: dropping request {}", n);
             return;
         case Chaos::Action::delay_then_answer:
-            if (!delayed_.hold(std::move(reply), Clock::now() + config_.chaos.delay)) {
+            if (!delayed_.hold(std::move(reply), clock_.now() + config_.chaos.delay)) {
                 ++counters_.dropped_overflow;
                 log::warn("request {}: dropped, {} bytes of late answers are held already", n,
                           delayed_.bytes());
             }
+            arm_flush();
             return;
         case Chaos::Action::answer:
             answer(std::move(reply));

@@ -1,18 +1,18 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
-#include <pirates/common/signals.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/freelance/shotgun.hpp>
 
 namespace pirates::freelance {
 
-std::string ShotgunCore::begin(TimePoint now) {
+std::string ShotgunClientCore::begin(TimePoint now) {
     current_ = std::to_string(++sequence_);
     in_flight_ = true;
     deadline_ = now + timeout_;
     return current_;
 }
 
-ShotgunCore::Verdict ShotgunCore::on_reply(Frames& reply) {
+ShotgunClientCore::Verdict ShotgunClientCore::on_reply(Frames& reply) {
     if (reply.size() < 2 || reply.front().size() != 0) {
         ++counters_.malformed;
         return Verdict::malformed;
@@ -28,16 +28,20 @@ ShotgunCore::Verdict ShotgunCore::on_reply(Frames& reply) {
     return Verdict::answer;
 }
 
-void ShotgunCore::time_out() {
+void ShotgunClientCore::time_out() {
     if (!in_flight_) return;
     in_flight_ = false;
     ++counters_.timeouts;
 }
 
-ShotgunClient::ShotgunClient(zmq::context_t& context, ShotgunOptions options)
-    : socket_(context, zmq::socket_type::dealer), core_(options.timeout) {
-    socket_.set(zmq::sockopt::linger, 0);
+void ShotgunClientCore::interrupt() {
+    if (!in_flight_) return;
+    in_flight_ = false;
+    ++counters_.interrupted;
 }
+
+ShotgunClient::ShotgunClient(zmq::context_t& context, ShotgunOptions options)
+    : socket_(make_socket(context, zmq::socket_type::dealer)), core_(options.timeout) {}
 
 void ShotgunClient::connect(const std::string& endpoint) {
     socket_.connect(endpoint);
@@ -45,7 +49,8 @@ void ShotgunClient::connect(const std::string& endpoint) {
 }
 
 Reply ShotgunClient::request(const Frames& body) {
-    if (servers_ == 0) return error("no server endpoints");
+    if (servers_ == 0) return Reply::failed(Status::gave_up, 0, "no server endpoints");
+    if (stop_.stop_requested()) return Reply::failed(Status::interrupted, 0, "interrupted");
     const std::string sequence = core_.begin(Clock::now());
     // A DEALER deals round robin over its peers: one copy per connected server reaches each of them.
     for (std::size_t i = 0; i < servers_; ++i) {
@@ -57,30 +62,27 @@ Reply ShotgunClient::request(const Frames& body) {
         if (!message.send(socket_, ZMQ_DONTWAIT))
             log::debug("request {} not queued: every pipe is full", sequence);
     }
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
     while (true) {
-        Duration left = until(Clock::now(), core_.deadline());
-        try {
-            zmq::poll(&item, 1, left);
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-            if (stop_requested()) {
-                core_.time_out();
-                return error("interrupted");
-            }
-            continue;
+        // A stop request is seen within 10 ms.
+        if (wait_readable(socket_, core_.deadline(), steady_clock(), stop_, Duration{10}) ==
+            WaitResult::stopped) {
+            core_.interrupt();
+            return Reply::failed(Status::interrupted, 1, "interrupted");
         }
         Frames reply;
         while (recv_nowait(socket_, reply)) {
             auto verdict = core_.on_reply(reply);
-            if (verdict == ShotgunCore::Verdict::answer) return Answer{std::move(reply), {}};
+            if (verdict == ShotgunClientCore::Verdict::answer)
+                return Reply::answered(Answer{std::move(reply), {}}, 1);
             log::debug("discarded {} reply {}",
-                       verdict == ShotgunCore::Verdict::stale ? "stale" : "malformed", printable(reply));
+                       verdict == ShotgunClientCore::Verdict::stale ? "stale" : "malformed",
+                       printable(reply));
             reply.clear();
         }
         if (core_.expired(Clock::now())) {
             core_.time_out();
-            return error(
+            return Reply::failed(
+                Status::timed_out, 1,
                 fmt::format("no reply from {} server(s) within {} ms", servers_, core_.timeout().count()));
         }
     }

@@ -1,6 +1,6 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
-#include <pirates/common/signals.hpp>
+#include <pirates/common/socket.hpp>
 #include <pirates/freelance/simple.hpp>
 
 namespace pirates::freelance {
@@ -24,48 +24,41 @@ SimpleClient::SimpleClient(zmq::context_t& context, std::vector<std::string> end
 
 namespace {
 
-// One attempt on a fresh REQ socket: the reply, or nullopt on silence.
+// One attempt on a fresh REQ socket: the reply, or nullopt on silence or a stop request.
 std::optional<Frames> attempt(zmq::context_t& context, const std::string& endpoint, const Frames& body,
-                              Duration timeout) {
-    zmq::socket_t socket(context, zmq::socket_type::req);
-    socket.set(zmq::sockopt::linger, 0);
+                              Duration timeout, const StopSource& stop) {
+    zmq::socket_t socket = make_socket(context, zmq::socket_type::req);
     socket.connect(endpoint);
     Frames request = body.clone();
     request.send(socket);
     const TimePoint deadline = Clock::now() + timeout;
-    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-    while (true) {
-        Duration left = until(Clock::now(), deadline);
-        try {
-            zmq::poll(&item, 1, left);
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EINTR) throw;
-            if (stop_requested()) return std::nullopt;
-            continue;
-        }
-        Frames reply;
-        if ((item.revents & ZMQ_POLLIN) && recv_nowait(socket, reply)) return reply;
-        if (left.count() == 0) return std::nullopt;
-    }
+    // A stop request is seen within 10 ms.
+    if (wait_readable(socket, deadline, steady_clock(), stop, Duration{10}) != WaitResult::ready)
+        return std::nullopt;
+    Frames reply;
+    if (recv_nowait(socket, reply)) return reply;
+    return std::nullopt;
 }
 
 }  // namespace
 
 Reply SimpleClient::request(const Frames& body) {
-    if (endpoints_.empty()) return error("no server endpoints");
-    if (body.empty()) return error("empty request");
+    if (endpoints_.empty()) return Reply::failed(Status::gave_up, 0, "no server endpoints");
+    if (body.empty()) return Reply::failed(Status::gave_up, 0, "empty request");
     TryOrder order(endpoints_.size(), options_.attempts_per_server);
     int attempts = 0;
     while (auto index = order.next()) {
-        if (stop_requested()) return error("interrupted");
+        if (stop_.stop_requested()) return Reply::failed(Status::interrupted, attempts, "interrupted");
         const std::string& endpoint = endpoints_[*index];
         ++attempts;
-        if (auto reply = attempt(context_, endpoint, body, options_.timeout))
-            return Answer{std::move(*reply), endpoint};
+        if (auto reply = attempt(context_, endpoint, body, options_.timeout, stop_))
+            return Reply::answered(Answer{std::move(*reply), endpoint}, attempts);
+        if (stop_.stop_requested()) return Reply::failed(Status::interrupted, attempts, "interrupted");
         log::debug("no reply from {} within {} ms", endpoint, options_.timeout.count());
     }
-    return error(fmt::format("no reply from {} server(s) after {} attempt(s) of {} ms", endpoints_.size(),
-                             attempts, options_.timeout.count()));
+    return Reply::failed(Status::gave_up, attempts,
+                         fmt::format("no reply from {} server(s) after {} attempt(s) of {} ms",
+                                     endpoints_.size(), attempts, options_.timeout.count()));
 }
 
 }  // namespace pirates::freelance

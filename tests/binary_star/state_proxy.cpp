@@ -1,5 +1,7 @@
 #include "state_proxy.hpp"
 
+#include <pirates/common/reactor.hpp>
+
 #include "support/net.hpp"
 
 namespace pirates::test {
@@ -32,23 +34,21 @@ void StateProxy::start() {
 }
 
 void StateProxy::loop() {
-    zmq::pollitem_t items[2] = {{in_[0].handle(), 0, ZMQ_POLLIN, 0}, {in_[1].handle(), 0, ZMQ_POLLIN, 0}};
-    while (!stop_) {
-        zmq::poll(items, 2, std::chrono::milliseconds(10));
-        for (int d = 0; d < 2; ++d) {
-            if (!(items[d].revents & ZMQ_POLLIN)) continue;
+    Reactor reactor;
+    for (int d = 0; d < 2; ++d) {
+        reactor.add(in_[d], [this, d] {
             Frames m;
-            while (m.recv(in_[d], ZMQ_DONTWAIT)) {
-                ++seen_[d];
-                if (m.size() == 1 && m[0].size() == 1)
-                    last_[d] = *static_cast<const char*>(m[0].data()) - '0';
-                if (!cut_[d]) {
-                    m.send(out_[d], ZMQ_DONTWAIT);
-                    ++forwarded_[d];
-                }
-                m.clear();
+            if (!recv_nowait(in_[d], m)) return false;
+            ++seen_[d];
+            if (m.size() == 1 && m[0].size() == 1) last_[d] = *static_cast<const char*>(m[0].data()) - '0';
+            if (!cut_[d]) {
+                m.send(out_[d], ZMQ_DONTWAIT);
+                ++forwarded_[d];
             }
-        }
+            return true;
+        });
+    }
+    while (!stop_ && reactor.run_once(std::chrono::milliseconds(10))) {
     }
 }
 

@@ -1,7 +1,7 @@
-// The Binary Star state machine against a table written from docs/protocols.md (Binary Star, "Transitions"), not
-// from the code: every state x every event, with the peer expired and not expired.
+// The Binary Star state machine against a table written from docs/protocols.md (Binary Star, "Transitions"),
+// not from the code: every state x every event, with the peer expired and not expired.
 #include <doctest/doctest.h>
-#include <pirates/binary_star/fsm.hpp>
+#include <pirates/binary_star/server_core.hpp>
 
 #include "support/net.hpp"
 
@@ -107,9 +107,9 @@ constexpr Duration hb = 100ms;
 
 // A state machine brought into `state` by events only (as a server gets there), with the clock at a point
 // where the peer has expired or not. Returns the clock's time.
-Fsm make(State state, bool expired, ManualClock& clock) {
+ServerCore make(State state, bool expired, ManualClock& clock) {
     const State role = (state == State::backup || state == State::passive) ? State::backup : State::primary;
-    Fsm fsm(role, hb, clock.now() + 2 * hb);
+    ServerCore fsm(role, hb, clock.now() + 2 * hb);
     if (state == State::active)
         REQUIRE(fsm.on_event(Event::peer_backup, clock.now()).ok());  // PRIMARY->ACTIVE
     if (state == State::passive)
@@ -154,7 +154,7 @@ TEST_CASE("Fsm: every row, reached by events, with the expiry from the clock") {
         ManualClock clock;
         const State state = state_named(row.state);
         const Event event = event_named(row.event);
-        Fsm fsm = make(state, row.peer_expired, clock);
+        ServerCore fsm = make(state, row.peer_expired, clock);
         const TimePoint expiry_before = fsm.peer_expiry();
         auto r = fsm.on_event(event, clock.now());
         std::string expect = row.expect;
@@ -174,7 +174,7 @@ TEST_CASE("Fsm: every row, reached by events, with the expiry from the clock") {
 
 TEST_CASE("a passive server never takes over on a request before its peer has been silent for 2 heartbeats") {
     ManualClock clock;
-    Fsm fsm(State::backup, hb, clock.now());
+    ServerCore fsm(State::backup, hb, clock.now());
     REQUIRE(fsm.on_event(Event::peer_active, clock.now()).ok());
     REQUIRE(fsm.state() == State::passive);
     for (int i = 0; i < 10; ++i) {  // the active peer keeps publishing every heartbeat: requests stay refused
@@ -198,7 +198,7 @@ TEST_CASE("a passive server never takes over on a request before its peer has be
 
 TEST_CASE("awake(): a gap of more than one heartbeat is our own stall, and the peer is not judged on it") {
     ManualClock clock;
-    Fsm fsm(State::backup, hb, clock.now());
+    ServerCore fsm(State::backup, hb, clock.now());
     CHECK_FALSE(fsm.awake(clock.now()));  // the first call starts the watch
     REQUIRE(fsm.on_event(Event::peer_active, clock.now()).ok());
     REQUIRE(fsm.state() == State::passive);
@@ -239,7 +239,7 @@ TEST_CASE("awake(): a gap of more than one heartbeat is our own stall, and the p
 
 TEST_CASE("awake(): a stall never shortens the expiry, and a clock that steps back is no stall") {
     ManualClock clock;
-    Fsm fsm(State::primary, hb, clock.now() + 10 * hb);  // the peer counts as alive for 10 heartbeats
+    ServerCore fsm(State::primary, hb, clock.now() + 10 * hb);  // the peer counts as alive for 10 heartbeats
     fsm.awake(clock.now());
     clock.advance(3 * hb);
     CHECK(fsm.awake(clock.now()));
@@ -253,8 +253,8 @@ TEST_CASE("awake(): a stall never shortens the expiry, and a clock that steps ba
 
 TEST_CASE("the whole life of a pair: start, fail-over, primary restarts passive, then backup restarts") {
     ManualClock clock;
-    Fsm primary(State::primary, hb, clock.now() + 2 * hb);
-    Fsm backup(State::backup, hb, clock.now() + 2 * hb);
+    ServerCore primary(State::primary, hb, clock.now() + 2 * hb);
+    ServerCore backup(State::backup, hb, clock.now() + 2 * hb);
     auto exchange = [&] {  // one heartbeat each way
         const State p = primary.state(), b = backup.state();
         REQUIRE(backup.on_event(peer_event(p), clock.now()).ok());
@@ -274,7 +274,7 @@ TEST_CASE("the whole life of a pair: start, fail-over, primary restarts passive,
 
     // Primary restarts: until it hears the peer it refuses requests (its expiry starts 2 heartbeats ahead),
     // and the first state it hears (ACTIVE) makes it passive: it does not take over.
-    primary = Fsm(State::primary, hb, clock.now() + 2 * hb);
+    primary = ServerCore(State::primary, hb, clock.now() + 2 * hb);
     CHECK_FALSE(primary.on_event(Event::client_request, clock.now())->accepted);
     REQUIRE(primary.on_event(Event::peer_active, clock.now()).ok());
     CHECK(primary.state() == State::passive);
@@ -285,14 +285,14 @@ TEST_CASE("the whole life of a pair: start, fail-over, primary restarts passive,
 
 TEST_CASE("fatal combinations are values, with a reason, and do not change the state") {
     ManualClock clock;
-    Fsm a(State::primary, hb, clock.now());
+    ServerCore a(State::primary, hb, clock.now());
     REQUIRE(a.on_event(Event::peer_backup, clock.now()).ok());
     auto r = a.on_event(Event::peer_active, clock.now());
     REQUIRE_FALSE(r.ok());
     CHECK(r.error().reason.find("dual actives") != std::string::npos);
     CHECK(a.state() == State::active);
 
-    Fsm p(State::backup, hb, clock.now());
+    ServerCore p(State::backup, hb, clock.now());
     REQUIRE(p.on_event(Event::peer_active, clock.now()).ok());
     auto q = p.on_event(Event::peer_passive, clock.now());
     REQUIRE_FALSE(q.ok());

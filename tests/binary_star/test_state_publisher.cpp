@@ -2,6 +2,7 @@
 // connect with) and a raw TCP client writing ZMTP bytes by hand.
 #include <doctest/doctest.h>
 #include <pirates/binary_star/state_publisher.hpp>
+#include <pirates/common/reactor.hpp>
 
 #include "support/net.hpp"
 
@@ -16,6 +17,7 @@ using namespace std::chrono_literals;
 namespace {
 
 struct Harness {
+    StopSource never_stop;
     zmq::context_t context{1};
     StatePublisher pub;
     std::string endpoint;
@@ -28,8 +30,7 @@ struct Harness {
     bool until(const std::function<bool()>& pred, std::string_view body = {}, Duration timeout = 5000ms) {
         return eventually(
             [&] {
-                zmq::pollitem_t item{pub.socket().handle(), 0, ZMQ_POLLIN, 0};
-                zmq::poll(&item, 1, std::chrono::milliseconds(1));
+                (void)wait_readable(pub.socket(), Clock::now() + 1ms, steady_clock(), never_stop);
                 while (pub.on_readable(Clock::now())) {
                 }
                 if (!body.empty()) pub.publish(body, Clock::now());

@@ -33,32 +33,32 @@ TEST_CASE(
     "model 2 core: the first reply with the sequence in flight wins - late, duplicate, stale replies do "
     "not") {
     ManualClock clock;
-    ShotgunCore core(2500ms);
+    ShotgunClientCore core(2500ms);
     std::string s1 = core.begin(clock.now());
     CHECK(s1 == "1");
     auto m = make_frames({"", "1", "OK"});
-    CHECK(core.on_reply(m) == ShotgunCore::Verdict::answer);
+    CHECK(core.on_reply(m) == ShotgunClientCore::Verdict::answer);
     CHECK(strings(m) == std::vector<std::string>{"OK"});
     auto dup = make_frames({"", "1", "OK"});  // the slower server's reply to the same request
-    CHECK(core.on_reply(dup) == ShotgunCore::Verdict::stale);
+    CHECK(core.on_reply(dup) == ShotgunClientCore::Verdict::stale);
     std::string s2 = core.begin(clock.now());
     CHECK(s2 == "2");
     auto late = make_frames({"", "1", "OK"});  // still arriving during request 2
-    CHECK(core.on_reply(late) == ShotgunCore::Verdict::stale);
+    CHECK(core.on_reply(late) == ShotgunClientCore::Verdict::stale);
     auto future = make_frames({"", "3", "OK"});
-    CHECK(core.on_reply(future) == ShotgunCore::Verdict::stale);
+    CHECK(core.on_reply(future) == ShotgunClientCore::Verdict::stale);
     auto no_delimiter = make_frames({"2", "OK"});
-    CHECK(core.on_reply(no_delimiter) == ShotgunCore::Verdict::malformed);
+    CHECK(core.on_reply(no_delimiter) == ShotgunClientCore::Verdict::malformed);
     auto short_one = make_frames({""});
-    CHECK(core.on_reply(short_one) == ShotgunCore::Verdict::malformed);
+    CHECK(core.on_reply(short_one) == ShotgunClientCore::Verdict::malformed);
     CHECK(core.in_flight());
-    CHECK(core.counters().stale == 3);
-    CHECK(core.counters().malformed == 2);
+    CHECK(core.stats().stale == 3);
+    CHECK(core.stats().malformed == 2);
 }
 
 TEST_CASE("model 2 core: after the global timeout the request is abandoned and its replies are stale") {
     ManualClock clock;
-    ShotgunCore core(100ms);
+    ShotgunClientCore core(100ms);
     core.begin(clock.now());
     clock.advance(99ms);
     CHECK_FALSE(core.expired(clock.now()));
@@ -67,6 +67,6 @@ TEST_CASE("model 2 core: after the global timeout the request is abandoned and i
     core.time_out();
     CHECK_FALSE(core.in_flight());
     auto m = make_frames({"", "1", "OK"});
-    CHECK(core.on_reply(m) == ShotgunCore::Verdict::stale);
-    CHECK(core.counters().timeouts == 1);
+    CHECK(core.on_reply(m) == ShotgunClientCore::Verdict::stale);
+    CHECK(core.stats().timeouts == 1);
 }

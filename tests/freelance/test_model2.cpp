@@ -2,6 +2,9 @@
 // answer.
 #include <doctest/doctest.h>
 #include <pirates/freelance/shotgun.hpp>
+#include <pirates/freelance/simple.hpp>
+
+#include <thread>
 
 #include "support/net.hpp"
 #include "support/process.hpp"
@@ -42,7 +45,7 @@ TEST_CASE("model 2: the fast reply wins - the slow server's replies are discarde
     const int n = 10;
     for (int i = 0; i < n; ++i) {
         Reply reply = client.request(make_frames({"hello"}));
-        REQUIRE_MESSAGE(reply, (reply ? "" : reply.error().reason));
+        REQUIRE_MESSAGE(reply, (reply ? "" : reply.reason));
         CHECK(strings(reply->body) == std::vector<std::string>{"OK"});
     }
     // Let every slow reply be sent, then keep asking: they are read and discarded as stale, never returned.
@@ -54,10 +57,10 @@ TEST_CASE("model 2: the fast reply wins - the slow server's replies are discarde
             REQUIRE(reply);
             CHECK(strings(reply->body) == std::vector<std::string>{"OK"});
             ++more;
-            return client.counters().stale >= 1;
+            return client.stats().stale >= 1;
         },
         10s));
-    CHECK(client.counters().answers == static_cast<std::uint64_t>(n + more));
+    CHECK(client.stats().answers == static_cast<std::uint64_t>(n + more));
 }
 
 TEST_CASE(
@@ -89,6 +92,41 @@ TEST_CASE(
     auto start = Clock::now();
     Reply none = lonely.request(make_frames({"hello"}));
     REQUIRE_FALSE(none);
+    CHECK(none.status == Status::timed_out);
     CHECK(Clock::now() - start >= 190ms);
-    CHECK(lonely.counters().timeouts == 1);
+    CHECK(lonely.stats().timeouts == 1);
+}
+
+TEST_CASE(
+    "model 2 and model 1: request_stop() from another thread ends the request in flight as interrupted") {
+    zmq::context_t context;
+    zmq::socket_t silent(context, zmq::socket_type::router);  // accepts connections, never answers
+    silent.set(zmq::sockopt::linger, 0);
+    const std::string endpoint = test::bind_loopback(silent);
+
+    ShotgunClient shotgun(context, ShotgunOptions{60s});
+    shotgun.connect(endpoint);
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(50ms);
+        shotgun.request_stop();
+    });
+    auto start = Clock::now();
+    Reply a = shotgun.request(make_frames({"hello"}));
+    stopper.join();
+    CHECK(a.status == Status::interrupted);
+    CHECK(Clock::now() - start < 30s);  // long before the 60 s timeout
+    CHECK(shotgun.stats().interrupted == 1);
+    CHECK(shotgun.request(make_frames({"again"})).status == Status::interrupted);  // and every later one
+
+    SimpleClient simple(context, {endpoint}, SimpleOptions{60s, 1});
+    std::thread stopper1([&] {
+        std::this_thread::sleep_for(50ms);
+        simple.request_stop();
+    });
+    start = Clock::now();
+    Reply b = simple.request(make_frames({"hello"}));
+    stopper1.join();
+    CHECK(b.status == Status::interrupted);
+    CHECK(b.attempts == 1);
+    CHECK(Clock::now() - start < 30s);
 }

@@ -1,5 +1,6 @@
 #include "thread_server.hpp"
 
+#include <pirates/common/reactor.hpp>
 #include <pirates/freelance/server.hpp>
 
 #include <deque>
@@ -18,11 +19,11 @@ ThreadServer::ThreadServer(zmq::context_t& context, Handler handler, Duration de
         endpoint_ = bind_loopback(socket_);
     thread_ = std::thread([this] {
         std::deque<std::pair<TimePoint, Frames>> later;
-        zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+        const StopSource never;  // stop_ is checked every turn (at most 10 ms)
         while (!stop_) {
-            Duration wait{10};
-            if (!later.empty()) wait = std::min(wait, until(Clock::now(), later.front().first));
-            zmq::poll(&item, 1, wait);
+            TimePoint wake_at = Clock::now() + Duration{10};
+            if (!later.empty()) wake_at = std::min(wake_at, later.front().first);
+            (void)wait_readable(socket_, wake_at, steady_clock(), never);
             Frames m;
             while (m.recv(socket_, ZMQ_DONTWAIT)) {
                 ++received_;

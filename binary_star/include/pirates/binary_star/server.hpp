@@ -1,5 +1,5 @@
 #pragma once
-// A Binary Star server on the common Reactor: the driver around Fsm.
+// A Binary Star server on the common Reactor: the driver around ServerCore (the fail-over FSM).
 //
 //   frontend   ROUTER, binds: client requests (at most max_message_bytes each; a client sending more is
 //              disconnected by libzmq). Each goes through the state machine first; a refused one is dropped
@@ -13,13 +13,13 @@
 //              error, never reconnect: a socket monitor sees that and opens a new subscriber.
 //
 // The loop: per turn the state subscriber is read first, then the publisher's socket, then the frontend, each
-// at most Reactor::max_burst messages, then the timers (heartbeat, and the stall watch, Fsm::awake). Before a
-// client request may make this server active (the peer looks expired), the state subscriber is drained once
-// more, so that a state the peer sent before the request is never judged after it.
+// at most Reactor::max_burst messages, then the timers (heartbeat, and the stall watch, ServerCore::awake).
+// Before a client request may make this server active (the peer looks expired), the state subscriber is
+// drained once more, so that a state the peer sent before the request is never judged after it.
 //
 // A fatal combination (two primaries, two backups, two actives, two passives) stops the server: run() returns
 // the Error.
-#include <pirates/binary_star/fsm.hpp>
+#include <pirates/binary_star/server_core.hpp>
 #include <pirates/binary_star/state_publisher.hpp>
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
@@ -36,7 +36,7 @@ namespace pirates::binary_star {
 // Largest message accepted on the state subscriber: a state is one byte.
 inline constexpr std::size_t kMaxStateMessageBytes = 256;
 
-struct ServerConfig {
+struct ServerOptions {
     State role = State::primary;  // PRIMARY or BACKUP
     std::string frontend;         // endpoint to bind for clients
     std::string state_pub;        // endpoint to bind our state publisher on
@@ -53,11 +53,14 @@ struct ServerStats {
     std::uint64_t peer_states = 0;          // valid states received from the peer
     std::uint64_t peer_invalid = 0;         // anything else received on the state subscriber
     std::uint64_t heartbeats_sent = 0;
-    std::uint64_t stalls = 0;  // gaps of more than a heartbeat in our own loop (Fsm::awake)
+    std::uint64_t stalls = 0;  // gaps of more than a heartbeat in our own loop (ServerCore::awake)
     std::uint64_t subscriber_reopened =
         0;                          // state subscriber replaced after libzmq gave up on its connection
+    std::uint64_t unroutable = 0;   // replies to clients that had gone or were not reading, dropped
     StatePublisherStats state_pub;  // the publisher: connections, subscriptions dropped, ...
 };
+
+using ServerConfig = ServerOptions;  // the former name
 
 class Server {
   public:
@@ -67,7 +70,7 @@ class Server {
     // Called after every change of state, with the event that caused it.
     using StateHandler = std::function<void(State from, State to, Event cause)>;
 
-    Server(zmq::context_t& context, ServerConfig config, const ClockSource& clock = steady_clock());
+    Server(zmq::context_t& context, ServerOptions options, const ClockSource& clock = steady_clock());
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
 
@@ -77,9 +80,11 @@ class Server {
     // Bind the frontend and the publisher (logging "bound frontend EP" and "bound state-pub EP"), connect the
     // subscriber, start the heartbeat. Called by run() if not called before.
     void start();
-    // Run until a stop signal, stop(), or a fatal state combination (returned as the Error).
+    // Run until request_stop(), or a fatal state combination (returned as the Error).
     std::optional<Error> run();
-    void stop() { reactor_.stop(); }
+    // Thread-safe (a StopSignalHook, another thread): run() returns within one poll slice.
+    void request_stop() { reactor_.request_stop(); }
+    void stop() { request_stop(); }
 
     State state() const { return fsm_.state(); }
     ServerStats stats() const {
@@ -100,16 +105,16 @@ class Server {
     void open_subscriber();
     bool on_subscriber_event();
     void publish_state();
-    // Fsm::awake(), logging a stall.
+    // ServerCore::awake(), logging a stall.
     void awake();
     // Run the FSM, log and report a change; on a fatal error record it, stop, and return nullopt.
     std::optional<Step> apply(Event event);
     void fatal(Error e);
 
-    ServerConfig config_;
+    ServerOptions config_;
     zmq::context_t& context_;
     const ClockSource& clock_;
-    Fsm fsm_;
+    ServerCore fsm_;
     Reactor reactor_;
     zmq::socket_t frontend_;
     StatePublisher statepub_;

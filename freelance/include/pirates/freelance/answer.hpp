@@ -1,9 +1,9 @@
 #pragma once
-// What every Freelance client returns: the reply body and the server that gave it, or an Error saying why
-// there was none (all servers silent, global timeout...). No answer is an expected outcome, never an
-// exception.
+// What every Freelance client returns: common's Outcome of an Answer (the reply body and the server that gave
+// it), or the Status and reason why there was none (all servers silent, global timeout, request_stop()...).
+// No answer is an expected outcome, never an exception.
 #include <pirates/common/frames.hpp>
-#include <pirates/common/result.hpp>
+#include <pirates/common/outcome.hpp>
 
 #include <string>
 
@@ -15,6 +15,6 @@ struct Answer {
         server;  // endpoint that answered (empty for model 2: a DEALER does not say which peer answered)
 };
 
-using Reply = Result<Answer>;
+using Reply = Outcome<Answer>;
 
 }  // namespace pirates::freelance

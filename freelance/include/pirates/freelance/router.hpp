@@ -6,9 +6,11 @@
 // or turns out not to be connected, the request fails over to the next live one. After `request_timeout` the
 // request fails, as a value.
 //
-// RouterCore is the logic without sockets (driven with `now`, tested with a ManualClock). RouterClient is the
-// driver: a background agent thread owning the ROUTER, behind a small blocking API (see README for why).
+// RouterClientCore (formerly RouterCore) is the logic without sockets (driven with `now`, tested with a
+// ManualClock). RouterClient is the driver: a background agent thread owning the ROUTER, behind a small
+// blocking API (see README for why).
 #include <pirates/common/clock.hpp>
+#include <pirates/common/result.hpp>
 #include <pirates/freelance/answer.hpp>
 
 #include <pirates/common/stop.hpp>
@@ -37,7 +39,7 @@ struct RouterOptions {
     Duration reconnect_after{6000};
 };
 
-struct RouterCounters {
+struct RouterClientStats {
     std::uint64_t pings = 0;
     std::uint64_t pongs = 0;
     std::uint64_t answers = 0;
@@ -50,6 +52,7 @@ struct RouterCounters {
     std::uint64_t reconnects = 0;
     std::uint64_t cancelled = 0;  // requests abandoned by cancel() (RouterClient::request_stop)
 };
+using RouterCounters = RouterClientStats;  // the former name
 
 // A message for the driver to send: the server's endpoint (its routing identity) then `frames`.
 struct Outgoing {
@@ -63,9 +66,9 @@ struct Completion {
     Reply reply;
 };
 
-class RouterCore {
+class RouterClientCore {
   public:
-    RouterCore(RouterOptions options, TimePoint now);
+    RouterClientCore(RouterOptions options, TimePoint now);
 
     // A server to use. Pinged at once. False if it was already known.
     bool connect(std::string endpoint, TimePoint now);
@@ -94,7 +97,7 @@ class RouterCore {
     bool alive(std::string_view endpoint, TimePoint now) const;
     std::size_t alive_count(TimePoint now) const;
     std::size_t server_count() const { return servers_.size(); }
-    const RouterCounters& counters() const { return counters_; }
+    const RouterClientStats& stats() const { return counters_; }
     const RouterOptions& options() const { return options_; }
 
   private:
@@ -112,6 +115,7 @@ class RouterCore {
         TimePoint deadline;
         std::optional<std::size_t> server;  // where the current attempt went
         TimePoint attempt_deadline;
+        int attempts = 0;  // sends of this request so far
     };
 
     Server* find(std::string_view endpoint);
@@ -130,8 +134,9 @@ class RouterCore {
     std::vector<Outgoing> outbox_;
     std::optional<Completion> done_;
     std::vector<std::string> reconnects_;
-    RouterCounters counters_;
+    RouterClientStats counters_;
 };
+using RouterCore = RouterClientCore;  // the former name
 
 // The driver: an agent thread owns the ROUTER (with ROUTER_MANDATORY) and the core; the API talks to it over
 // an inproc PAIR. The agent keeps pinging while the caller is idle, so liveness is current when a request
@@ -151,10 +156,10 @@ class RouterClient {
     Reply request(Frames body);
     // From any thread (a StopSignalHook, say): the request in flight, if any, fails at once with the Error
     // "interrupted" (within a few ms: the waiting caller looks every 10 ms), and so does every later request.
-    // connect() and counters() go on working.
+    // connect() and stats() go on working.
     void request_stop() { stop_.request_stop(); }
     // The agent's counters (a snapshot).
-    RouterCounters counters();
+    RouterClientStats stats();
 
   private:
     // Send a command to the agent and wait for its answer. An interruptible call (a REQUEST) stopped by

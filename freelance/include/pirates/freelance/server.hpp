@@ -16,9 +16,11 @@
 #include <pirates/common/frames.hpp>
 #include <pirates/common/held_replies.hpp>
 #include <pirates/common/limits.hpp>
+#include <pirates/common/reactor.hpp>
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +34,7 @@ namespace pirates::freelance {
 // endpoint.
 std::string bind_with_identity(zmq::socket_t& socket, const std::string& bind, const std::string& identity);
 
-struct ServerConfig {
+struct ServerOptions {
     int model = 3;
     std::string bind = "tcp://127.0.0.1:*";
     std::string identity;  // model 3: routing identity; empty = the bound endpoint
@@ -42,7 +44,7 @@ struct ServerConfig {
     int hwm = 1000;  // messages per client and direction (ZMQ_SNDHWM and ZMQ_RCVHWM)
 };
 
-struct ServerCounters {
+struct ServerStats {
     std::uint64_t requests = 0;
     std::uint64_t pings = 0;
     std::uint64_t malformed = 0;
@@ -51,28 +53,39 @@ struct ServerCounters {
     std::uint64_t dropped_overflow = 0;  // late answers dropped because max_queue_bytes were held
 };
 
+using ServerConfig = ServerOptions;  // the former names
+using ServerCounters = ServerStats;
+
 class Server {
   public:
-    Server(zmq::context_t& context, ServerConfig config);
+    Server(zmq::context_t& context, ServerOptions options, const ClockSource& clock = steady_clock());
     // The endpoint bound (for model 3, also the routing identity unless one was given).
     const std::string& endpoint() const { return endpoint_; }
     const std::string& identity() const { return identity_; }
-    // Serve until `stop` becomes true (if given) or a stop signal arrives. Chaos crash/hang end the process.
+    // Serve until request_stop() (or `stop` becomes true, if given: seen within 10 ms). Chaos crash/hang end
+    // the process.
     void run(const std::atomic<bool>* stop = nullptr);
-    const ServerCounters& counters() const { return counters_; }
+    // Thread-safe (a StopSignalHook, another thread): run() returns within one poll slice.
+    void request_stop() { reactor_.request_stop(); }
+    const ServerStats& stats() const { return counters_; }
 
   private:
     void handle(Frames message);
     void answer(Frames reply);
     void flush_delayed(TimePoint now);
+    // Keep a timer at the first held answer's deadline.
+    void arm_flush();
 
-    ServerConfig config_;
+    ServerOptions config_;
+    const ClockSource& clock_;
+    Reactor reactor_;
+    std::optional<Reactor::TimerId> flush_timer_;
     zmq::socket_t socket_;
     std::string endpoint_;
     std::string identity_;
     HeldReplies delayed_;
     std::vector<Frames> due_;
-    ServerCounters counters_;
+    ServerStats counters_;
 };
 
 }  // namespace pirates::freelance

@@ -4,6 +4,7 @@
 // Late replies (the slower servers), duplicates and replies to abandoned requests are discarded, never
 // returned.
 #include <pirates/common/clock.hpp>
+#include <pirates/common/stop.hpp>
 #include <pirates/freelance/answer.hpp>
 
 #include <cstdint>
@@ -16,17 +17,19 @@ struct ShotgunOptions {
     Duration timeout{2500};  // global, per request
 };
 
-struct ShotgunCounters {
+struct ShotgunClientStats {
     std::uint64_t answers = 0;
     std::uint64_t stale = 0;      // late, duplicate or for an abandoned request
     std::uint64_t malformed = 0;  // no delimiter, no sequence
     std::uint64_t timeouts = 0;
+    std::uint64_t interrupted = 0;  // requests ended by request_stop()
 };
+using ShotgunCounters = ShotgunClientStats;  // the former name
 
 // The socket-free logic: sequence numbers and which reply is the answer.
-class ShotgunCore {
+class ShotgunClientCore {
   public:
-    explicit ShotgunCore(Duration timeout) : timeout_(timeout) {}
+    explicit ShotgunClientCore(Duration timeout) : timeout_(timeout) {}
     // Start a request at `now`: the sequence text to send. Whatever was in flight before is abandoned.
     std::string begin(TimePoint now);
     enum class Verdict { answer, stale, malformed };
@@ -37,9 +40,11 @@ class ShotgunCore {
     bool expired(TimePoint now) const { return in_flight_ && now >= deadline_; }
     // The deadline passed: give up on the request (its late replies become stale).
     void time_out();
+    // request_stop(): give up on the request (its late replies become stale).
+    void interrupt();
     TimePoint deadline() const { return deadline_; }
     Duration timeout() const { return timeout_; }
-    const ShotgunCounters& counters() const { return counters_; }
+    const ShotgunClientStats& stats() const { return counters_; }
 
   private:
     Duration timeout_;
@@ -47,21 +52,27 @@ class ShotgunCore {
     std::string current_;
     bool in_flight_ = false;
     TimePoint deadline_{};
-    ShotgunCounters counters_;
+    ShotgunClientStats counters_;
 };
+using ShotgunCore = ShotgunClientCore;  // the former name
 
 class ShotgunClient {
   public:
     explicit ShotgunClient(zmq::context_t& context, ShotgunOptions options = {});
     void connect(const std::string& endpoint);
     std::size_t servers() const { return servers_; }
-    // One request to every server; the first matching reply, or an Error after the global timeout.
+    // One request to every server; the first matching reply, or an Error after the global timeout
+    // ("interrupted" once request_stop() was called).
     Reply request(const Frames& body);
-    const ShotgunCounters& counters() const { return core_.counters(); }
+    // From any thread: the request in flight, if any, fails with "interrupted" within a few ms, and so does
+    // every later request.
+    void request_stop() { stop_.request_stop(); }
+    const ShotgunClientStats& stats() const { return core_.stats(); }
 
   private:
+    StopSource stop_;
     zmq::socket_t socket_;
-    ShotgunCore core_;
+    ShotgunClientCore core_;
     std::size_t servers_ = 0;
 };
 

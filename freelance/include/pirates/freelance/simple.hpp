@@ -3,6 +3,7 @@
 // attempt (and optional retries on each server). A fresh REQ socket per attempt (closed with linger 0), so a
 // late reply to an abandoned attempt can never be read as the answer to a later one.
 #include <pirates/common/clock.hpp>
+#include <pirates/common/stop.hpp>
 #include <pirates/freelance/answer.hpp>
 
 #include <cstddef>
@@ -36,10 +37,15 @@ class SimpleClient {
   public:
     SimpleClient(zmq::context_t& context, std::vector<std::string> endpoints, SimpleOptions options = {});
     // Send `body` (frames) to the first server that answers. Blocks at most endpoints x attempts x timeout.
+    // "interrupted" once request_stop() was called.
     Reply request(const Frames& body);
+    // From any thread: the request in flight, if any, fails with "interrupted" within a few ms, and so does
+    // every later request.
+    void request_stop() { stop_.request_stop(); }
     const std::vector<std::string>& endpoints() const { return endpoints_; }
 
   private:
+    StopSource stop_;
     zmq::context_t& context_;
     std::vector<std::string> endpoints_;
     SimpleOptions options_;

@@ -1,4 +1,4 @@
-#include <pirates/binary_star/fsm.hpp>
+#include <pirates/binary_star/server_core.hpp>
 
 #include <fmt/format.h>
 
@@ -66,17 +66,17 @@ Result<Step> transition(State current, Event event, bool peer_expired) {
     return error("unknown state");
 }
 
-Fsm::Fsm(State initial, Duration heartbeat, TimePoint peer_expiry)
+ServerCore::ServerCore(State initial, Duration heartbeat, TimePoint peer_expiry)
     : state_(initial), heartbeat_(heartbeat), peer_expiry_(peer_expiry) {}
 
-bool Fsm::awake(TimePoint now) {
+bool ServerCore::awake(TimePoint now) {
     const bool stalled = last_awake_ && now - *last_awake_ > heartbeat_;
     if (!last_awake_ || now > *last_awake_) last_awake_ = now;
     if (stalled && peer_expiry_ < now + 2 * heartbeat_) peer_expiry_ = now + 2 * heartbeat_;
     return stalled;
 }
 
-Result<Step> Fsm::on_event(Event event, TimePoint now) {
+Result<Step> ServerCore::on_event(Event event, TimePoint now) {
     if (event != Event::client_request) peer_expiry_ = now + 2 * heartbeat_;
     auto step = transition(state_, event, peer_expired(now));
     if (step) state_ = step->next;

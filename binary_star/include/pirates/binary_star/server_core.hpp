@@ -1,0 +1,98 @@
+#pragma once
+// ServerCore: the Binary Star server's socket-free core, the fail-over state machine as docs/protocols.md
+// gives it (its decision table is transition() below). It knows nothing of sockets: it takes an event and
+// `now`, and says what the server's state becomes and whether a client request may be served.
+//
+//   PRIMARY  PEER_BACKUP -> ACTIVE; PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST -> ACTIVE if now >= peer expiry,
+//            else refused (it may be a fail-back while the backup is active); PEER_PRIMARY fatal (*)
+//   BACKUP   PEER_ACTIVE -> PASSIVE; CLIENT_REQUEST refused; PEER_BACKUP fatal (*)
+//   ACTIVE   PEER_ACTIVE fatal (two actives); anything else accepted, stays ACTIVE
+//   PASSIVE  PEER_PRIMARY or PEER_BACKUP -> ACTIVE (the peer restarts); PEER_PASSIVE fatal (two passives);
+//            CLIENT_REQUEST -> ACTIVE if now >= peer expiry (fail-over), else refused
+//   Anything not listed leaves the state as it is.
+//   Every peer state received sets peer expiry = now + 2 x heartbeat.
+//
+// Peer expiry counts only time this server was listening: the driver calls awake(now) on every turn of its
+// loop (and on a timer, so that an idle server calls it at least every half heartbeat). A gap of more than
+// one heartbeat between two calls is a stall of this server (stopped, swapped out, starved of CPU), and the
+// peer's silence during it proves nothing: the peer gets two more heartbeats from the end of the stall. So a
+// brief local stall never turns into a take-over; the peer must still have been silent for two heartbeats of
+// our listening time, and a client must still ask.
+//
+// A fatal combination is an Error value; the server stops on it (the reference does too).
+// (*) Not in docs/protocols.md's table (where an unlisted event leaves the state), but asked for by the
+// Binary Star issue ("two primaries" fatal): a peer that says PRIMARY can only be a server started --primary,
+// so two of the same role is a misconfiguration in which neither could ever serve (each keeps the other from
+// expiring). Stopping with a clear error beats refusing every request forever. No correct pair ever sends it.
+#include <pirates/common/clock.hpp>
+#include <pirates/common/frames.hpp>
+#include <pirates/common/result.hpp>
+
+#include <optional>
+#include <string_view>
+
+namespace pirates::binary_star {
+
+// The numbers are the wire values (decimal ASCII, one frame).
+enum class State { primary = 1, backup = 2, active = 3, passive = 4 };
+enum class Event { peer_primary = 1, peer_backup = 2, peer_active = 3, peer_passive = 4, client_request = 5 };
+
+std::string_view name(State s);  // "PRIMARY", ...
+std::string_view name(Event e);  // "PEER_PRIMARY", ..., "CLIENT_REQUEST"
+
+// The event a peer's published state is (PEER_x has the number of x).
+constexpr Event peer_event(State s) {
+    return static_cast<Event>(static_cast<int>(s));
+}
+
+// What one event does.
+struct Step {
+    State next;
+    // For CLIENT_REQUEST: serve it (true) or refuse it, i.e. do not answer (false). Peer events: always true.
+    bool accepted = true;
+    bool operator==(const Step&) const = default;
+};
+
+// The transition table itself, with "has the peer expired" given: a pure function.
+Result<Step> transition(State current, Event event, bool peer_expired);
+
+// The core of a Binary Star server (Server is its driver). It does not follow the Outbox shape of other
+// cores: it emits no messages (the driver publishes state() on its heartbeat timer and the user's handler
+// makes the replies), it only decides. Formerly `Fsm` (the alias is kept).
+class ServerCore {
+  public:
+    // `initial` is PRIMARY or BACKUP (the configured role). `peer_expiry` is when the peer counts as gone if
+    // it is never heard: the reference starts at 0 (already expired); our server passes start + 2 x
+    // heartbeat, so that a primary restarting next to an active backup hears it before it can take a client
+    // request.
+    ServerCore(State initial, Duration heartbeat, TimePoint peer_expiry = TimePoint{});
+
+    // The driver runs at `now` (see the top of this file). Returns true when the gap since the previous call
+    // was a stall (more than one heartbeat): then peer expiry is at least now + 2 x heartbeat. The first call
+    // only starts the watch.
+    bool awake(TimePoint now);
+
+    // Feed one event. A peer event first moves the peer expiry, then runs the table. On a fatal combination
+    // the state is left as it was and the Error says why.
+    Result<Step> on_event(Event event, TimePoint now);
+
+    State state() const { return state_; }
+    TimePoint peer_expiry() const { return peer_expiry_; }
+    bool peer_expired(TimePoint now) const { return now >= peer_expiry_; }
+    Duration heartbeat() const { return heartbeat_; }
+
+  private:
+    State state_;
+    Duration heartbeat_;
+    TimePoint peer_expiry_;
+    std::optional<TimePoint> last_awake_;
+};
+
+using Fsm = ServerCore;  // the former name
+
+// Wire form of a state: one frame, the decimal ASCII number ("1".."4").
+Frame encode_state(State s);
+// A message from the peer's publisher: exactly one frame holding "1".."4". Anything else is an Error.
+Result<State> decode_state(const Frames& message);
+
+}  // namespace pirates::binary_star
