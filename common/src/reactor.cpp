@@ -1,5 +1,4 @@
 #include <pirates/common/reactor.hpp>
-#include <pirates/common/signals.hpp>
 
 #include <algorithm>
 
@@ -69,8 +68,7 @@ bool Reactor::rearm(TimerId id, Duration delay) {
 }
 
 bool Reactor::stopped() const {
-    return stop_.stop_requested() ||
-           stop_requested();  // TRANSITIONAL: the global flag goes when every app hooks
+    return stop_.stop_requested();
 }
 
 void Reactor::fire_due_timers() {

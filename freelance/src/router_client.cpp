@@ -52,16 +52,7 @@ class Agent {
         // message), so each turn waits until then and ticks it.
         while (!stopped_) {
             const Duration wait = std::min(until(clock_.now(), core_.next_deadline()), Duration{500});
-            if (!reactor_.run_once(wait) && !stopped_) {
-                // TRANSITIONAL (goes with the process-wide flag in common/src/reactor.cpp): a Reactor also
-                // stops on a stop signal, but the agent must go on answering its API (CANCEL, STOP) until
-                // STOP; meanwhile it waits on its pipe alone.
-                static const StopSource never;
-                if (wait_readable(pipe_, clock_.now() + wait, clock_, never) == WaitResult::ready) {
-                    Frames command;
-                    if (recv_nowait(pipe_, command)) on_command(std::move(command));
-                }
-            }
+            reactor_.run_once(wait);
             if (stopped_) break;
             core_.tick(clock_.now());
             pump();

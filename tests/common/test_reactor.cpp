@@ -167,14 +167,27 @@ TEST_CASE("stop from a socket handler ends run() at once: the rest of the burst 
     CHECK(recv_nowait(b, left));  // the other two are still there
 }
 
-TEST_CASE("stop from SIGINT and SIGTERM ends run()") {
+TEST_CASE("SIGINT and SIGTERM end run() through a StopSignalHook, never by themselves") {
     for (int sig : {SIGINT, SIGTERM}) {
         install_stop_signals();
         clear_stop_request();
         Reactor r;
+        StopSignalHook hook([&r] { r.request_stop(); });
         r.add_timer(5ms, [sig] { std::raise(sig); });
-        r.run();  // returns only because the signal set the flag
+        r.run();  // returns only because the hook asked it to stop
+        CHECK(r.stopped());
         CHECK(stop_requested());
         clear_stop_request();
     }
+    // Without a hook a signal leaves a reactor running: library objects never read the process-wide flag.
+    clear_stop_request();
+    Reactor unhooked;
+    int turns = 0;
+    unhooked.add_repeating(2ms, [&] {
+        if (++turns == 1) std::raise(SIGTERM);
+        if (turns == 5) unhooked.request_stop();
+    });
+    unhooked.run();
+    CHECK(turns == 5);
+    clear_stop_request();
 }
