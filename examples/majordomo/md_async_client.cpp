@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT (examples/LICENSE): copy this file freely.
 // An asynchronous Majordomo client: 100 requests in flight on one socket, replies matched to requests by id.
-// (Works with echo workers and with any worker built on pirates::majordomo::Worker; see the README.)
+// (Works with echo workers and with any worker built on pirates::majordomo::Worker; see docs/majordomo.md.)
 //   example_md_async_client tcp://127.0.0.1:5555
 #include <pirates/majordomo/async_client.hpp>
 

@@ -1,5 +1,5 @@
 // mdbroker: the Majordomo (7/MDP 0.1 + 8/MMI) broker. One ROUTER socket for clients and workers.
-// Every bound on its memory is a flag with a safe default (README, Majordomo, "Bounded memory").
+// Every bound on its memory is a flag with a safe default (docs/majordomo.md, "Bounded memory").
 #include <pirates/common/cli.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>

@@ -1,6 +1,6 @@
 // titanic: the Titanic service (9/TSP). A Majordomo worker for titanic.request, titanic.reply and
 // titanic.close, and a Majordomo client of the services it forwards requests to. Requests are acknowledged
-// only once they are on disk (fsync'd); see the Titanic section of README.md for the guarantees.
+// only once they are on disk (fsync'd); see docs/titanic.md for the guarantees.
 #include <pirates/common/chaos.hpp>
 #include <pirates/common/cli.hpp>
 #include <pirates/common/log.hpp>

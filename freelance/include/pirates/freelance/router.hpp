@@ -8,7 +8,7 @@
 //
 // RouterClientCore (formerly RouterCore) is the logic without sockets (driven with `now`, tested with a
 // ManualClock). RouterClient is the driver: a background agent thread owning the ROUTER, behind a small
-// blocking API (see README for why).
+// blocking API (see docs/freelance.md for why).
 #include <pirates/common/clock.hpp>
 #include <pirates/common/result.hpp>
 #include <pirates/freelance/answer.hpp>

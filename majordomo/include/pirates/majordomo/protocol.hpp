@@ -116,7 +116,7 @@ std::string_view command_name(unsigned char command);
 
 namespace pirates::majordomo {
 
-// ---- Correlation frames (our extension for the asynchronous client; see README "Matching async replies")
+// ---- Correlation frames (our extension for the asynchronous client; see docs/majordomo.md, "Matching async replies")
 // ---- MDP 0.1 carries no request id. The async client puts one correlation frame in front of the body: 16
 // bytes, the 8-byte marker "\xFF" "PIRCID" "\x01" then the request id, 8 bytes big-endian. A worker must
 // return it as the first frame of its reply: echo workers do so by nature, and pirates::majordomo::Worker
