@@ -137,6 +137,18 @@ CommandLine& CommandLine::bytes(std::string name, std::size_t& out, std::string 
                 }});
 }
 
+CommandLine& CommandLine::message_bounds(std::size_t& max_message_bytes, int& hwm, std::string_view peers) {
+    bytes(
+        "max-message-bytes", max_message_bytes,
+        fmt::format("largest frame {} may send; a peer that sends more is disconnected (default 16M)", peers),
+        1);
+    return integer(
+        "hwm", hwm,
+        "messages queued per connection and direction; replies beyond it to a client that does not read "
+        "are dropped (default 1000)",
+        1);
+}
+
 std::string CommandLine::usage() const {
     std::string u = fmt::format("Usage: {} [options]\n{}\n\nOptions:\n", program_, summary_);
     auto line = [&](std::string left, std::string_view help) {

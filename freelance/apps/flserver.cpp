@@ -17,14 +17,9 @@ int main(int argc, char** argv) {
         .text("identity", config.identity,
               "model 3: routing identity, the endpoint clients connect to "
               "(default: the bound endpoint)")
-        .bytes("max-message-bytes", config.max_message_bytes,
-               "largest frame a client may send; a client that sends more is disconnected (default 16M)", 1)
+        .message_bounds(config.max_message_bytes, config.hwm, "a client")
         .bytes("max-queue-bytes", config.max_queue_bytes,
-               "late answers (--slow-after) held at most; newer ones are dropped (default 256M)", 1)
-        .integer("hwm", config.hwm,
-                 "messages queued per client and direction; answers beyond it to a client that does not read "
-                 "are dropped (default 1000)",
-                 1);
+               "late answers (--slow-after) held at most; newer ones are dropped (default 256M)", 1);
     config.chaos.add_flags(cli);
     cli.parse(argc, argv);
     config.chaos.check(cli);

@@ -7,18 +7,8 @@
 
 namespace pirates::majordomo {
 
-namespace {
-PeerLinkOptions link_options(const WorkerOptions& options) {
-    PeerLinkOptions o;
-    o.heartbeat = options.heartbeat;
-    o.liveness = options.liveness;
-    o.reconnect = options.reconnect;
-    return o;
-}
-}  // namespace
-
 WorkerCore::WorkerCore(WorkerOptions options, TimePoint now, std::uint64_t seed)
-    : options_(std::move(options)), link_(link_options(options_), now, seed) {}
+    : options_(std::move(options)), link_(peer_link_options(options_), now, seed) {}
 
 void WorkerCore::on_connected(TimePoint, Outbox& out) {
     ++connection_;

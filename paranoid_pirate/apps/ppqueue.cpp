@@ -16,14 +16,7 @@ int main(int argc, char** argv) {
         .millis("heartbeat-ms", config.heartbeat, "heartbeat interval (default 1000)")
         .integer("liveness", config.liveness, "heartbeats missed before a worker is dropped (default 3)", 1,
                  1000)
-        .bytes("max-message-bytes", config.max_message_bytes,
-               "largest frame a client or worker may send; a peer that sends more is disconnected "
-               "(default 16M)",
-               1)
-        .integer("hwm", config.hwm,
-                 "messages queued per connection and direction: requests waiting for a worker wait there; "
-                 "replies beyond it to a client that does not read are dropped (default 1000)",
-                 1);
+        .message_bounds(config.max_message_bytes, config.hwm, "a client or worker");
     cli.parse(argc, argv);
     install_stop_signals();
 

@@ -14,7 +14,7 @@ Queue::Queue(zmq::context_t& context, QueueOptions options, const ClockSource& c
                            router_options(options.hwm, options.max_message_bytes))),
       core_(options, clock.now()),
       reactor_(clock),
-      sender_(frontend_, backend_) {
+      sender_({&frontend_, &backend_}) {
     reactor_.add(frontend_, [this] { return on_frontend(); });
     reactor_.add(backend_, [this] { return on_backend(); });
     update();

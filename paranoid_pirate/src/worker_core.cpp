@@ -4,18 +4,8 @@
 
 namespace pirates::paranoid_pirate {
 
-namespace {
-PeerLinkOptions link_options(const WorkerTiming& timing) {
-    PeerLinkOptions o;
-    o.heartbeat = timing.heartbeat;
-    o.liveness = timing.liveness;
-    o.reconnect = timing.reconnect;
-    return o;
-}
-}  // namespace
-
 WorkerCore::WorkerCore(WorkerTiming timing, TimePoint now, std::uint64_t seed)
-    : timing_(timing), link_(link_options(timing), now, seed) {}
+    : timing_(timing), link_(peer_link_options(timing), now, seed) {}
 
 void WorkerCore::on_connected(TimePoint, Outbox& out) {
     Frames ready = ready_message();

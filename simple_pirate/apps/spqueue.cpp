@@ -16,14 +16,7 @@ int main(int argc, char** argv) {
             "max-queue-bytes", config.max_queue_bytes,
             "bytes of requests held while no worker is idle, at most; newer ones are dropped (default 256M)",
             1)
-        .bytes("max-message-bytes", config.max_message_bytes,
-               "largest frame a client or worker may send; a peer that sends more is disconnected "
-               "(default 16M)",
-               1)
-        .integer("hwm", config.hwm,
-                 "messages queued per connection and direction; replies beyond it to a client that does not "
-                 "read are dropped (default 1000)",
-                 1);
+        .message_bounds(config.max_message_bytes, config.hwm, "a client or worker");
     cli.parse(argc, argv);
     config.max_held = static_cast<std::size_t>(max_held);
 

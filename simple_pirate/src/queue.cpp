@@ -14,7 +14,7 @@ Queue::Queue(zmq::context_t& context, QueueOptions options, const ClockSource& c
                            router_options(options.hwm, options.max_message_bytes))),
       core_(options.max_held, options.max_queue_bytes),
       reactor_(clock),
-      sender_(frontend_, backend_) {
+      sender_({&frontend_, &backend_}) {
     frontend_endpoint_ = bind_and_announce(frontend_, options.frontend, "frontend");
     backend_endpoint_ = bind_and_announce(backend_, options.backend, "backend");
     reactor_.add(frontend_, [this] { return on_frontend(); });

@@ -34,6 +34,10 @@ class CommandLine {
     // --name N: a size in bytes, in [min, max]; a suffix K, M or G (or KiB, MiB, GiB) multiplies by 1024^n.
     CommandLine& bytes(std::string name, std::size_t& out, std::string help, std::size_t min = 0,
                        std::size_t max = std::size_t{1} << 40);
+    // The two bounds every server and queue takes, with one wording everywhere: --max-message-bytes (a peer
+    // sending a larger frame is disconnected) and --hwm (messages queued per connection and direction).
+    // `peers` names who sends ("a client", "a client or worker").
+    CommandLine& message_bounds(std::size_t& max_message_bytes, int& hwm, std::string_view peers);
     // Options that are only meaningful together, or mutually exclusive, are checked by the caller after
     // parse() with fail().
 

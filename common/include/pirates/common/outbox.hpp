@@ -36,6 +36,19 @@ class SocketOutbox final : public Outbox {
     zmq::socket_t& socket_;
 };
 
+// An Outbox that sends each message at once on the ROUTER its channel names (channel i: the i-th socket
+// given), through send_routed: what every ROUTER driver with a core needs.
+class RouterOutbox final : public Outbox {
+  public:
+    explicit RouterOutbox(std::vector<zmq::socket_t*> routers) : routers_(std::move(routers)) {}
+    SendResult send(Frames& message, Channel channel = 0) override {
+        return send_routed(*routers_.at(static_cast<std::size_t>(channel)), message);
+    }
+
+  private:
+    std::vector<zmq::socket_t*> routers_;
+};
+
 // An Outbox that keeps what it is given and reports every message as sent (tests, and drivers that send
 // after the core returns).
 class OutboxVector final : public Outbox {

@@ -26,6 +26,12 @@ struct PeerLinkOptions {
     BackoffPolicy reconnect{Duration{2500}, Duration{32000}, 0.2};
 };
 
+// The link's options from any options struct with `heartbeat`, `liveness` and `reconnect` (the workers').
+template <typename Options>
+PeerLinkOptions peer_link_options(const Options& o) {
+    return PeerLinkOptions{o.heartbeat, o.liveness, o.reconnect};
+}
+
 struct PeerLinkStats {
     std::uint64_t heartbeats_sent = 0;
     std::uint64_t reconnects = 0;   // sockets opened after the first

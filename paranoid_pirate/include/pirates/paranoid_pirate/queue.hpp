@@ -42,19 +42,6 @@ class Queue {
     std::uint64_t replies_would_block() const { return core_.stats().replies_would_block; }
 
   private:
-    // The core's output: straight to the two ROUTERs.
-    class Sender final : public Outbox {
-      public:
-        Sender(zmq::socket_t& frontend, zmq::socket_t& backend) : frontend_(frontend), backend_(backend) {}
-        SendResult send(Frames& message, Channel channel) override {
-            return send_routed(channel == kBackend ? backend_ : frontend_, message);
-        }
-
-      private:
-        zmq::socket_t& frontend_;
-        zmq::socket_t& backend_;
-    };
-
     bool on_frontend();
     bool on_backend();
     void on_timer();
@@ -65,7 +52,7 @@ class Queue {
     zmq::socket_t backend_;
     QueueCore core_;
     Reactor reactor_;
-    Sender sender_;
+    RouterOutbox sender_;  // the core's output: channel kFrontend, kBackend
     Reactor::TimerId timer_ = 0;
     TimePoint timer_at_{};
 };
