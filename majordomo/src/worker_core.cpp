@@ -10,7 +10,10 @@ namespace pirates::majordomo {
 WorkerCore::WorkerCore(WorkerOptions options, TimePoint now, std::uint64_t seed)
     : options_(std::move(options)), link_(peer_link_options(options_), now, seed) {}
 
-void WorkerCore::on_connected(TimePoint, Outbox& out) {
+void WorkerCore::on_connected(TimePoint now, Outbox& out) {
+    // Silence counts from the READY: the time the driver took to open the socket (the first one starts
+    // libzmq's I/O thread, slow on a loaded machine) is not the broker's.
+    link_.resume(now);
     ++connection_;
     Frames ready = encode_ready(options_.service);
     (void)out.send(ready);  // on a new DEALER: queued until the connection is up

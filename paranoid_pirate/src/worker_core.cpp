@@ -7,7 +7,10 @@ namespace pirates::paranoid_pirate {
 WorkerCore::WorkerCore(WorkerTiming timing, TimePoint now, std::uint64_t seed)
     : timing_(timing), link_(peer_link_options(timing), now, seed) {}
 
-void WorkerCore::on_connected(TimePoint, Outbox& out) {
+void WorkerCore::on_connected(TimePoint now, Outbox& out) {
+    // Silence counts from the READY: the time the driver took to open the socket (the first one starts
+    // libzmq's I/O thread, slow on a loaded machine) is not the queue's.
+    link_.resume(now);
     Frames ready = ready_message();
     (void)out.send(ready);  // on a new DEALER: queued until the connection is up
 }

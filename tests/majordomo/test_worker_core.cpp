@@ -75,6 +75,18 @@ TEST_CASE("worker core: READY for the service on each connection, numbered from 
     CHECK(f.core.stats().reconnects == 0);
 }
 
+TEST_CASE(
+    "worker core: silence counts from the READY, not from the core's construction (a slow first socket)") {
+    Fixture f;
+    f.clock.advance(250ms);  // the driver took that long to open its first socket (libzmq's I/O thread)
+    f.connected();
+    CHECK(f.core.liveness_left() == 3);
+    f.clock.advance(299ms);
+    CHECK_FALSE(f.tick().actions.close_socket);
+    f.clock.advance(1ms);
+    CHECK(f.tick().actions.close_socket);
+}
+
 TEST_CASE("worker core: a HEARTBEAT every interval, not moved by traffic from the broker") {
     Fixture f;
     f.connected();

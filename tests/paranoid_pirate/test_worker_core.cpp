@@ -221,3 +221,16 @@ TEST_CASE("a reply for a request whose socket has been closed is not sent: unrou
     CHECK_FALSE(w.on_message(make_frames({"c", "", "late"}), clock.now()).has_value());
     CHECK(w.stats().requests == 1);
 }
+
+TEST_CASE("silence counts from the READY, not from the core's construction (a slow first socket)") {
+    ManualClock clock;
+    WorkerCore w(timing(), clock.now());
+    clock.advance(2500ms);  // the driver took that long to open its first socket (libzmq's I/O thread)
+    OutboxVector out;
+    w.on_connected(clock.now(), out);
+    CHECK(w.liveness_left() == 3);
+    clock.advance(2999ms);
+    CHECK_FALSE(tick(w, clock.now()).actions.close_socket);
+    clock.advance(1ms);
+    CHECK(tick(w, clock.now()).actions.close_socket);
+}

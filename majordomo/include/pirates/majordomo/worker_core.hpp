@@ -78,7 +78,8 @@ class WorkerCore {
     // The worker starts connected: the driver opens its first socket and calls on_connected(now, out).
     WorkerCore(WorkerOptions options, TimePoint now, std::uint64_t seed = std::random_device{}());
 
-    // The driver has just opened and connected a socket: READY goes out.
+    // The driver has just opened and connected a socket: READY goes out, and silence counts from `now` (the
+    // time taken to open the socket is not the peer's silence).
     void on_connected(TimePoint now, Outbox& out);
     // A message from the broker. Returns the request when it is one. Sends nothing: a DISCONNECT makes
     // next_deadline() due at once, and the next tick() says what to do.

@@ -60,7 +60,8 @@ class WorkerCore {
     // The worker starts connected: the driver opens its first socket and calls on_connected(now, out).
     WorkerCore(WorkerTiming timing, TimePoint now, std::uint64_t seed = std::random_device{}());
 
-    // The driver has just opened and connected a socket: READY goes out.
+    // The driver has just opened and connected a socket: READY goes out, and silence counts from `now` (the
+    // time taken to open the socket is not the peer's silence).
     void on_connected(TimePoint now, Outbox& out);
     // A message from the queue. Returns the request when it is one; nullopt for a heartbeat or an invalid
     // message (counted and dropped). Any message counts as hearing the queue. Sends nothing.
