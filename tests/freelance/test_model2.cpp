@@ -106,8 +106,10 @@ TEST_CASE(
 
     ShotgunClient shotgun(context, ShotgunOptions{60s});
     shotgun.connect(endpoint);
+    // The stop comes once the request has reached the server: it is in flight, not before it.
     std::thread stopper([&] {
-        std::this_thread::sleep_for(50ms);
+        Frames got;
+        CHECK(test::recv_within(silent, got, 10s));
         shotgun.request_stop();
     });
     auto start = Clock::now();
@@ -120,7 +122,8 @@ TEST_CASE(
 
     SimpleClient simple(context, {endpoint}, SimpleOptions{60s, 1});
     std::thread stopper1([&] {
-        std::this_thread::sleep_for(50ms);
+        Frames got;
+        CHECK(test::recv_within(silent, got, 10s));
         simple.request_stop();
     });
     start = Clock::now();

@@ -350,10 +350,10 @@ TEST_CASE("worker core: on_close says DISCONNECT while connected, nothing while 
 
 TEST_CASE("worker options: `broker` is read when `connect` is empty") {
     WorkerOptions o;
-    o.broker = "tcp://127.0.0.1:5555";
-    CHECK(o.endpoint() == "tcp://127.0.0.1:5555");
-    o.connect = "tcp://127.0.0.1:6666";
-    CHECK(o.endpoint() == "tcp://127.0.0.1:6666");
+    o.broker = "inproc://old-name";
+    CHECK(o.endpoint() == "inproc://old-name");
+    o.connect = "inproc://new-name";
+    CHECK(o.endpoint() == "inproc://new-name");
     WorkerConfig same = o;  // the former name
     CHECK(same.endpoint() == o.endpoint());
 }
