@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
         "stopped: {} requests, {} replies, {} workers expired, {} invalid worker and {} invalid client "
         "messages, {} replies not delivered ({} to clients gone, {} to clients not reading)",
         s.requests, s.replies, s.expired, s.malformed_from_workers, s.malformed - s.malformed_from_workers,
-        queue.replies_to_gone_clients() + queue.replies_would_block(), queue.replies_to_gone_clients(),
-        queue.replies_would_block());
+        queue.stats().replies_to_gone_clients + queue.stats().replies_would_block,
+        queue.stats().replies_to_gone_clients, queue.stats().replies_would_block);
     return 0;
 }

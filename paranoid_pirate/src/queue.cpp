@@ -8,10 +8,8 @@ namespace pirates::paranoid_pirate {
 
 Queue::Queue(zmq::context_t& context, QueueOptions options, const ClockSource& clock)
     : clock_(clock),
-      frontend_(make_socket(context, zmq::socket_type::router,
-                            router_options(options.hwm, options.max_message_bytes))),
-      backend_(make_socket(context, zmq::socket_type::router,
-                           router_options(options.hwm, options.max_message_bytes))),
+      frontend_(make_router(context, options.hwm, options.max_message_bytes)),
+      backend_(make_router(context, options.hwm, options.max_message_bytes)),
       core_(options, clock.now()),
       reactor_(clock),
       sender_({&frontend_, &backend_}) {

@@ -37,9 +37,6 @@ class Queue {
 
     const QueueStats& stats() const { return core_.stats(); }
     const QueueCore& core() const { return core_; }
-    // Replies not delivered: the client had gone, or its pipe was full (it does not read its replies).
-    std::uint64_t replies_to_gone_clients() const { return core_.stats().replies_to_gone_clients; }
-    std::uint64_t replies_would_block() const { return core_.stats().replies_would_block; }
 
   private:
     bool on_frontend();

@@ -54,9 +54,6 @@ class Queue {
 
     const QueueStats& stats() const { return core_.stats(); }
     const QueueCore& core() const { return core_; }
-    std::uint64_t replies_to_gone_clients() const { return core_.stats().replies_to_gone_clients; }
-    // Replies dropped because the client's pipe was full (it does not read its replies).
-    std::uint64_t replies_would_block() const { return core_.stats().replies_would_block; }
 
   private:
     bool on_frontend();
