@@ -40,8 +40,8 @@ void ShotgunClientCore::interrupt() {
     ++counters_.interrupted;
 }
 
-ShotgunClient::ShotgunClient(zmq::context_t& context, ShotgunOptions options)
-    : socket_(make_socket(context, zmq::socket_type::dealer)), core_(options.timeout) {}
+ShotgunClient::ShotgunClient(zmq::context_t& context, ShotgunOptions options, const ClockSource& clock)
+    : clock_(clock), socket_(make_socket(context, zmq::socket_type::dealer)), core_(options.timeout) {}
 
 void ShotgunClient::connect(const std::string& endpoint) {
     socket_.connect(endpoint);
@@ -51,7 +51,7 @@ void ShotgunClient::connect(const std::string& endpoint) {
 Reply ShotgunClient::request(const Frames& body) {
     if (servers_ == 0) return Reply::failed(Status::gave_up, 0, "no server endpoints");
     if (stop_.stop_requested()) return Reply::failed(Status::interrupted, 0, "interrupted");
-    const std::string sequence = core_.begin(Clock::now());
+    const std::string sequence = core_.begin(clock_.now());
     // A DEALER deals round robin over its peers: one copy per connected server reaches each of them.
     for (std::size_t i = 0; i < servers_; ++i) {
         Frames message;
@@ -64,8 +64,7 @@ Reply ShotgunClient::request(const Frames& body) {
     }
     while (true) {
         // A stop request is seen within 10 ms.
-        if (wait_readable(socket_, core_.deadline(), steady_clock(), stop_, Duration{10}) ==
-            WaitResult::stopped) {
+        if (wait_readable(socket_, core_.deadline(), clock_, stop_, Duration{10}) == WaitResult::stopped) {
             core_.interrupt();
             return Reply::failed(Status::interrupted, 1, "interrupted");
         }
@@ -79,7 +78,7 @@ Reply ShotgunClient::request(const Frames& body) {
                        printable(reply));
             reply.clear();
         }
-        if (core_.expired(Clock::now())) {
+        if (core_.expired(clock_.now())) {
             core_.time_out();
             return Reply::failed(
                 Status::timed_out, 1,

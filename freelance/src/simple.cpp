@@ -19,22 +19,22 @@ std::optional<std::size_t> TryOrder::next() {
     return server_;
 }
 
-SimpleClient::SimpleClient(zmq::context_t& context, std::vector<std::string> endpoints, SimpleOptions options)
-    : context_(context), endpoints_(std::move(endpoints)), options_(options) {}
+SimpleClient::SimpleClient(zmq::context_t& context, std::vector<std::string> endpoints, SimpleOptions options,
+                           const ClockSource& clock)
+    : clock_(clock), context_(context), endpoints_(std::move(endpoints)), options_(options) {}
 
 namespace {
 
 // One attempt on a fresh REQ socket: the reply, or nullopt on silence or a stop request.
 std::optional<Frames> attempt(zmq::context_t& context, const std::string& endpoint, const Frames& body,
-                              Duration timeout, const StopSource& stop) {
+                              Duration timeout, const ClockSource& clock, const StopSource& stop) {
     zmq::socket_t socket = make_socket(context, zmq::socket_type::req);
     socket.connect(endpoint);
     Frames request = body.clone();
     request.send(socket);
-    const TimePoint deadline = Clock::now() + timeout;
+    const TimePoint deadline = clock.now() + timeout;
     // A stop request is seen within 10 ms.
-    if (wait_readable(socket, deadline, steady_clock(), stop, Duration{10}) != WaitResult::ready)
-        return std::nullopt;
+    if (wait_readable(socket, deadline, clock, stop, Duration{10}) != WaitResult::ready) return std::nullopt;
     Frames reply;
     if (recv_nowait(socket, reply)) return reply;
     return std::nullopt;
@@ -51,7 +51,7 @@ Reply SimpleClient::request(const Frames& body) {
         if (stop_.stop_requested()) return Reply::failed(Status::interrupted, attempts, "interrupted");
         const std::string& endpoint = endpoints_[*index];
         ++attempts;
-        if (auto reply = attempt(context_, endpoint, body, options_.timeout, stop_))
+        if (auto reply = attempt(context_, endpoint, body, options_.timeout, clock_, stop_))
             return Reply::answered(Answer{std::move(*reply), endpoint}, attempts);
         if (stop_.stop_requested()) return Reply::failed(Status::interrupted, attempts, "interrupted");
         log::debug("no reply from {} within {} ms", endpoint, options_.timeout.count());

@@ -58,7 +58,8 @@ using ShotgunCore = ShotgunClientCore;  // the former name
 
 class ShotgunClient {
   public:
-    explicit ShotgunClient(zmq::context_t& context, ShotgunOptions options = {});
+    explicit ShotgunClient(zmq::context_t& context, ShotgunOptions options = {},
+                           const ClockSource& clock = steady_clock());
     void connect(const std::string& endpoint);
     std::size_t servers() const { return servers_; }
     // One request to every server; the first matching reply, or an Error after the global timeout
@@ -70,6 +71,7 @@ class ShotgunClient {
     const ShotgunClientStats& stats() const { return core_.stats(); }
 
   private:
+    const ClockSource& clock_;
     StopSource stop_;
     zmq::socket_t socket_;
     ShotgunClientCore core_;

@@ -35,7 +35,8 @@ class TryOrder {
 
 class SimpleClient {
   public:
-    SimpleClient(zmq::context_t& context, std::vector<std::string> endpoints, SimpleOptions options = {});
+    SimpleClient(zmq::context_t& context, std::vector<std::string> endpoints, SimpleOptions options = {},
+                 const ClockSource& clock = steady_clock());
     // Send `body` (frames) to the first server that answers. Blocks at most endpoints x attempts x timeout.
     // "interrupted" once request_stop() was called.
     Reply request(const Frames& body);
@@ -45,6 +46,7 @@ class SimpleClient {
     const std::vector<std::string>& endpoints() const { return endpoints_; }
 
   private:
+    const ClockSource& clock_;
     StopSource stop_;
     zmq::context_t& context_;
     std::vector<std::string> endpoints_;
