@@ -54,16 +54,30 @@ bool echo_ok(majordomo::Client& client, const std::string& text) {
     return r.ok() && pirates::test::strings(r.reply) == std::vector<std::string>{text};
 }
 
+// A broker with `flags`, one echo worker registered, a client that has had 20 echoes answered, and the
+// broker's RSS after that warm-up.
+struct WarmBroker {
+    Broker broker;
+    Process worker;
+    zmq::context_t ctx;
+    majordomo::Client client;
+    std::size_t warm = 0;
+
+    explicit WarmBroker(std::vector<std::string> flags)
+        : broker(std::move(flags)),
+          worker("mdworker", {"--connect", broker.ep, "--service", "echo"}),
+          client(ctx, majordomo::ClientConfig{broker.ep, 5000ms, 1}) {
+        REQUIRE(summary_eventually(broker.process, "workers", [](auto n) { return n == 1; }));
+        for (int i = 0; i < 20; ++i) REQUIRE(echo_ok(client, "warm " + std::to_string(i)));
+        warm = broker.process.rss_bytes();
+    }
+};
+
 }  // namespace
 
 TEST_CASE("mdbroker: 64 requests of 8 MiB for a service with no worker stay under --max-queue-bytes") {
-    Broker broker({"--max-queue-bytes", "64M"});
-    Process worker("mdworker", {"--connect", broker.ep, "--service", "echo"});
-    REQUIRE(summary_eventually(broker.process, "workers", [](auto n) { return n == 1; }));
-    zmq::context_t ctx;
-    majordomo::Client client(ctx, majordomo::ClientConfig{broker.ep, 5000ms, 1});
-    for (int i = 0; i < 20; ++i) REQUIRE(echo_ok(client, "warm " + std::to_string(i)));
-    const std::size_t warm = broker.process.rss_bytes();
+    WarmBroker warmed({"--max-queue-bytes", "64M"});
+    auto& [broker, worker, ctx, client, warm] = warmed;
 
     Frame master(8 * MiB);
     std::fill_n(static_cast<char*>(master.data()), master.size(), 'x');
@@ -108,13 +122,8 @@ TEST_CASE("mdbroker: 64 requests of 8 MiB for a service with no worker stay unde
 TEST_CASE("mdbroker: a client that never reads its replies costs at most --hwm messages") {
     // --hwm 4 and --max-message-bytes 2M: the pipe to that client holds at most 4 replies of at most 2 MiB;
     // --max-queue-bytes 16M bounds the requests waiting for the worker.
-    Broker broker({"--hwm", "4", "--max-message-bytes", "2M", "--max-queue-bytes", "16M"});
-    Process worker("mdworker", {"--connect", broker.ep, "--service", "echo"});
-    REQUIRE(summary_eventually(broker.process, "workers", [](auto n) { return n == 1; }));
-    zmq::context_t ctx;
-    majordomo::Client client(ctx, majordomo::ClientConfig{broker.ep, 5000ms, 1});
-    for (int i = 0; i < 20; ++i) REQUIRE(echo_ok(client, "warm " + std::to_string(i)));
-    const std::size_t warm = broker.process.rss_bytes();
+    WarmBroker warmed({"--hwm", "4", "--max-message-bytes", "2M", "--max-queue-bytes", "16M"});
+    auto& [broker, worker, ctx, client, warm] = warmed;
 
     // The reader that never reads: small kernel and libzmq buffers, so the broker's pipe fills soon.
     zmq::socket_t deaf(ctx, zmq::socket_type::dealer);
