@@ -64,7 +64,7 @@ Server::Server(zmq::context_t& context, ServerOptions options, const ClockSource
 }
 
 void Server::run(const std::atomic<bool>* stop) {
-    reactor_.reset_stop();
+    // No reset of the stop request: a stop asked for before run() (a signal during start-up) ends it at once.
     reactor_.add(socket_, [this] {
         Frames message;
         if (!recv_nowait(socket_, message)) return false;

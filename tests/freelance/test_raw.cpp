@@ -4,6 +4,7 @@
 #include <pirates/freelance/server.hpp>
 
 #include <csignal>
+#include <future>
 
 #include "support/disconnect_watch.hpp"
 #include "support/net.hpp"
@@ -327,5 +328,20 @@ TEST_CASE("raw: flserver stops cleanly with exit 0 on SIGTERM and SIGINT, every 
         start(p);
         p.signal(std::string(model) == "2" ? SIGINT : SIGTERM);
         CHECK(p.wait_exit(5s) == 0);
+    }
+}
+
+// A signal that arrives between bind and run() (the announce line is out, the loop not yet running) must not
+// be lost: run() keeps a stop requested before it and returns at once.
+TEST_CASE("server: a stop requested before run() ends run() at once, every model") {
+    for (int model : {1, 2, 3}) {
+        zmq::context_t context;
+        freelance::ServerOptions options;
+        options.model = model;
+        options.bind = "tcp://127.0.0.1:*";
+        freelance::Server server(context, options);
+        server.request_stop();
+        auto done = std::async(std::launch::async, [&] { server.run(); });
+        CHECK(done.wait_for(5s) == std::future_status::ready);
     }
 }

@@ -62,8 +62,8 @@ class Server {
     // The endpoint bound (for model 3, also the routing identity unless one was given).
     const std::string& endpoint() const { return endpoint_; }
     const std::string& identity() const { return identity_; }
-    // Serve until request_stop() (or `stop` becomes true, if given: seen within 10 ms). Chaos crash/hang end
-    // the process.
+    // Serve until request_stop() (or `stop` becomes true, if given: seen within 10 ms); a stop requested before
+    // run() makes it return at once. Chaos crash/hang end the process.
     void run(const std::atomic<bool>* stop = nullptr);
     // Thread-safe (a StopSignalHook, another thread): run() returns within one poll slice.
     void request_stop() { reactor_.request_stop(); }
