@@ -36,6 +36,7 @@ struct BrokerCore::Impl {
         int connection = no_connection;
         Version version = Version::v01;  // the framing of its READY
         bool beats_while_busy = false;   // it sent a HEARTBEAT while it held a request: expirable when busy
+        int busy_beats = 0;              // HEARTBEATs received during the current request
         bool expired = false;            // being forgotten by expiry (its request counts a redelivery)
         TimePoint expiry{};
         TimePoint heartbeat_at{};
@@ -212,7 +213,9 @@ void BrokerCore::Impl::on_message(Frames&& message, TimePoint now, Outbox& out, 
         on_reply(*w, std::move(header.name), message, header.kind == InboundKind::reply, now,
                  out);  // refreshes it too
     } else {
-        if (!w->idle && !w->beats_while_busy) {
+        // Two HEARTBEATs within one request: the first may have left a silent worker just before it read
+        // the request; a worker that sends two is heartbeating while it works.
+        if (!w->idle && !w->beats_while_busy && ++w->busy_beats >= 2) {
             w->beats_while_busy = true;  // from now on, expired busy too when it falls silent
             log::debug("worker {} heartbeats while busy", hex(w->identity));
         }
@@ -476,6 +479,7 @@ bool BrokerCore::Impl::send_request(Worker& w, Frame& client, Version client_ver
     w.request_body = share(body);
     w.request_version = client_version;
     w.request_redeliveries = redeliveries;
+    w.busy_beats = 0;
     push_request_header(body, std::move(client), w.version);
     if (send_to_worker(w, body, out) != SendResult::sent) {
         body.pop();  // the worker's identity

@@ -250,7 +250,12 @@ TEST_CASE("busy workers: one seen heartbeating while busy is expired when silent
           std::vector<S>{{"B", "", kW01, "\x02", "D", "", "long"}});
     f.clock.advance(100ms);
     f.tick();
-    f.send({"A", "MDPW02", "\x05"});  // busy and heartbeating: from now on expired when silent
+    f.send({"A", "MDPW02", "\x05"});  // one: it may have left A before A read the request
+    f.send({"B", "", "MDPW01", "\x04"});
+    CHECK_FALSE(f.core.worker("A")->beats_while_busy);
+    f.clock.advance(100ms);
+    f.tick();
+    f.send({"A", "MDPW02", "\x05"});  // two in one request: from now on A is expired when silent
     CHECK(f.core.worker("A")->beats_while_busy);
     CHECK_FALSE(f.core.worker("B")->beats_while_busy);
     f.clock.advance(299ms);
@@ -286,6 +291,7 @@ TEST_CASE("busy workers: a request whose workers hang is redelivered at most max
             auto out = f.send({w, "MDPW02", "\x01", "echo"});
             REQUIRE(out == std::vector<S>{{w, kW02, "\x02", "C", "", "poison"}});
             f.send({w, "MDPW02", "\x05"});  // heartbeats while busy, then hangs
+            f.send({w, "MDPW02", "\x05"});
             f.clock.advance(300ms);
             CHECK(f.tick() == std::vector<S>{{w, kW02, "\x06"}});
             f.check();

@@ -50,8 +50,8 @@
 //     protocol error), a request the version of its client, and every message goes out in its receiver's
 //     framing. A 0.1 worker's REPLY is a 0.2 client's FINAL; a 0.2 worker's FINAL a 0.1 client's REPLY;
 //     PARTIALs for a 0.1 client are dropped and counted.
-//   - Busy workers that heartbeat (our addition, RFC 18 asks every worker to): a worker seen to send a
-//     HEARTBEAT while it held a request is, from then on, expired when busy and silent heartbeat x liveness
+//   - Busy workers that heartbeat (our addition, RFC 18 asks every worker to): a worker seen to send two
+//     HEARTBEATs while it held one request (one may have left before it read the request) is, from then on, expired when busy and silent heartbeat x liveness
 //     (sent DISCONNECT, forgotten); others are never expired busy (the Guide's workers are silent while they
 //     work). A request given back by expired workers is requeued at most max_redeliveries times, then
 //     dropped and counted: at-least-once delivery.
@@ -172,7 +172,7 @@ class BrokerCore {
         std::string service;
         bool idle;
         TimePoint expiry;
-        bool beats_while_busy = false;  // seen to HEARTBEAT while holding a request
+        bool beats_while_busy = false;  // seen to HEARTBEAT (twice) while holding a request
     };
     std::optional<WorkerView> worker(std::string_view identity) const;
     struct ServiceView {
