@@ -2,6 +2,11 @@
 #include <pirates/common/socket.hpp>
 #include <pirates/majordomo/worker.hpp>
 
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
 namespace pirates::majordomo {
 
 Worker::Worker(zmq::context_t& context, WorkerOptions options, const ClockSource& clock)
@@ -159,12 +164,53 @@ bool Worker::reply(Request&& request, Frames body) {
 }
 
 void Worker::run(const Handler& handler) {
+    run(StreamHandler([&handler](Frames&& body, const PartialSink&) { return handler(std::move(body)); }));
+}
+
+void Worker::run(const StreamHandler& handler) {
     while (!stopped()) {
         auto request = recv(Duration{1000});
         if (!request) continue;
-        Frames body = std::move(request->body);
-        reply(std::move(*request), handler(std::move(body)));
+        handle(std::move(*request), handler);
     }
+}
+
+bool Worker::handle(Request&& request, const StreamHandler& handler) {
+    if (reactor_ != &own_reactor_) {
+        log::warn("worker: handle() while attached to another reactor; detach() first");
+        return false;
+    }
+    // The handler's thread hands partials over here; this thread sends them (it alone owns the socket).
+    std::mutex mutex;
+    std::vector<Frames> partials;
+    auto flush = [&] {
+        std::vector<Frames> out;
+        {
+            std::lock_guard lock(mutex);
+            out.swap(partials);
+        }
+        for (auto& p : out) core_.partial(request, std::move(p), clock_.now(), out_);
+    };
+    PartialSink sink = [&](Frames body) {
+        std::lock_guard lock(mutex);
+        partials.push_back(std::move(body));
+    };
+    core_.handling(clock_.now());
+    Frames body = std::move(request.body);
+    auto result = std::async(std::launch::async, [&] { return handler(std::move(body), sink); });
+    // Turn the reactor (heartbeats; the broker sends a busy worker nothing) until the handler is done,
+    // in slices short enough that partials leave promptly.
+    constexpr Duration slice{5};
+    while (result.wait_for(Duration{0}) != std::future_status::ready) {
+        flush();
+        if (stopped())
+            result.wait_for(slice);  // stopping: the handler finishes, its reply goes if it still can
+        else
+            own_reactor_.run_once(slice);
+    }
+    flush();
+    Frames answer = result.get();
+    return reply(std::move(request), std::move(answer));
 }
 
 }  // namespace pirates::majordomo

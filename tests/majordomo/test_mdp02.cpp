@@ -4,13 +4,19 @@
 #include <doctest/doctest.h>
 #include <pirates/common/outbox.hpp>
 #include <pirates/majordomo/broker_core.hpp>
+#include <pirates/majordomo/client.hpp>
 
 #include "raw_peer.hpp"
 #include "support/net.hpp"
 
+#include <atomic>
+#include <csignal>
+#include <thread>
+
 using namespace pirates;
 using namespace pirates::majordomo;
 using namespace std::chrono_literals;
+using pirates::test::eventually;
 using pirates::test::make_frames;
 using pirates::test::strings;
 using S = std::vector<std::string>;
@@ -347,4 +353,148 @@ TEST_CASE("raw 0.2 frames to mdbroker: RFC and majortomo peers share a service, 
     send(client, {"MDPC02", "\x01", "mmi.service", "nobody"});
     CHECK(next(client) == S{"MDPC02", "\x03", "mmi.service", "404"});
     CHECK(stops_cleanly(broker));
+}
+
+// ---- The APIs and programs, over tcp loopback ----
+
+namespace {
+
+std::unique_ptr<pirates::test::Process> md_broker() {
+    return std::make_unique<pirates::test::Process>(
+        "mdbroker", std::vector<std::string>{"--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", "50", "-v"});
+}
+
+std::unique_ptr<pirates::test::Process> md_worker(const std::string& ep, std::vector<std::string> extra) {
+    std::vector<std::string> args{"--connect",      ep,   "--service", "echo", "--heartbeat-ms", "50",
+                                  "--reconnect-ms", "50", "-v"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<pirates::test::Process>("mdworker", args);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a 0.2 client gets three PARTIALs and one FINAL in order (mdworker --partials 3, each 0.2 framing)") {
+    auto broker = md_broker();
+    const std::string ep = broker->bound_endpoint("broker");
+    REQUIRE(!ep.empty());
+    for (const std::string worker_mdp : {"0.2", "majortomo"}) {
+        for (Version client_version : {Version::v02, Version::majortomo}) {
+            CAPTURE(worker_mdp);
+            const std::string client_mdp(version_name(client_version));
+            CAPTURE(client_mdp);
+            auto worker = md_worker(ep, {"--mdp", worker_mdp, "--partials", "3"});
+            REQUIRE(worker->wait_for("connecting to"));
+            zmq::context_t ctx;
+            ClientOptions o{ep, Duration{5000}, 1};
+            o.version = client_version;
+            Client client(ctx, o);
+            std::vector<std::string> got;
+            auto r = client.request("echo", make_frames({"hello"}), [&](Frames&& partial) {
+                REQUIRE(partial.size() == 1);
+                got.push_back(partial[0].to_string());
+            });
+            REQUIRE(r.ok());
+            CHECK(got == S{"partial 1/3", "partial 2/3", "partial 3/3"});
+            CHECK(strings(r.reply) == S{"hello"});
+            CHECK(client.stats().partials == 3);
+            worker->signal(SIGTERM);
+            CHECK(worker->wait_exit(Duration{5000}) == 0);
+        }
+    }
+    // mdclient --mdp 0.2 prints each partial; a 0.1 mdclient gets only the FINAL (the broker drops the
+    // PARTIALs it cannot take).
+    auto worker = md_worker(ep, {"--mdp", "0.2", "--partials", "3"});
+    pirates::test::Process v02("mdclient",
+                               {"--connect", ep, "--service", "echo", "--requests", "2", "--mdp", "0.2"});
+    CHECK(v02.wait_exit(Duration{10000}) == 0);
+    CHECK(v02.count("partial [\"partial ") == 6);
+    CHECK(v02.output().find(
+              "request 1 partial [\"partial 1/3\"]\nmdclient: request 1 partial [\"partial 2/3\"]\n"
+              "mdclient: request 1 partial [\"partial 3/3\"]\nmdclient: request 2 partial") !=
+          std::string::npos);
+    pirates::test::Process v01("mdclient", {"--connect", ep, "--service", "echo", "--requests", "2"});
+    CHECK(v01.wait_exit(Duration{10000}) == 0);
+    CHECK(v01.count("partial") == 0);
+    CHECK(v01.wait_for("answered 2 matched 2"));
+    pirates::test::Process bad("mdworker", {"--connect", ep, "--service", "echo", "--mdp", "0.3"});
+    CHECK(bad.wait_exit(Duration{5000}) == 2);
+    pirates::test::Process bad2("mdworker", {"--connect", ep, "--service", "echo", "--partials", "2"});
+    CHECK(bad2.wait_exit(Duration{5000}) == 2);
+}
+
+TEST_CASE(
+    "a worker frozen (SIGSTOP) in the middle of a long request is replaced, without the client resending") {
+    for (const std::string mdp : {"0.1", "0.2"}) {
+        CAPTURE(mdp);
+        auto broker = md_broker();  // heartbeat 50 ms x liveness 3
+        const std::string ep = broker->bound_endpoint("broker");
+        REQUIRE(!ep.empty());
+        // The first request quick, the second 5 s long: the worker heartbeats while it works on it.
+        auto frozen = md_worker(ep, {"--mdp", mdp, "--slow-after", "1", "--delay-ms", "5000"});
+        REQUIRE(broker->wait_for("ready for 'echo'"));
+        zmq::context_t ctx;
+        ClientOptions o{ep, Duration{10000}, 1};  // one attempt: the broker, not a retry, must move it
+        o.version = parse_version(mdp).value();
+        Client client(ctx, o);
+        REQUIRE(client.request("echo", make_frames({"quick"})).ok());
+        auto healthy = md_worker(ep, {"--mdp", mdp});
+        REQUIRE(eventually([&] { return broker->count("ready for 'echo'") >= 2; }));
+        std::atomic<bool> done{false};
+        Outcome<Frames> slow = Outcome<Frames>::failed(Status::gave_up, 0, "not run");
+        std::thread t([&] {
+            slow = client.request("echo", make_frames({"slow"}));
+            done = true;
+        });
+        // The broker has seen the busy worker heartbeat; then the worker freezes, its connection open.
+        REQUIRE(broker->wait_for("heartbeats while busy"));
+        frozen->signal(SIGSTOP);
+        const auto frozen_at = Clock::now();
+        REQUIRE(eventually([&] { return done.load(); }, Duration{4000}));
+        const auto took = std::chrono::duration_cast<Duration>(Clock::now() - frozen_at);
+        t.join();
+        REQUIRE(slow.ok());
+        CHECK(strings(slow.reply) == S{"slow"});
+        CHECK(slow.attempts == 1);
+        CHECK(broker->count("heartbeating while busy, then silent") == 1);
+        MESSAGE("MDP ", mdp, ": answered by the other worker ", took.count(),
+                " ms after the first froze (heartbeat 50 ms x liveness 3)");
+        frozen->signal(SIGKILL);
+        CHECK(frozen->wait_exit(Duration{5000}));
+    }
+}
+
+TEST_CASE("a Guide-style worker, silent while busy far longer than heartbeat x liveness, is not expired") {
+    using namespace pirates::test::md;
+    auto broker = md_broker();  // heartbeat 50 ms x liveness 3 = 150 ms
+    const std::string ep = broker->bound_endpoint("broker");
+    REQUIRE(!ep.empty());
+    zmq::context_t ctx;
+    for (const std::string version : {"0.1", "0.2"}) {
+        CAPTURE(version);
+        const bool v01 = version == "0.1";
+        const S heartbeat = v01 ? S{"", "MDPW01", "\x04"} : S{"MDPW02", "\x05"};
+        auto w = dealer(ctx, ep);
+        send(w, v01 ? S{"", "MDPW01", "\x01", "slow"} : S{"MDPW02", "\x01", "slow"});
+        REQUIRE(next(w) == heartbeat);  // registered, and idle heartbeats flow
+        send(w, heartbeat);
+        auto client = dealer(ctx, ep);
+        send(client, v01 ? S{"", "MDPC01", "slow", "job"} : S{"MDPC02", "\x01", "slow", "job"});
+        S request;
+        do request = next(w);
+        while (request == heartbeat);
+        REQUIRE(request.size() == (v01 ? 6u : 5u));
+        // One HEARTBEAT that had left before the worker read the request, then silence while it works.
+        send(w, heartbeat);
+        CHECK(next(client, Duration{800}).empty());  // 800 ms of work: nothing comes back meanwhile
+        const std::string& client_id = request[v01 ? 3 : 2];
+        send(w,
+             v01 ? S{"", "MDPW01", "\x03", client_id, "", "JOB"} : S{"MDPW02", "\x04", client_id, "", "JOB"});
+        CHECK(next(client) == (v01 ? S{"", "MDPC01", "slow", "JOB"} : S{"MDPC02", "\x03", "slow", "JOB"}));
+        // Not expired: it is still registered (idle heartbeats come, no DISCONNECT).
+        CHECK(next(w) == heartbeat);
+        send(w, v01 ? S{"", "MDPW01", "\x05"} : S{"MDPW02", "\x06"});
+    }
+    CHECK(broker->count("expired") == 0);
+    CHECK(stops_cleanly(*broker));
 }
