@@ -41,7 +41,6 @@ int main(int argc, char** argv) {
     cli.parse(argc, argv);
     const auto version = parse_version(mdp);
     if (!version) cli.fail("--mdp must be 0.1, 0.2 or majortomo");
-    if (async && *version != Version::v01) cli.fail("--async speaks 0.1 only (for now)");
     install_stop_signals();
 
     zmq::context_t context;
@@ -76,7 +75,12 @@ int main(int argc, char** argv) {
         }
         retried = client.stats().retries;
     } else {
-        AsyncClient client(context, AsyncClientOptions{broker, timeout, attempts});
+        AsyncClientOptions o{broker, timeout, attempts, *version};
+        o.on_partial = [](std::uint64_t id, Frames&& partial) {
+            std::printf("mdclient: request id %llu partial %s\n", static_cast<unsigned long long>(id),
+                        printable(partial).c_str());
+        };
+        AsyncClient client(context, o);
         StopSignalHook hook([&] { client.request_stop(); });  // SIGINT/SIGTERM: in flight -> `interrupted`
         std::unordered_map<std::uint64_t, long> index;        // request id -> request number
         long next = 1;

@@ -163,6 +163,10 @@ bool Worker::reply(Request&& request, Frames body) {
     return core_.reply(std::move(request), std::move(body), clock_.now(), out_);
 }
 
+bool Worker::partial(const Request& request, Frames body) {
+    return core_.partial(request, std::move(body), clock_.now(), out_);
+}
+
 void Worker::run(const Handler& handler) {
     run(StreamHandler([&handler](Frames&& body, const PartialSink&) { return handler(std::move(body)); }));
 }

@@ -3,6 +3,7 @@
 // Messages are written frame by frame from docs/protocols.md, never built with our encoder.
 #include <doctest/doctest.h>
 #include <pirates/common/outbox.hpp>
+#include <pirates/majordomo/async_client.hpp>
 #include <pirates/majordomo/broker_core.hpp>
 #include <pirates/majordomo/client.hpp>
 
@@ -11,6 +12,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <map>
+#include <set>
 #include <thread>
 
 using namespace pirates;
@@ -401,6 +404,28 @@ TEST_CASE(
             worker->signal(SIGTERM);
             CHECK(worker->wait_exit(Duration{5000}) == 0);
         }
+    }
+    {
+        // The async client: partials by request id, each request's three before its completion.
+        auto worker = md_worker(ep, {"--mdp", "0.2", "--partials", "3"});
+        REQUIRE(worker->wait_for("connecting to"));
+        zmq::context_t ctx;
+        std::map<std::uint64_t, S> partials;
+        AsyncClientOptions o{ep, Duration{5000}, 1, Version::v02};
+        o.on_partial = [&](std::uint64_t id, Frames&& body) { partials[id].push_back(body[0].to_string()); };
+        AsyncClient client(ctx, o);
+        std::set<std::uint64_t> ids;
+        for (int i = 0; i < 5; ++i) ids.insert(client.send("echo", make_frames({"r" + std::to_string(i)})));
+        for (int i = 0; i < 5; ++i) {
+            auto c = client.recv(Duration{5000});
+            REQUIRE(c);
+            REQUIRE(c->ok());
+            CHECK(ids.erase(c->id) == 1);
+            CHECK(partials[c->id] == S{"partial 1/3", "partial 2/3", "partial 3/3"});
+        }
+        CHECK(client.stats().partials == 15);
+        worker->signal(SIGTERM);
+        CHECK(worker->wait_exit(Duration{5000}) == 0);
     }
     // mdclient --mdp 0.2 prints each partial; a 0.1 mdclient gets only the FINAL (the broker drops the
     // PARTIALs it cannot take).

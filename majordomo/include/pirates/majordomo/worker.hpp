@@ -51,6 +51,9 @@ class Worker {
     // Send the reply to a request from recv()/on_readable()/attach(). An empty body is sent as one empty
     // frame. Returns false (and drops the reply) if the connection it came on has been replaced since.
     bool reply(Request&& request, Frames body);
+    // A 0.2 PARTIAL reply to a request not yet answered (from this thread; a handler on another thread uses
+    // handle()'s sink). False, and dropped, under 0.1 or when the connection it came on was replaced.
+    bool partial(const Request& request, Frames body);
     // recv -> handler -> reply until request_stop(), each handler on its own thread (see above).
     void run(const Handler& handler);
     void run(const StreamHandler& handler);
