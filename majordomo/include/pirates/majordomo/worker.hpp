@@ -26,6 +26,7 @@
 #include <pirates/majordomo/worker_core.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 
 namespace pirates::majordomo {
@@ -98,6 +99,10 @@ class Worker {
     void register_with(Reactor& reactor);
     void unregister();
 
+    struct HandlerThread;
+    bool on_handler_message();
+    void deliver_from_handler(Frames&& message);
+
     zmq::context_t& context_;
     const ClockSource& clock_;
     WorkerCore core_;
@@ -112,6 +117,10 @@ class Worker {
     std::optional<Request> ready_;  // a request read by recv()'s reactor turn
     bool handed_out_ = false;       // recv() returned a request since the last recv()
     StopSource stop_;
+    // handle(): the handler's thread (started by the first call), the request it works on, its answer.
+    std::unique_ptr<HandlerThread> handler_thread_;
+    const Request* handler_request_ = nullptr;
+    std::optional<Frames> handler_answer_;
 };
 
 }  // namespace pirates::majordomo
