@@ -523,3 +523,48 @@ TEST_CASE("a Guide-style worker, silent while busy far longer than heartbeat x l
     CHECK(broker->count("expired") == 0);
     CHECK(stops_cleanly(*broker));
 }
+
+TEST_CASE("client codec, 0.2 and majortomo: requests as the broker expects them, PARTIAL/FINAL decoded") {
+    CHECK(strings(encode_client_request(Version::v02, "svc", make_frames({"a", "b"}))) ==
+          S{"MDPC02", "\x01", "svc", "a", "b"});
+    CHECK(strings(encode_client_request(Version::majortomo, "svc", make_frames({"a"}))) ==
+          S{"", "MDPC02", "\x02", "svc", "a"});
+    CHECK(strings(encode_client_request(Version::v01, "svc", make_frames({"a"}))) ==
+          S{"", "MDPC01", "svc", "a"});
+    auto partial = decode_client_answer(make_frames({"MDPC02", "\x02", "svc", "p"}), Version::v02);
+    REQUIRE(partial);
+    CHECK_FALSE(partial->final);
+    CHECK(partial->service.to_string_view() == "svc");
+    CHECK(strings(partial->body) == S{"p"});
+    auto final = decode_client_answer(make_frames({"MDPC02", "\x03", "svc", "f", "g"}), Version::v02);
+    REQUIRE(final);
+    CHECK(final->final);
+    CHECK(strings(final->body) == S{"f", "g"});
+    auto mt = decode_client_answer(make_frames({"", "MDPC02", "\x03", "p"}), Version::majortomo);
+    REQUIRE(mt);
+    CHECK_FALSE(mt->final);
+    CHECK(strings(mt->body) == S{"p"});
+    auto mtf = decode_client_answer(make_frames({"", "MDPC02", "\x04", "f"}), Version::majortomo);
+    REQUIRE(mtf);
+    CHECK(mtf->final);
+    auto v01 = decode_client_answer(make_frames({"", "MDPC01", "svc", "r"}), Version::v01);
+    REQUIRE(v01);
+    CHECK(v01->final);
+    // Malformed for the version spoken.
+    for (auto bad : std::vector<std::pair<std::vector<std::string_view>, Version>>{
+             {{"MDPC02", "\x01", "svc", "x"}, Version::v02},         // REQUEST is not a reply
+             {{"MDPC02", "\x03", "svc"}, Version::v02},              // no body
+             {{"", "MDPC02", "\x03", "svc", "x"}, Version::v02},     // majortomo framing to a 0.2 client
+             {{"MDPC02", "\x04", "x"}, Version::majortomo},          // no empty frame
+             {{"", "MDPC02", "\x02", "x"}, Version::majortomo},      // 0x02 is not a majortomo reply
+             {{"", "MDPC02", "\x04"}, Version::majortomo},           // no body
+             {{"", "MDPC01", "svc", "x"}, Version::v02},             // 0.1 to a 0.2 client
+             {{"MDPC02", "\x03\x03", "svc", "x"}, Version::v02}}) {  // two-byte command
+        Frames m;
+        for (auto p : bad.first) m.add(Frame(p.data(), p.size()));
+        CHECK_FALSE(decode_client_answer(std::move(m), bad.second));
+    }
+    CHECK(parse_version("0.2") == Version::v02);
+    CHECK(parse_version("majortomo") == Version::majortomo);
+    CHECK_FALSE(parse_version("0.3"));
+}
