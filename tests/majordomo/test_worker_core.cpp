@@ -397,7 +397,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "worker core: no PARTIAL under 0.1; while handling, heartbeats go on and broker silence is not counted") {
+    "worker core: no PARTIAL under 0.1, while handling, heartbeats go on and broker silence is not counted") {
     Fixture f;
     f.connected();
     auto request = f.recv({"", "MDPW01", REQUEST, "C", "", "job"});
