@@ -344,13 +344,13 @@ int main(int argc, char** argv) {
             row("1 client x 1, p99 us", "%-34s %12.1f %12.1f %8.2f\n", raw_p99, mdp_p99);
         }
         row("4 clients x 16, 8 workers, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate8, mdp_rate8);
+        row("  vs raw one-at-a-time LRU queue", "%-34s %12.0f %12.0f %8.2f\n", lru_rate8, mdp_rate8);
         if (!only_throughput) {
             row02("1 x 1, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate1, v02_rate1);
             row02("1 x 1, p50 us", "%-34s %12.1f %12.1f %8.2f\n", raw_p50, v02_p50);
             row02("1 x 1, p99 us", "%-34s %12.1f %12.1f %8.2f\n", raw_p99, v02_p99);
         }
         row02("4 x 16, 8 w, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate8, v02_rate8);
-        row("  vs raw one-at-a-time LRU queue", "%-34s %12.0f %12.0f %8.2f\n", lru_rate8, mdp_rate8);
         std::printf("%-34s %12s %12.0f\n", fmt::format("{} B, broker core alone, CPU ns/req", body).c_str(),
                     "-", core_ns_per_request(200000, body));
         std::fflush(stdout);
