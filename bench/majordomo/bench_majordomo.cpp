@@ -1,6 +1,7 @@
 // bench_majordomo: what the Majordomo broker costs, against raw libzmq doing the same hops in the same run.
 //   (a) raw:  DEALER clients -> ROUTER/DEALER zmq::proxy -> REP echo workers
 //   (b) MDP:  DEALER clients speaking MDPC01 -> pirates::majordomo::Broker -> pirates::majordomo::Worker echo
+//   (c) the same as (b) in 18/MDP 0.2 (MDPC02 / MDPW02 on both sides)
 //   (a') on the 8-worker load also: raw ROUTER/ROUTER LRU queue -> REQ echo workers, one request per
 //        worker at a time as MDP must (what the broker costs, without the proxy's pipelining)
 // Loads: 1 client x 1 in flight (latency p50/p99, req/s) and 4 clients x 16 in flight across 8 workers
@@ -36,6 +37,9 @@ struct Figures {
 };
 
 // One client thread: `count` requests with `window` in flight; records round-trip times when window == 1.
+// With mdp, `version` is the framing spoken (the broker answers each in its own).
+Version version = Version::v01;
+
 void run_client(zmq::context_t& ctx, const std::string& ep, bool mdp, std::size_t body_size, int count,
                 int window, std::vector<double>* latencies) {
     zmq::socket_t s(ctx, zmq::socket_type::dealer);
@@ -45,7 +49,7 @@ void run_client(zmq::context_t& ctx, const std::string& ep, bool mdp, std::size_
     auto make = [&] {
         Frames body;
         body.add(frame(payload));
-        if (mdp) return encode_client_request("echo", std::move(body));
+        if (mdp) return encode_client_request(version, "echo", std::move(body));
         body.push(Frame());  // "" for the REP worker
         return body;
     };
@@ -190,7 +194,9 @@ struct MdpSystem {
         broker = std::make_unique<Broker>(ctx, options);
         broker_thread = std::thread([this] { broker->run(); });
         for (int i = 0; i < n; ++i) {
-            workers.push_back(std::make_unique<Worker>(ctx, WorkerOptions{broker->endpoint(), "echo"}));
+            WorkerOptions o{broker->endpoint(), "echo"};
+            o.version = version;
+            workers.push_back(std::make_unique<Worker>(ctx, o));
         }
         for (auto& w : workers)
             threads.emplace_back([&w] { w->run([](Frames&& body) { return std::move(body); }); });
@@ -284,7 +290,7 @@ int main(int argc, char** argv) {
     std::printf("%-34s %12s %12s %8s\n", "load", "raw", "mdp", "mdp/raw");
     for (std::size_t body : {std::size_t{16}, std::size_t{4096}}) {
         std::vector<double> raw_rate1, mdp_rate1, raw_p50, mdp_p50, raw_p99, mdp_p99, raw_rate8, mdp_rate8,
-            lru_rate8;
+            lru_rate8, v02_rate1, v02_p50, v02_p99, v02_rate8;
         for (int r = 0; r < repeat; ++r) {
             if (!only_throughput) {
                 {
@@ -294,12 +300,13 @@ int main(int argc, char** argv) {
                     raw_p50.push_back(f.p50);
                     raw_p99.push_back(f.p99);
                 }
-                {
+                for (Version v : {Version::v01, Version::v02}) {
+                    version = v;
                     MdpSystem mdp(1);
                     auto f = run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 1, 1, latency_requests);
-                    mdp_rate1.push_back(f.rate);
-                    mdp_p50.push_back(f.p50);
-                    mdp_p99.push_back(f.p99);
+                    (v == Version::v01 ? mdp_rate1 : v02_rate1).push_back(f.rate);
+                    (v == Version::v01 ? mdp_p50 : v02_p50).push_back(f.p50);
+                    (v == Version::v01 ? mdp_p99 : v02_p99).push_back(f.p99);
                 }
             }
             {
@@ -310,16 +317,26 @@ int main(int argc, char** argv) {
                 RawSystem lru(8, Middle::lru);
                 lru_rate8.push_back(run_load(lru.ctx, lru.ep, false, body, 4, 16, throughput_requests).rate);
             }
-            {
+            for (Version v : {Version::v01, Version::v02}) {
+                version = v;
                 MdpSystem mdp(8);
-                mdp_rate8.push_back(
-                    run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 4, 16, throughput_requests).rate);
+                (v == Version::v01 ? mdp_rate8 : v02_rate8)
+                    .push_back(
+                        run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 4, 16, throughput_requests)
+                            .rate);
             }
         }
         auto row = [&](const char* what, const char* fmt_, const std::vector<double>& a,
                        const std::vector<double>& b) {
             double x = median(a), y = median(b);
             std::printf(fmt_, fmt::format("{} B, {}", body, what).c_str(), x, y, x > 0 ? y / x : 0.0);
+        };
+        // The 0.2 rows: the same loads in 18/MDP 0.2, beside the raw figure of the same run.
+        auto row02 = [&](const char* what, const char* fmt_, const std::vector<double>& a,
+                         const std::vector<double>& b) {
+            double x = median(a), y = median(b);
+            std::printf(fmt_, fmt::format("{} B, MDP 0.2, {}", body, what).c_str(), x, y,
+                        x > 0 ? y / x : 0.0);
         };
         if (!only_throughput) {
             row("1 client x 1, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate1, mdp_rate1);
@@ -328,6 +345,12 @@ int main(int argc, char** argv) {
         }
         row("4 clients x 16, 8 workers, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate8, mdp_rate8);
         row("  vs raw one-at-a-time LRU queue", "%-34s %12.0f %12.0f %8.2f\n", lru_rate8, mdp_rate8);
+        if (!only_throughput) {
+            row02("1 x 1, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate1, v02_rate1);
+            row02("1 x 1, p50 us", "%-34s %12.1f %12.1f %8.2f\n", raw_p50, v02_p50);
+            row02("1 x 1, p99 us", "%-34s %12.1f %12.1f %8.2f\n", raw_p99, v02_p99);
+        }
+        row02("4 x 16, 8 w, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate8, v02_rate8);
         std::printf("%-34s %12s %12.0f\n", fmt::format("{} B, broker core alone, CPU ns/req", body).c_str(),
                     "-", core_ns_per_request(200000, body));
         std::fflush(stdout);

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
     int liveness = options.core.liveness;
     int max_queue = static_cast<int>(options.core.max_queue);
     int max_services = static_cast<int>(options.core.max_services);
+    int max_redeliveries = options.core.max_redeliveries;
     Duration summary{5000};
     CommandLine cli("mdbroker",
                     "Majordomo broker (7/MDP 0.1, 8/MMI): routes client requests to workers by service.");
@@ -46,11 +47,16 @@ int main(int argc, char** argv) {
                  "not read are dropped past it, so what waits for one peer is at most about hwm x "
                  "max-message-bytes (libzmq counts messages, not bytes)",
                  1)
+        .integer("max-redeliveries", max_redeliveries,
+                 "times a request is given back to its queue by busy workers expired (hung), then dropped "
+                 "(default 1; 0 = never)",
+                 0, 1000)
         .millis("summary-ms", summary, "interval of the one-line summary logged with -v (default 5000)");
     cli.parse(argc, argv);
     options.core.liveness = liveness;
     options.core.max_queue = static_cast<std::size_t>(max_queue);
     options.core.max_services = static_cast<std::size_t>(max_services);
+    options.core.max_redeliveries = max_redeliveries;
     if (cli.verbose()) options.summary_interval = summary;
 
     install_stop_signals();

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     std::string broker, service = "echo";
     int requests = 10, attempts = 3, window = 100;
     bool async = false;
+    std::string mdp = "0.1";
     Duration timeout{2500};
     CommandLine cli("mdclient",
                     "Majordomo client: sends requests to a service and checks the echoed replies.");
@@ -34,8 +35,12 @@ int main(int argc, char** argv) {
         .integer("window", window, "with --async: requests in flight at most (default 100)", 1)
         .millis("timeout-ms", timeout, "timeout per attempt (default 2500)")
         .integer("retries", attempts, "attempts per request, as the reference counts them (default 3)", 1,
-                 1000);
+                 1000)
+        .text("mdp", mdp,
+              "protocol: 0.1, 0.2 (prints each PARTIAL reply as it arrives) or majortomo (default 0.1)");
     cli.parse(argc, argv);
+    const auto version = parse_version(mdp);
+    if (!version) cli.fail("--mdp must be 0.1, 0.2 or majortomo");
     install_stop_signals();
 
     zmq::context_t context;
@@ -58,16 +63,24 @@ int main(int argc, char** argv) {
     };
 
     if (!async) {
-        Client client(context, ClientOptions{broker, timeout, attempts});
+        Client client(context, ClientOptions{broker, timeout, attempts, *version});
         StopSignalHook hook([&] { client.request_stop(); });  // SIGINT/SIGTERM: the request is `interrupted`
         for (long i = 1; i <= requests && !stop_requested() && !client.stop_requested(); ++i) {
             Frames body;
             body.add(frame(body_of(i)));
-            check(i, client.request(service, std::move(body)));
+            check(i, client.request(service, std::move(body), [i](Frames&& partial) {
+                std::printf("mdclient: request %ld partial %s\n", i, printable(partial).c_str());
+                std::fflush(stdout);
+            }));
         }
         retried = client.stats().retries;
     } else {
-        AsyncClient client(context, AsyncClientOptions{broker, timeout, attempts});
+        AsyncClientOptions o{broker, timeout, attempts, *version};
+        o.on_partial = [](std::uint64_t id, Frames&& partial) {
+            std::printf("mdclient: request id %llu partial %s\n", static_cast<unsigned long long>(id),
+                        printable(partial).c_str());
+        };
+        AsyncClient client(context, o);
         StopSignalHook hook([&] { client.request_stop(); });  // SIGINT/SIGTERM: in flight -> `interrupted`
         std::unordered_map<std::uint64_t, long> index;        // request id -> request number
         long next = 1;

@@ -32,7 +32,7 @@ void AsyncClient::transmit(std::uint64_t id, Pending& p, TimePoint now) {
     if (p.attempts > 1) ++stats_.retries;
     Frames body = share(p.body);
     body.push(make_correlation_frame(id));
-    if (!encode_client_request(p.service, std::move(body)).send(socket_, ZMQ_DONTWAIT))
+    if (!encode_client_request(options_.version, p.service, std::move(body)).send(socket_, ZMQ_DONTWAIT))
         log::debug("async client: socket full, request {} waits for its retry", id);
     deadlines_.push_back(Deadline{now + options_.timeout, id, p.attempts});
 }
@@ -105,7 +105,7 @@ void AsyncClient::on_readable() {
     while (true) {
         Frames m;
         if (!recv_nowait(socket_, m)) return;
-        auto reply = decode_client_reply(std::move(m));
+        auto reply = decode_client_answer(std::move(m), options_.version);
         if (!reply || reply->body.empty() || !is_correlation_frame(reply->body.front())) {
             ++stats_.malformed;
             log::debug("async client: discarded a reply without correlation frame");
@@ -113,11 +113,18 @@ void AsyncClient::on_readable() {
         }
         std::uint64_t id = correlation_id(reply->body.front());
         auto it = pending_.find(id);
-        if (it == pending_.end() || !equals(reply->service, it->second.service)) {
+        // (majortomo replies carry no service frame)
+        if (it == pending_.end() ||
+            (options_.version != Version::majortomo && !equals(reply->service, it->second.service))) {
             ++stats_.discarded;
             continue;
         }
         reply->body.pop();
+        if (!reply->final) {
+            ++stats_.partials;
+            if (options_.on_partial) options_.on_partial(id, std::move(reply->body));
+            continue;
+        }
         ++stats_.replies;
         const int attempts = it->second.attempts;
         complete(id, std::move(it->second), Outcome<Frames>::answered(std::move(reply->body), attempts));

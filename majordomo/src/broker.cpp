@@ -108,12 +108,13 @@ std::string Broker::summary() const {
         "services {} workers {} idle {} queued {} queued-bytes {} | requests {} replies {} mmi {} queue-full "
         "{} "
         "queue-bytes-full {} requests-expired {} service-limit {} evicted {} malformed {} protocol-errors {} "
-        "expired {} vanished {} requeued {} unroutable {} hwm-drops {} connections {} closed {}",
+        "expired {} vanished {} requeued {} unroutable {} hwm-drops {} connections {} closed {} partials {} "
+        "partials-dropped {} busy-expired {} redelivery-drops {}",
         core_.service_count(), core_.worker_count(), core_.idle_count(), core_.queued_count(),
         core_.queued_bytes(), s.requests, s.replies, s.mmi_requests, s.queue_full_drops, s.queue_bytes_drops,
         s.requests_expired, s.service_limit_drops, s.evicted_requests, s.malformed, s.protocol_errors,
         s.expired, s.workers_vanished, s.requests_requeued, s.unroutable, s.hwm_drops, d.connections_accepted,
-        d.connections_closed);
+        d.connections_closed, s.partials, s.partials_dropped, s.busy_expired, s.redelivery_drops);
 }
 
 void Broker::publish() {

@@ -34,22 +34,31 @@ struct BrokerCore::Impl {
         Service* service = nullptr;
         bool idle = false;
         int connection = no_connection;
+        Version version = Version::v01;  // the framing of its READY
+        bool beats_while_busy = false;   // it sent a HEARTBEAT while it held a request: expirable when busy
+        int busy_beats = 0;              // HEARTBEATs received during the current request
+        bool expired = false;            // being forgotten by expiry (its request counts a redelivery)
         TimePoint expiry{};
         TimePoint heartbeat_at{};
         // While busy: the request it works on, a second handle on the frames sent (share(): no payload
         // copy), given back to the queue if the worker is forgotten before it replies.
         Frame request_client;
         Frames request_body;
-        detail::Hook<Worker> idle_hook;    // in service->idle while idle
-        detail::Hook<Worker> beat_hook;    // in beats_ while idle
-        detail::Hook<Worker> expiry_hook;  // in expiry_ while idle
-        detail::Hook<Worker> busy_hook;    // in busy_ while busy
+        Version request_version = Version::v01;  // the framing of the request's client
+        int request_redeliveries = 0;            // times it was given back by expired workers before
+        detail::Hook<Worker> idle_hook;          // in service->idle while idle
+        detail::Hook<Worker> beat_hook;          // in beats_ while idle
+        detail::Hook<Worker> expiry_hook;        // in expiry_ while idle
+        detail::Hook<Worker> busy_hook;          // in busy_ while busy (unless beats_while_busy)
+        detail::Hook<Worker> beating_hook;       // in busy_beating_ while busy (if beats_while_busy)
     };
     // A queued request: a heap node, so it can leave its queue or expiring_ from anywhere in O(1).
     struct Pending {
         Frame client;
         Frames body;
         Service* service = nullptr;
+        Version version = Version::v01;    // the client's framing
+        int redeliveries = 0;              // times given back by a worker forgotten while busy
         std::size_t bytes = 0;             // what it counts against max_queue_bytes
         TimePoint expires{};               // when request_ttl runs out (if linked in expiring_)
         bool parked = false;               // its ttl_hook is in service->parked, not in expiring_
@@ -69,11 +78,13 @@ struct BrokerCore::Impl {
     };
 
     // `body` is the received message with its header frames taken off: it is re-headed and sent in place.
-    void on_client(Frame&& identity, Frame&& service, Frames& body, TimePoint now, Outbox& out);
-    void on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox& out);
-    void on_ready(Frame&& identity, Frame&& service, int connection, TimePoint now, Outbox& out);
-    void on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out);
-    void protocol_error(Frame&& identity, Worker* known, std::string_view what, TimePoint now, Outbox& out);
+    void on_client(Frame&& identity, Frame&& service, Version v, Frames& body, TimePoint now, Outbox& out);
+    void on_mmi(Frame&& identity, Frame&& service, Version v, Frames& body, Outbox& out);
+    void on_ready(Frame&& identity, Frame&& service, Version v, int connection, TimePoint now, Outbox& out);
+    void on_reply(Worker& w, Frame&& client, Frames& body, bool final, TimePoint now, Outbox& out);
+    // `v`: the framing of the DISCONNECT (the one the peer just spoke).
+    void protocol_error(Frame&& identity, Worker* known, Version v, std::string_view what, TimePoint now,
+                        Outbox& out);
 
     Worker* find_worker(std::string_view identity);
     Service* find_service(std::string_view name);
@@ -81,7 +92,8 @@ struct BrokerCore::Impl {
     void make_idle(Worker& w, TimePoint now, Outbox& out);
     // Sends the request to `w` and makes it busy. False if the worker was gone (or its pipe full): then
     // `client` and `body` are as they were and the caller forgets the worker.
-    bool send_request(Worker& w, Frame& client, Frames& body, TimePoint now, Outbox& out);
+    bool send_request(Worker& w, Frame& client, Version client_version, int redeliveries, Frames& body,
+                      TimePoint now, Outbox& out);
     // Hands queued requests to idle workers, oldest first, forgetting workers found gone on the way.
     void dispatch(Service& s, TimePoint now, Outbox& out);
     void expire(Worker& w, std::string_view why, TimePoint now, Outbox& out);
@@ -95,7 +107,7 @@ struct BrokerCore::Impl {
     void maybe_remove_service(Service& s);
     Service* create_service(std::string_view name);
     // Queues a request at the back (new) or the front (given back by a forgotten worker).
-    void enqueue(Service& s, Frame&& client, Frames&& body, std::size_t bytes, bool front, TimePoint now);
+    Pending& enqueue(Service& s, Frame&& client, Frames&& body, std::size_t bytes, bool front, TimePoint now);
     void link_ttl(Pending& p, TimePoint now);
     // Unlinks a queued request from every list and the counters; the caller deletes or sends it.
     void unqueue(Pending& p);
@@ -113,6 +125,7 @@ struct BrokerCore::Impl {
     std::unordered_map<std::string, Worker, detail::StringHash, std::equal_to<>> workers_;
     detail::List<Worker, &Worker::expiry_hook> expiry_;
     detail::List<Worker, &Worker::busy_hook> busy_;
+    detail::List<Worker, &Worker::beating_hook> busy_beating_;  // busy, expired by heartbeat x liveness
     detail::List<Worker, &Worker::beat_hook> beats_;
     // Services with queued requests but no worker, oldest first: when max_services exist, the oldest of them
     // is evicted (its requests dropped) to make room, so requests for names nobody serves cannot lock real
@@ -166,15 +179,19 @@ void BrokerCore::Impl::on_message(Frames&& message, TimePoint now, Outbox& out, 
     BrokerHeader& header = decoded.value();
     switch (header.kind) {
         case InboundKind::client_request:
-            on_client(std::move(identity), std::move(header.name), message, now, out);
+            on_client(std::move(identity), std::move(header.name), header.version, message, now, out);
             return;
         case InboundKind::ready:
-            on_ready(std::move(identity), std::move(header.name), connection, now, out);
+            on_ready(std::move(identity), std::move(header.name), header.version, connection, now, out);
             return;
         default:
             break;
     }
     Worker* w = find_worker(identity.to_string_view());
+    if (w && w->version != header.version) {
+        protocol_error(std::move(identity), w, header.version, "a worker changed its MDP version", now, out);
+        return;
+    }
     if (header.kind == InboundKind::disconnect) {
         if (w) {
             ++stats_.worker_disconnects;
@@ -186,15 +203,22 @@ void BrokerCore::Impl::on_message(Frames&& message, TimePoint now, Outbox& out, 
         return;
     }
     if (!w) {
-        protocol_error(std::move(identity), nullptr,
-                       header.kind == InboundKind::reply ? "REPLY from an unknown worker"
-                                                         : "HEARTBEAT from an unknown worker",
+        protocol_error(std::move(identity), nullptr, header.version,
+                       header.kind == InboundKind::heartbeat ? "HEARTBEAT from an unknown worker"
+                                                             : "a reply from an unknown worker",
                        now, out);
         return;
     }
-    if (header.kind == InboundKind::reply) {
-        on_reply(*w, std::move(header.name), message, now, out);  // refreshes it too
+    if (header.kind == InboundKind::reply || header.kind == InboundKind::partial) {
+        on_reply(*w, std::move(header.name), message, header.kind == InboundKind::reply, now,
+                 out);  // refreshes it too
     } else {
+        // Two HEARTBEATs within one request: the first may have left a silent worker just before it read
+        // the request; a worker that sends two is heartbeating while it works.
+        if (!w->idle && !w->beats_while_busy && ++w->busy_beats >= 2) {
+            w->beats_while_busy = true;  // from now on, expired busy too when it falls silent
+            log::debug("worker {} heartbeats while busy", hex(w->identity));
+        }
         refresh(*w, now);
         ++stats_.heartbeats_received;
     }
@@ -206,12 +230,12 @@ void BrokerCore::Impl::on_connection_closed(int connection, TimePoint now, Outbo
     vanished(*it->second, "its connection closed", now, out);
 }
 
-void BrokerCore::Impl::on_client(Frame&& identity, Frame&& service, Frames& body, TimePoint now,
+void BrokerCore::Impl::on_client(Frame&& identity, Frame&& service, Version v, Frames& body, TimePoint now,
                                  Outbox& out) {
     ++stats_.requests;
     std::string_view name = service.to_string_view();
     if (is_mmi(name)) {
-        on_mmi(std::move(identity), std::move(service), body, out);
+        on_mmi(std::move(identity), std::move(service), v, body, out);
         return;
     }
     Service* s = find_service(name);
@@ -224,7 +248,7 @@ void BrokerCore::Impl::on_client(Frame&& identity, Frame&& service, Frames& body
     // The common case: straight to the LRU idle worker (the next one if that one is found gone).
     while (s->queue.empty() && !s->idle.empty()) {
         Worker& w = *s->idle.front();
-        if (send_request(w, identity, body, now, out)) return;
+        if (send_request(w, identity, v, 0, body, now, out)) return;
         ++stats_.workers_vanished;
         log::debug("worker {} of '{}' gone when sent a request: forgotten", hex(w.identity), s->name);
         forget(w, now);  // idle: nothing given back; the service stays (we queue into it below)
@@ -256,13 +280,14 @@ void BrokerCore::Impl::on_client(Frame&& identity, Frame&& service, Frames& body
         maybe_remove_service(*s);
         return;
     }
-    enqueue(*s, std::move(identity), std::move(body), bytes, false, now);  // the one move: a queued request
+    // The one move: a queued request.
+    enqueue(*s, std::move(identity), std::move(body), bytes, false, now).version = v;
     dispatch(*s, now, out);
 }
 
-void BrokerCore::Impl::enqueue(Service& s, Frame&& client, Frames&& body, std::size_t bytes, bool front,
-                               TimePoint now) {
-    auto* p = new Pending{std::move(client), std::move(body), &s, bytes, {}, false, {}, {}};
+BrokerCore::Impl::Pending& BrokerCore::Impl::enqueue(Service& s, Frame&& client, Frames&& body,
+                                                     std::size_t bytes, bool front, TimePoint now) {
+    auto* p = new Pending{std::move(client), std::move(body), &s, Version::v01, 0, bytes, {}, false, {}, {}};
     if (front)
         s.queue.push_front(*p);
     else
@@ -270,6 +295,7 @@ void BrokerCore::Impl::enqueue(Service& s, Frame&& client, Frames&& body, std::s
     ++queued_;
     queued_bytes_ += bytes;
     link_ttl(*p, now);
+    return *p;
 }
 
 void BrokerCore::Impl::link_ttl(Pending& p, TimePoint now) {
@@ -298,7 +324,7 @@ void BrokerCore::Impl::unqueue(Pending& p) {
     }
 }
 
-void BrokerCore::Impl::on_mmi(Frame&& identity, Frame&& service, Frames& body, Outbox& out) {
+void BrokerCore::Impl::on_mmi(Frame&& identity, Frame&& service, Version v, Frames& body, Outbox& out) {
     ++stats_.mmi_requests;
     // As the reference: the name is the body's last frame, and the code replaces that frame; any frames
     // before it travel back untouched (our async client's correlation frame among them).
@@ -309,7 +335,7 @@ void BrokerCore::Impl::on_mmi(Frame&& identity, Frame&& service, Frames& body, O
     }
     body.remove();
     body.add(copy_frame(code));
-    push_client_reply_header(body, service.to_string_view());
+    push_client_reply_header(body, service.to_string_view(), v, true);
     send_to(std::move(identity), body, out);
 }
 
@@ -329,16 +355,16 @@ void BrokerCore::Impl::send_to(Frame&& identity, Frames& message, Outbox& out) {
     }
 }
 
-void BrokerCore::Impl::on_ready(Frame&& identity, Frame&& service, int connection, TimePoint now,
+void BrokerCore::Impl::on_ready(Frame&& identity, Frame&& service, Version v, int connection, TimePoint now,
                                 Outbox& out) {
     std::string_view id = identity.to_string_view();
     if (Worker* known = find_worker(id)) {
-        protocol_error(std::move(identity), known, "READY from a worker already registered", now, out);
+        protocol_error(std::move(identity), known, v, "READY from a worker already registered", now, out);
         return;
     }
     std::string_view name = service.to_string_view();
     if (is_mmi(name)) {
-        protocol_error(std::move(identity), nullptr, "READY for an mmi.* service", now, out);
+        protocol_error(std::move(identity), nullptr, v, "READY for an mmi.* service", now, out);
         return;
     }
     if (connection != no_connection) {
@@ -352,7 +378,7 @@ void BrokerCore::Impl::on_ready(Frame&& identity, Frame&& service, int connectio
         ++stats_.service_limit_drops;
         log::debug("READY for new service {} refused: {} services with workers exist", printable(service),
                    services_.size());
-        Frames m = encode_disconnect();
+        Frames m = encode_disconnect(v);
         send_to(std::move(identity), m, out);
         ++stats_.disconnects_sent;
         return;
@@ -361,17 +387,35 @@ void BrokerCore::Impl::on_ready(Frame&& identity, Frame&& service, int connectio
     Worker& w = it->second;
     w.identity = it->first;
     w.service = s;
+    w.version = v;
     w.connection = connection;
     if (connection != no_connection) connections_[connection] = &w;
     if (s->workers++ == 0) orphans_.erase(*s);
     ++stats_.workers_registered;
-    log::debug("worker {} ready for '{}' (connection {})", hex(w.identity), s->name, connection);
+    log::debug("worker {} ready for '{}' (MDP {}, connection {})", hex(w.identity), s->name, version_name(v),
+               connection);
     make_idle(w, now, out);
 }
 
-void BrokerCore::Impl::on_reply(Worker& w, Frame&& client, Frames& body, TimePoint now, Outbox& out) {
+void BrokerCore::Impl::on_reply(Worker& w, Frame&& client, Frames& body, bool final, TimePoint now,
+                                Outbox& out) {
+    // The client's framing: the one of the request the worker holds; for an unsolicited reply (an idle
+    // worker), the worker's own.
+    const Version v = w.idle ? w.version : w.request_version;
+    if (!final) {
+        refresh(w, now);  // a sign of life; the worker stays busy
+        if (!has_partials(v)) {
+            ++stats_.partials_dropped;
+            log::debug("PARTIAL for 0.1 client {} dropped", hex(client.to_string_view()));
+            return;
+        }
+        ++stats_.partials;
+        push_client_reply_header(body, w.service->name, v, false);
+        send_to(std::move(client), body, out);
+        return;
+    }
     ++stats_.replies;
-    push_client_reply_header(body, w.service->name);
+    push_client_reply_header(body, w.service->name, v, true);
     send_to(std::move(client), body, out);
     if (w.idle) {
         refresh(w, now);  // an unsolicited reply: an idle worker is never added to the idle list twice
@@ -382,12 +426,12 @@ void BrokerCore::Impl::on_reply(Worker& w, Frame&& client, Frames& body, TimePoi
     }
 }
 
-void BrokerCore::Impl::protocol_error(Frame&& identity, Worker* known, std::string_view what, TimePoint now,
-                                      Outbox& out) {
+void BrokerCore::Impl::protocol_error(Frame&& identity, Worker* known, Version v, std::string_view what,
+                                      TimePoint now, Outbox& out) {
     ++stats_.protocol_errors;
     log::debug("protocol error from {}: {}; sending DISCONNECT", hex(identity.to_string_view()), what);
     if (known) drop_worker(*known, now, out);
-    Frames m = encode_disconnect();
+    Frames m = encode_disconnect(v);
     send_to(std::move(identity), m, out);
     ++stats_.disconnects_sent;
 }
@@ -402,14 +446,21 @@ void BrokerCore::Impl::refresh(Worker& w, TimePoint now) {
         list.erase(w);
         list.push_back(w);
     };
-    if (w.idle)
+    if (w.idle) {
         move_to_tail(expiry_, ttl_);
-    else
+    } else if (w.beats_while_busy) {
+        busy_.erase(w);  // (it learned to heartbeat while busy in this request)
+        Duration d = ttl_;
+        if (config_.busy_timeout.count() > 0) d = std::min(d, config_.busy_timeout);
+        move_to_tail(busy_beating_, d);
+    } else {
         move_to_tail(busy_, config_.busy_timeout);
+    }
 }
 
 void BrokerCore::Impl::make_idle(Worker& w, TimePoint now, Outbox& out) {
     busy_.erase(w);
+    busy_beating_.erase(w);
     w.idle = true;
     refresh(w, now);
     TimePoint beat = now + config_.heartbeat;
@@ -420,15 +471,19 @@ void BrokerCore::Impl::make_idle(Worker& w, TimePoint now, Outbox& out) {
     dispatch(*w.service, now, out);  // may find w gone and forget it: callers do not touch w afterwards
 }
 
-bool BrokerCore::Impl::send_request(Worker& w, Frame& client, Frames& body, TimePoint now, Outbox& out) {
+bool BrokerCore::Impl::send_request(Worker& w, Frame& client, Version client_version, int redeliveries,
+                                    Frames& body, TimePoint now, Outbox& out) {
     // Keep a second handle on the request (frames shared, payloads not copied) before the send consumes it.
     w.request_client = Frame();
     w.request_client.copy(client);
     w.request_body = share(body);
-    push_request_header(body, std::move(client));
+    w.request_version = client_version;
+    w.request_redeliveries = redeliveries;
+    w.busy_beats = 0;
+    push_request_header(body, std::move(client), w.version);
     if (send_to_worker(w, body, out) != SendResult::sent) {
         body.pop();  // the worker's identity
-        client = pop_request_header(body);
+        client = pop_request_header(body, w.version);
         w.request_client = Frame();
         w.request_body.clear();
         return false;
@@ -446,7 +501,7 @@ void BrokerCore::Impl::dispatch(Service& s, TimePoint now, Outbox& out) {
     while (!s.queue.empty() && !s.idle.empty()) {
         Pending& p = *s.queue.front();
         Worker& w = *s.idle.front();
-        if (!send_request(w, p.client, p.body, now, out)) {
+        if (!send_request(w, p.client, p.version, p.redeliveries, p.body, now, out)) {
             ++stats_.workers_vanished;
             log::debug("worker {} of '{}' gone when sent a request: forgotten", hex(w.identity), s.name);
             forget(w, now);  // idle: nothing given back; p stays at the front for the next worker
@@ -472,9 +527,19 @@ BrokerCore::Impl::Service& BrokerCore::Impl::forget(Worker& w, TimePoint now) {
     beats_.erase(w);
     expiry_.erase(w);
     busy_.erase(w);
+    busy_beating_.erase(w);
     if (w.connection != no_connection) {
         auto it = connections_.find(w.connection);
         if (it != connections_.end() && it->second == &w) connections_.erase(it);
+    }
+    if (!w.idle && !w.request_body.empty() && w.expired &&
+        w.request_redeliveries >= config_.max_redeliveries) {
+        ++stats_.redelivery_drops;
+        log::debug(
+            "request of {} from worker {} of '{}' dropped: given back {} times already (max-redeliveries)",
+            hex(w.request_client.to_string_view()), hex(w.identity), s.name, w.request_redeliveries);
+        w.request_client = Frame();
+        w.request_body.clear();
     }
     if (!w.idle && !w.request_body.empty()) {
         // Given back at the front: it is older than anything queued behind it. Already in memory (shared
@@ -484,7 +549,9 @@ BrokerCore::Impl::Service& BrokerCore::Impl::forget(Worker& w, TimePoint now) {
         ++stats_.requests_requeued;
         log::debug("request of {} from worker {} of '{}' back at the front of the queue",
                    hex(w.request_client.to_string_view()), hex(w.identity), s.name);
-        enqueue(s, std::move(w.request_client), std::move(w.request_body), bytes, true, now);
+        Pending& p = enqueue(s, std::move(w.request_client), std::move(w.request_body), bytes, true, now);
+        p.version = w.request_version;
+        p.redeliveries = w.request_redeliveries + (w.expired ? 1 : 0);
     }
     workers_.erase(workers_.find(w.identity));  // w is gone after this line
     if (--s.workers == 0) {
@@ -544,8 +611,9 @@ BrokerCore::Impl::Service* BrokerCore::Impl::create_service(std::string_view nam
 void BrokerCore::Impl::expire(Worker& w, std::string_view why, TimePoint now, Outbox& out) {
     ++stats_.expired;
     log::debug("worker {} of '{}' expired: {}", hex(w.identity), w.service->name, why);
-    if (send_command(w, encode_disconnect(), out))  // if it is only slow, it registers again
+    if (send_command(w, encode_disconnect(w.version), out))  // if it is only slow, it registers again
         ++stats_.disconnects_sent;
+    w.expired = true;
     drop_worker(w, now, out);
 }
 
@@ -579,11 +647,16 @@ void BrokerCore::Impl::tick(TimePoint now, Outbox& out) {
         if (w->expiry > now) break;
         expire(*w, "busy and silent for busy_timeout", now, out);
     }
+    while (Worker* w = busy_beating_.front()) {
+        if (w->expiry > now) break;
+        ++stats_.busy_expired;
+        expire(*w, "busy, heartbeating while busy, then silent for heartbeat x liveness", now, out);
+    }
     expire_requests(now);
     // Heartbeats to the idle workers whose heartbeat is due, in due order.
     while (Worker* w = beats_.front()) {
         if (w->heartbeat_at > now) break;
-        if (!send_command(*w, encode_heartbeat(), out)) {
+        if (!send_command(*w, encode_heartbeat(w->version), out)) {
             vanished(*w, "a heartbeat could not be sent", now, out);
             continue;
         }
@@ -600,6 +673,7 @@ TimePoint BrokerCore::Impl::next_deadline() const {
     TimePoint t = TimePoint::max();
     if (Worker* w = expiry_.front()) t = std::min(t, w->expiry);
     if (Worker* w = busy_.front()) t = std::min(t, w->expiry);
+    if (Worker* w = busy_beating_.front()) t = std::min(t, w->expiry);
     if (Worker* w = beats_.front()) t = std::min(t, w->heartbeat_at);
     if (Pending* p = expiring_.front()) t = std::min(t, p->expires);
     return t;
@@ -609,19 +683,21 @@ void BrokerCore::Impl::disconnect_all(Outbox& out) {
     // Shutting down: nobody would serve a request given back, so busy workers' requests are let go.
     const TimePoint now{};
     auto say_goodbye = [&](Worker& w) {
-        if (send_command(w, encode_disconnect(), out)) ++stats_.disconnects_sent;
+        if (send_command(w, encode_disconnect(w.version), out)) ++stats_.disconnects_sent;
         w.request_client = Frame();
         w.request_body.clear();
         maybe_remove_service(forget(w, now));
     };
     while (Worker* w = expiry_.front()) say_goodbye(*w);
     while (Worker* w = busy_.front()) say_goodbye(*w);
+    while (Worker* w = busy_beating_.front()) say_goodbye(*w);
 }
 
 std::optional<BrokerCore::WorkerView> BrokerCore::Impl::worker(std::string_view identity) const {
     auto it = workers_.find(identity);
     if (it == workers_.end()) return std::nullopt;
-    return WorkerView{it->second.service->name, it->second.idle, it->second.expiry};
+    return WorkerView{it->second.service->name, it->second.idle, it->second.expiry,
+                      it->second.beats_while_busy};
 }
 
 std::optional<BrokerCore::ServiceView> BrokerCore::Impl::service(std::string_view name) const {
@@ -639,7 +715,8 @@ std::vector<std::string> BrokerCore::Impl::expiry_order() const {
 std::string BrokerCore::Impl::check_invariants() const {
     std::string bad;
     auto fail = [&](std::string what) { bad += what + "; "; };
-    if (expiry_.size() + busy_.size() != workers_.size()) fail("expiry + busy list sizes != worker count");
+    if (expiry_.size() + busy_.size() + busy_beating_.size() != workers_.size())
+        fail("expiry + busy list sizes != worker count");
     std::size_t idle = 0, queued = 0, bytes = 0, in_ttl = 0;
     for (const auto& [name, s] : services_) {
         if (s.name != name) fail("service name mismatch");
@@ -694,7 +771,10 @@ std::string BrokerCore::Impl::check_invariants() const {
     for (const auto& [id, w] : workers_) {
         if (w.identity != id) fail("worker identity mismatch");
         if (w.idle != expiry_.contains(w)) fail("idle flag disagrees with expiry list");
-        if (w.idle == busy_.contains(w)) fail("idle flag disagrees with busy list");
+        if (w.idle == (busy_.contains(w) || busy_beating_.contains(w)))
+            fail("idle flag disagrees with busy list");
+        if (busy_beating_.contains(w) && !w.beats_while_busy) fail("silent worker in the beating busy list");
+        if (busy_.contains(w) && busy_beating_.contains(w)) fail("worker in both busy lists");
         if (w.idle != w.service->idle.contains(w)) fail("idle flag disagrees with idle list");
         if (w.idle != beats_.contains(w)) fail("idle flag disagrees with heartbeat list");
         if (!services_.contains(w.service->name)) fail("worker of a removed service");
@@ -715,6 +795,11 @@ std::string BrokerCore::Impl::check_invariants() const {
     last = TimePoint::min();
     busy_.for_each([&](const Worker& w) {
         if (w.expiry < last) fail("busy list out of order");
+        last = w.expiry;
+    });
+    last = TimePoint::min();
+    busy_beating_.for_each([&](const Worker& w) {
+        if (w.expiry < last) fail("beating busy list out of order");
         last = w.expiry;
     });
     last = TimePoint::min();

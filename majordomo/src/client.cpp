@@ -35,7 +35,8 @@ void Client::transmit(std::string_view service) {
     if (!socket_) reopen();  // closed by a stop
     // A shared copy: the request stays in the RetryCore for the next attempt. A DEALER queues the request on
     // its connecting pipe; "would block" (high-water mark) is a lost request: the timeout moves things on.
-    if (!encode_client_request(service, share(retry_.request())).send(socket_, ZMQ_DONTWAIT))
+    if (!encode_client_request(options_.version, service, share(retry_.request()))
+             .send(socket_, ZMQ_DONTWAIT))
         log::debug("client: request to '{}' would block; waiting for the timeout", service);
 }
 
@@ -56,7 +57,7 @@ Outcome<Frames> Client::interrupt() {
     return Outcome<Frames>::failed(Status::interrupted, attempts, "interrupted");
 }
 
-Outcome<Frames> Client::request(std::string_view service, Frames body) {
+Outcome<Frames> Client::request(std::string_view service, Frames body, const PartialHandler& on_partial) {
     ++stats_.requests;
     if (stop_->stop_requested()) {  // stopped: the request never leaves
         ++stats_.interrupted;
@@ -96,13 +97,16 @@ Outcome<Frames> Client::request(std::string_view service, Frames body) {
             action = retry_.on_timeout(clock_.now());
             continue;
         }
-        auto reply = decode_client_reply(std::move(m));
+        auto reply = decode_client_answer(std::move(m), options_.version);
         if (!reply) {
             ++stats_.malformed;
             log::debug("client: discarded malformed reply: {}", reply.error().reason);
-        } else if (!equals(reply->service, service)) {
-            ++stats_.discarded;
+        } else if (options_.version != Version::majortomo && !equals(reply->service, service)) {
+            ++stats_.discarded;  // (majortomo replies carry no service frame)
             log::debug("client: discarded reply for service {}", printable(reply->service));
+        } else if (!reply->final) {
+            ++stats_.partials;
+            if (on_partial) on_partial(std::move(reply->body));
         } else if (retry_.on_reply(reply->body, clock_.now()) == RetryCore::Action::deliver) {
             const int attempts = retry_.attempts_used();
             retry_.take_request();

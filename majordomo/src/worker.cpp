@@ -2,7 +2,82 @@
 #include <pirates/common/socket.hpp>
 #include <pirates/majordomo/worker.hpp>
 
+#include <fmt/format.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
 namespace pirates::majordomo {
+
+// The handler's thread: one per Worker, started by the first handle(), waiting for one job at a time. It
+// talks back over an inproc PAIR (the driver's socket stays on the driver's thread): "P" body... for a
+// partial, "F" body... for the final answer; the driver's reactor wakes on it at once.
+struct Worker::HandlerThread {
+    zmq::socket_t driver_end;  // the driver's thread reads it
+    zmq::socket_t thread_end;  // the handler's thread writes it
+    std::mutex mutex;
+    std::condition_variable wake;
+    const StreamHandler* handler = nullptr;  // the job; nullptr: none
+    Frames body;
+    bool quit = false;
+    std::thread thread;
+
+    explicit HandlerThread(zmq::context_t& context)
+        : driver_end(context, zmq::socket_type::pair), thread_end(context, zmq::socket_type::pair) {
+        static std::atomic<std::uint64_t> counter{0};
+        const std::string ep = fmt::format("inproc://pirates-md-worker-handler-{}", counter++);
+        driver_end.set(zmq::sockopt::linger, 0);
+        thread_end.set(zmq::sockopt::linger, 0);
+        driver_end.bind(ep);
+        thread_end.connect(ep);
+        thread = std::thread([this] { loop(); });
+    }
+    ~HandlerThread() {
+        {
+            std::lock_guard lock(mutex);
+            quit = true;
+        }
+        wake.notify_one();
+        thread.join();
+    }
+    void start(const StreamHandler& h, Frames&& b) {
+        {
+            std::lock_guard lock(mutex);
+            handler = &h;
+            body = std::move(b);
+        }
+        wake.notify_one();
+    }
+    void loop() {
+        while (true) {
+            const StreamHandler* h = nullptr;
+            Frames b;
+            {
+                std::unique_lock lock(mutex);
+                wake.wait(lock, [&] { return quit || handler != nullptr; });
+                if (quit) return;
+                h = handler;
+                handler = nullptr;
+                b = std::move(body);
+            }
+            PartialSink sink = [this](Frames partial) {
+                partial.push(Frame("P", 1));
+                partial.send(thread_end);
+            };
+            Frames answer;
+            try {
+                answer = (*h)(std::move(b), sink);
+            } catch (const std::exception& e) {
+                log::error("worker: handler threw: {}; answering with an empty reply", e.what());
+                answer.clear();
+            }
+            answer.push(Frame("F", 1));
+            answer.send(thread_end);
+        }
+    }
+};
 
 Worker::Worker(zmq::context_t& context, WorkerOptions options, const ClockSource& clock)
     : context_(context), clock_(clock), core_(std::move(options), clock.now()), own_reactor_(clock) {
@@ -12,6 +87,7 @@ Worker::Worker(zmq::context_t& context, WorkerOptions options, const ClockSource
 
 Worker::~Worker() {
     unregister();
+    if (handler_thread_) own_reactor_.remove(handler_thread_->driver_end);
     if (socket_) {
         try {
             core_.on_close(out_);
@@ -158,13 +234,65 @@ bool Worker::reply(Request&& request, Frames body) {
     return core_.reply(std::move(request), std::move(body), clock_.now(), out_);
 }
 
+bool Worker::partial(const Request& request, Frames body) {
+    return core_.partial(request, std::move(body), clock_.now(), out_);
+}
+
 void Worker::run(const Handler& handler) {
+    run(StreamHandler([&handler](Frames&& body, const PartialSink&) { return handler(std::move(body)); }));
+}
+
+void Worker::run(const StreamHandler& handler) {
     while (!stopped()) {
         auto request = recv(Duration{1000});
         if (!request) continue;
-        Frames body = std::move(request->body);
-        reply(std::move(*request), handler(std::move(body)));
+        handle(std::move(*request), handler);
     }
+}
+
+bool Worker::handle(Request&& request, const StreamHandler& handler) {
+    if (reactor_ != &own_reactor_) {
+        log::warn("worker: handle() while attached to another reactor; detach() first");
+        return false;
+    }
+    if (!handler_thread_) {
+        handler_thread_ = std::make_unique<HandlerThread>(context_);
+        own_reactor_.add(handler_thread_->driver_end, [this] { return on_handler_message(); });
+    }
+    handler_request_ = &request;
+    handler_answer_.reset();
+    core_.handling(clock_.now());
+    handler_thread_->start(handler, std::move(request.body));
+    // Turn the reactor (heartbeats; the handler's partials and answer wake it) until the answer is in.
+    while (!handler_answer_) {
+        if (!stopped()) {
+            own_reactor_.run_once(Duration{100});
+            continue;
+        }
+        // Stopping: the handler finishes, and its reply goes if it still can.
+        Frames m;
+        if (m.recv(handler_thread_->driver_end)) deliver_from_handler(std::move(m));
+    }
+    handler_request_ = nullptr;
+    Frames answer = std::move(*handler_answer_);
+    handler_answer_.reset();
+    return reply(std::move(request), std::move(answer));
+}
+
+bool Worker::on_handler_message() {
+    Frames m;
+    if (!recv_nowait(handler_thread_->driver_end, m)) return false;
+    deliver_from_handler(std::move(m));
+    return true;
+}
+
+void Worker::deliver_from_handler(Frames&& m) {
+    const bool final = m.front().to_string_view() == "F";
+    m.pop();
+    if (final)
+        handler_answer_ = std::move(m);
+    else if (handler_request_)
+        core_.partial(*handler_request_, std::move(m), clock_.now(), out_);
 }
 
 }  // namespace pirates::majordomo

@@ -15,7 +15,7 @@ void WorkerCore::on_connected(TimePoint now, Outbox& out) {
     // libzmq's I/O thread, slow on a loaded machine) is not the broker's.
     link_.resume(now);
     ++connection_;
-    Frames ready = encode_ready(options_.service);
+    Frames ready = encode_ready(options_.service, options_.version);
     (void)out.send(ready);  // on a new DEALER: queued until the connection is up
     log::debug("worker: connected to {} as '{}' (connection {})", options_.endpoint(), options_.service,
                connection_);
@@ -24,7 +24,7 @@ void WorkerCore::on_connected(TimePoint now, Outbox& out) {
 std::optional<Request> WorkerCore::on_message(Frames&& message, TimePoint now) {
     // A late message from a socket already closed, or about to be (a DISCONNECT came before it).
     if (!link_.connected() || disconnect_pending_) return std::nullopt;
-    auto decoded = decode_worker_inbound(std::move(message));
+    auto decoded = decode_worker_inbound(std::move(message), options_.version);
     if (!decoded) {
         ++stats_.malformed;
         link_.resume(now);  // the broker is there, if confused: liveness, but the back-off stays
@@ -70,6 +70,7 @@ WorkerCore::Actions WorkerCore::tick(TimePoint now, Outbox& out) {
         }
         return actions;
     }
+    if (handling_) link_.resume(now);  // a busy worker hears nothing from the broker: not silence
     const PeerLink::Actions link = link_.tick(now);
     actions.close_socket = link.close_socket;
     actions.open_socket = link.open_socket;
@@ -82,7 +83,7 @@ WorkerCore::Actions WorkerCore::tick(TimePoint now, Outbox& out) {
     }
     if (link.open_socket) ++stats_.reconnects;
     if (link.send_heartbeat) {
-        Frames heartbeat = encode_heartbeat();
+        Frames heartbeat = encode_heartbeat(options_.version);
         if (out.send(heartbeat) == SendResult::sent) ++stats_.heartbeats_sent;
     }
     return actions;
@@ -97,7 +98,7 @@ bool WorkerCore::reply(Request&& request, Frames&& body, TimePoint now, Outbox& 
     }
     if (body.empty()) body.add(Frame());
     if (request.correlation.size() != 0) body.push(std::move(request.correlation));
-    Frames message = encode_reply(std::move(request.client), std::move(body));
+    Frames message = encode_reply(std::move(request.client), std::move(body), options_.version, true);
     if (out.send(message) != SendResult::sent) {
         ++stats_.unroutable;
         log::debug("worker: reply dropped, the socket refused it");
@@ -107,13 +108,44 @@ bool WorkerCore::reply(Request&& request, Frames&& body, TimePoint now, Outbox& 
     return true;
 }
 
+bool WorkerCore::partial(const Request& request, Frames&& body, TimePoint now, Outbox& out) {
+    if (!has_partials(options_.version)) {
+        ++stats_.unroutable;
+        log::debug("worker: partial reply dropped, MDP 0.1 has none");
+        return false;
+    }
+    if (request.connection != connection_ || !link_.connected() || disconnect_pending_) {
+        ++stats_.unroutable;
+        log::debug("worker: partial reply dropped, the connection it belongs to is gone");
+        return false;
+    }
+    (void)now;
+    if (body.empty()) body.add(Frame());
+    if (request.correlation.size() != 0)
+        body.push(Frame(request.correlation.data(), request.correlation.size()));
+    Frames message = encode_reply(Frame(request.client.data(), request.client.size()), std::move(body),
+                                  options_.version, false);
+    if (out.send(message) != SendResult::sent) {
+        ++stats_.unroutable;
+        return false;
+    }
+    ++stats_.partials;
+    return true;
+}
+
+void WorkerCore::handling(TimePoint now) {
+    handling_ = true;
+    link_.resume(now);
+}
+
 void WorkerCore::handled(TimePoint now) {
+    handling_ = false;
     if (!disconnect_pending_) link_.resume(now);
 }
 
 void WorkerCore::on_close(Outbox& out) {
     if (!link_.connected()) return;
-    Frames goodbye = encode_disconnect();
+    Frames goodbye = encode_disconnect(options_.version);
     (void)out.send(goodbye);
 }
 

@@ -164,8 +164,9 @@ TEST_CASE("async client: 1,000 requests in flight across 4 workers, every reply 
 }
 
 TEST_CASE("a request far longer than heartbeat x liveness is still answered: busy workers are not expired") {
-    // Heartbeat 50 ms x liveness 3 = 150 ms; the worker takes 600 ms over its second request and sends
-    // nothing meanwhile (as the reference worker). The broker keeps it, and neither side reconnects.
+    // Heartbeat 50 ms x liveness 3 = 150 ms; the worker takes 600 ms over its second request, heartbeating
+    // meanwhile (Worker::handle). The broker keeps it, and neither side reconnects. (A worker silent while
+    // busy, as the reference's: test_mdp02.cpp, "a Guide-style worker".)
     auto broker = broker_process();
     std::string ep = broker->bound_endpoint("broker");
     REQUIRE(!ep.empty());

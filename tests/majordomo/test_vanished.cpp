@@ -246,6 +246,8 @@ TEST_CASE("mdbroker churn soak: mdworkers killed -9 while busy leave no worker a
         broker.process, "workers", [](auto n) { return n == 2; }, kForgetWithin));
     CHECK(summary_eventually(broker.process, "queued", [](auto n) { return n == 0; }));
     CHECK(summary_eventually(broker.process, "requeued", [](auto n) { return n >= 2 * rounds; }));
+    // (Workers whose connection closes are not the hung workers --max-redeliveries counts.)
+    CHECK(summary_value(broker.process, "redelivery-drops") == 0u);
     const std::size_t end_rss = broker.process.rss_bytes();
     MESSAGE("broker RSS warm ", warm_rss / 1024, " KiB, after ", (rounds * 2), " workers killed busy ",
             end_rss / 1024, " KiB; ", ok.load(), " requests served");

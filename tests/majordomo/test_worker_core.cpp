@@ -357,3 +357,66 @@ TEST_CASE("worker options: `broker` is read when `connect` is empty") {
     WorkerConfig same = o;  // the former name
     CHECK(same.endpoint() == o.endpoint());
 }
+
+TEST_CASE(
+    "worker core, 0.2 and majortomo: READY, HEARTBEAT, REQUEST, PARTIAL, FINAL, DISCONNECT in its framing") {
+    for (Version v : {Version::v02, Version::majortomo}) {
+        const std::string name(version_name(v));
+        CAPTURE(name);
+        WorkerOptions o = options();
+        o.version = v;
+        Fixture f(o);
+        // Frames from protocols.md: 0.2 has no empty frame before the header, majortomo has one.
+        auto framed = [&](S parts) {
+            if (v == Version::majortomo) parts.insert(parts.begin(), "");
+            return parts;
+        };
+        CHECK(f.connected() == std::vector<S>{framed({"MDPW02", "\x01", "echo"})});
+        f.clock.advance(100ms);
+        CHECK(f.tick().sent == std::vector<S>{framed({"MDPW02", "\x05"})});
+        // A 0.1 message is malformed to a 0.2 worker.
+        CHECK_FALSE(f.recv({"", "MDPW01", "\x02", "C", "", "x"}));
+        CHECK(f.core.stats().malformed == 1);
+        auto request = f.recv(framed({"MDPW02", "\x02", "C", "", "job"}));
+        REQUIRE(request);
+        CHECK(strings(request->body) == S{"job"});
+        OutboxVector out;
+        CHECK(f.core.partial(*request, make_frames({"p1"}), f.clock.now(), out));
+        CHECK(f.core.partial(*request, make_frames({"p2"}), f.clock.now(), out));
+        CHECK(f.core.reply(std::move(*request), make_frames({"done"}), f.clock.now(), out));
+        CHECK(Fixture::take(out) == std::vector<S>{framed({"MDPW02", "\x03", "C", "", "p1"}),
+                                                   framed({"MDPW02", "\x03", "C", "", "p2"}),
+                                                   framed({"MDPW02", "\x04", "C", "", "done"})});
+        CHECK(f.core.stats().partials == 2);
+        CHECK(f.core.stats().replies == 1);
+        f.core.on_close(out);  // going away: DISCONNECT 0x06
+        CHECK(Fixture::take(out) == std::vector<S>{framed({"MDPW02", "\x06"})});
+        CHECK_FALSE(f.recv(framed({"MDPW02", "\x06"})));  // DISCONNECT from the broker
+        CHECK(f.core.disconnect_pending());
+    }
+}
+
+TEST_CASE(
+    "worker core: no PARTIAL under 0.1, while handling, heartbeats go on and broker silence is not counted") {
+    Fixture f;
+    f.connected();
+    auto request = f.recv({"", "MDPW01", REQUEST, "C", "", "job"});
+    REQUIRE(request);
+    OutboxVector out;
+    CHECK_FALSE(f.core.partial(*request, make_frames({"p"}), f.clock.now(), out));
+    CHECK(Fixture::take(out).empty());
+    f.core.handling(f.clock.now());
+    // 1 s of handling, 10 x heartbeat x liveness: a HEARTBEAT every 100 ms, and the broker is not given up.
+    int beats = 0;
+    for (int i = 0; i < 100; ++i) {
+        f.clock.advance(10ms);
+        auto t = f.tick();
+        CHECK_FALSE(t.actions.close_socket);
+        for (auto& m : t.sent) beats += m == heartbeat ? 1 : 0;
+    }
+    CHECK(beats == 10);
+    CHECK(f.core.reply(std::move(*request), make_frames({"done"}), f.clock.now(), out));
+    // Handled: silence counts again.
+    f.clock.advance(300ms);
+    CHECK(f.tick().actions.close_socket);
+}

@@ -18,6 +18,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +31,11 @@ struct AsyncClientOptions {
     std::string connect;     // the broker's endpoint
     Duration timeout{2500};  // per attempt of each request
     int attempts = 3;        // sends per request
+    // The framing spoken: 0.1, 18/MDP 0.2 or majortomo. Under 0.2 each PARTIAL reply goes to `on_partial`
+    // (request id, body without the correlation frame) as it arrives, from within recv()/on_readable();
+    // the FINAL completes the request. A request retried may bring the same partials again.
+    Version version = Version::v01;
+    std::function<void(std::uint64_t, Frames&&)> on_partial{};
 };
 using AsyncClientConfig = AsyncClientOptions;  // the former name
 
@@ -48,6 +54,7 @@ struct AsyncClientStats {
     std::uint64_t interrupted = 0;  // completed by request_stop()
     std::uint64_t malformed = 0;    // replies that are not MDP client replies, or carry no correlation frame
     std::uint64_t discarded = 0;    // replies for requests not in flight (late, duplicate) or another service
+    std::uint64_t partials = 0;     // 0.2 PARTIAL replies handed to on_partial
 };
 
 class AsyncClient {

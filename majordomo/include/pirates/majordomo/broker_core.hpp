@@ -45,6 +45,16 @@
 //   - A queued request expires (dropped, counted) once it has waited request_ttl while its service had no
 //     worker: one that falls due while its service has workers (all busy) keeps its place, and gets a fresh
 //     request_ttl if the service later loses every worker.
+//   - 18/MDP 0.2 and the majortomo dialect (docs/protocols.md) on the same socket: each message says its
+//     version by its header; a worker keeps the version of its READY (a message in another one is a
+//     protocol error), a request the version of its client, and every message goes out in its receiver's
+//     framing. A 0.1 worker's REPLY is a 0.2 client's FINAL; a 0.2 worker's FINAL a 0.1 client's REPLY;
+//     PARTIALs for a 0.1 client are dropped and counted.
+//   - Busy workers that heartbeat (our addition, RFC 18 asks every worker to): a worker seen to send two
+//     HEARTBEATs while it held one request (one may have left before it read the request) is, from then on, expired when busy and silent heartbeat x liveness
+//     (sent DISCONNECT, forgotten); others are never expired busy (the Guide's workers are silent while they
+//     work). A request given back by expired workers is requeued at most max_redeliveries times, then
+//     dropped and counted: at-least-once delivery.
 //   - Anything malformed (short, wrong delimiter, unknown protocol or command, extra frames): counted and
 //     dropped, logged at debug.
 #include <pirates/common/clock.hpp>
@@ -71,6 +81,10 @@ struct BrokerCoreOptions {
     // queued_request_overhead); past it the newest request is dropped.
     std::size_t max_queue_bytes = kDefaultMaxQueueBytes;
     Duration request_ttl{60000};  // a request queued this long for a service with no worker expires; 0: never
+    // How many times a request is given back to its queue by busy workers expired (hung: busy_timeout, or
+    // silent after heartbeating while busy); past it the request is dropped and counted (redelivery_drops).
+    // 0: never given back after an expiry. (Workers whose connection closes give their request back always.)
+    int max_redeliveries = 1;
 };
 
 // What a queued request counts against max_queue_bytes beyond its frames: its bookkeeping (node, frame
@@ -105,6 +119,11 @@ struct BrokerCoreStats {
     std::uint64_t requests_requeued = 0;    // requests given back to their queue by a worker forgotten busy
     std::uint64_t queue_bytes_drops = 0;    // requests refused because queued requests held max_queue_bytes
     std::uint64_t requests_expired = 0;     // queued requests dropped after request_ttl without a worker
+    std::uint64_t partials = 0;             // 0.2 PARTIAL replies forwarded to clients
+    std::uint64_t partials_dropped = 0;     // PARTIALs for a 0.1 client (it cannot take them), dropped
+    std::uint64_t redelivery_drops = 0;     // requests dropped: given back max_redeliveries times already
+    std::uint64_t busy_expired =
+        0;  // busy workers expired: they had heartbeated while busy, then fell silent
 };
 
 // The core writes to common's Outbox (outbox.hpp), channel 0 (its one ROUTER): each message identity frame
@@ -153,6 +172,7 @@ class BrokerCore {
         std::string service;
         bool idle;
         TimePoint expiry;
+        bool beats_while_busy = false;  // seen to HEARTBEAT (twice) while holding a request
     };
     std::optional<WorkerView> worker(std::string_view identity) const;
     struct ServiceView {

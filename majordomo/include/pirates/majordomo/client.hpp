@@ -12,8 +12,10 @@
 #include <pirates/common/outcome.hpp>
 #include <pirates/common/retry.hpp>
 #include <pirates/common/stop.hpp>
+#include <pirates/majordomo/protocol.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +26,8 @@ struct ClientOptions {
     std::string connect;     // the broker's endpoint
     Duration timeout{2500};  // per attempt
     int attempts = 3;        // sends per request (the reference's "retries")
+    // The framing spoken: 0.1, 18/MDP 0.2 (a worker may answer with PARTIALs before its FINAL), majortomo.
+    Version version = Version::v01;
 };
 using ClientConfig = ClientOptions;  // the former name
 
@@ -36,6 +40,7 @@ struct ClientStats {
     std::uint64_t interrupted = 0;  // cut short by request_stop()
     std::uint64_t malformed = 0;    // replies that are not MDP client replies
     std::uint64_t discarded = 0;    // well-formed replies for another service
+    std::uint64_t partials = 0;     // 0.2 PARTIAL replies handed to the caller
 };
 
 class Client {
@@ -43,7 +48,12 @@ class Client {
     Client(zmq::context_t& context, ClientOptions options, const ClockSource& clock = steady_clock());
 
     // `reply` with the reply body, `gave_up` after `attempts` silent attempts, or `interrupted`.
-    [[nodiscard]] Outcome<Frames> request(std::string_view service, Frames body);
+    // Under 0.2, each PARTIAL reply goes to `on_partial` as it arrives (on this thread), and the FINAL is the
+    // outcome's reply; the deadline of an attempt is not moved by partials, and a retry may bring the same
+    // partials again.
+    using PartialHandler = std::function<void(Frames&&)>;
+    [[nodiscard]] Outcome<Frames> request(std::string_view service, Frames body,
+                                          const PartialHandler& on_partial = {});
 
     // Thread-safe. A request waiting returns `interrupted` within 100 ms; from then on every request returns
     // `interrupted` at once, without sending.

@@ -13,8 +13,11 @@
 //   attach(reactor, on_request)  serve from the caller's own Reactor, next to other workers and clients;
 //                           or, for a loop of one's own, socket()/next_deadline()/on_readable()/tick()
 //
-// A handler runs synchronously: no heartbeat is sent while it runs, so it must finish well within
-// heartbeat x liveness or the broker counts the worker as dead (MDP's rule, as in the reference worker).
+// run() and handle() run the handler on a thread of its own while the worker's thread keeps heartbeating
+// (a broker that has seen us heartbeat while busy then notices if we hang or lose the network); the handler
+// may send 0.2 PARTIAL replies through the sink it is given. recv() + reply() and attach() leave the
+// handling to the caller: no heartbeat then while the caller works (the reference worker's behaviour, which
+// the broker accepts: it never expires a worker that is silent while busy).
 //
 // request_stop() may be called from any thread (a program wires SIGINT/SIGTERM to it with a StopSignalHook):
 // run() returns, and recv() returns nullopt, within one poll slice (100 ms).
@@ -23,6 +26,7 @@
 #include <pirates/majordomo/worker_core.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 
 namespace pirates::majordomo {
@@ -31,6 +35,10 @@ class Worker {
   public:
     using Handler = std::function<Frames(Frames&&)>;
     using RequestHandler = std::function<void(Request&&)>;
+    // Sends one PARTIAL reply (0.2 and majortomo; dropped under 0.1). Callable from the handler's thread.
+    using PartialSink = std::function<void(Frames)>;
+    // Request body and a partial sink -> the final reply body.
+    using StreamHandler = std::function<Frames(Frames&&, const PartialSink&)>;
 
     Worker(zmq::context_t& context, WorkerOptions options, const ClockSource& clock = steady_clock());
     // Says DISCONNECT to the broker if connected; detaches from the caller's Reactor.
@@ -44,8 +52,15 @@ class Worker {
     // Send the reply to a request from recv()/on_readable()/attach(). An empty body is sent as one empty
     // frame. Returns false (and drops the reply) if the connection it came on has been replaced since.
     bool reply(Request&& request, Frames body);
-    // recv -> handler -> reply until request_stop().
+    // A 0.2 PARTIAL reply to a request not yet answered (from this thread; a handler on another thread uses
+    // handle()'s sink). False, and dropped, under 0.1 or when the connection it came on was replaced.
+    bool partial(const Request& request, Frames body);
+    // recv -> handler -> reply until request_stop(), each handler on its own thread (see above).
     void run(const Handler& handler);
+    void run(const StreamHandler& handler);
+    // Runs `handler` for a request from recv() on a thread of its own while this thread heartbeats and sends
+    // the partials it makes, then sends its final reply. Returns what reply() returns.
+    bool handle(Request&& request, const StreamHandler& handler);
     // Thread-safe.
     void request_stop();
     void stop() { request_stop(); }
@@ -84,6 +99,10 @@ class Worker {
     void register_with(Reactor& reactor);
     void unregister();
 
+    struct HandlerThread;
+    bool on_handler_message();
+    void deliver_from_handler(Frames&& message);
+
     zmq::context_t& context_;
     const ClockSource& clock_;
     WorkerCore core_;
@@ -98,6 +117,10 @@ class Worker {
     std::optional<Request> ready_;  // a request read by recv()'s reactor turn
     bool handed_out_ = false;       // recv() returned a request since the last recv()
     StopSource stop_;
+    // handle(): the handler's thread (started by the first call), the request it works on, its answer.
+    std::unique_ptr<HandlerThread> handler_thread_;
+    const Request* handler_request_ = nullptr;
+    std::optional<Frames> handler_answer_;
 };
 
 }  // namespace pirates::majordomo

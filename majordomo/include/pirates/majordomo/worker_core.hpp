@@ -12,12 +12,16 @@
 //   REQUEST:       handed to the caller as a Request; reply() turns the answer into a REPLY on the same
 //                  connection, and drops it if that connection has been replaced since.
 //   malformed:     counted and dropped.
+//   versions:      options.version picks the framing (0.1, 0.2, majortomo); 0.2 adds partial(). While the
+//                  caller handles a request on another thread (handling() .. handled()), heartbeats go on
+//                  and the broker's silence is not counted (it does not heartbeat busy workers).
 // Heartbeats, liveness and back-off are common's PeerLink.
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
 #include <pirates/common/limits.hpp>
 #include <pirates/common/outbox.hpp>
 #include <pirates/common/peer_link.hpp>
+#include <pirates/majordomo/protocol.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -36,6 +40,8 @@ struct WorkerOptions {
     // A larger inbound frame makes libzmq drop the connection (ZMQ_MAXMSGSIZE); the worker then registers
     // again, as after any lost connection (the broker no longer knows it). 0: no limit.
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;
+    // The framing spoken: 0.1 (the default), 18/MDP 0.2, or the majortomo dialect of 0.2.
+    Version version = Version::v01;
     // The former name of `connect`, read when `connect` is empty.
     std::string broker{};
 
@@ -45,7 +51,8 @@ using WorkerConfig = WorkerOptions;  // the former name
 
 struct WorkerStats {
     std::uint64_t requests = 0;         // requests handed to the caller
-    std::uint64_t replies = 0;          // replies sent
+    std::uint64_t replies = 0;          // replies sent (0.1 REPLY, 0.2 FINAL)
+    std::uint64_t partials = 0;         // 0.2 PARTIAL replies sent
     std::uint64_t unroutable = 0;       // replies dropped: their connection was replaced, or the send failed
     std::uint64_t malformed = 0;        // messages from the broker dropped as invalid
     std::uint64_t heartbeats_sent = 0;  //
@@ -91,6 +98,12 @@ class WorkerCore {
     // first). Also marks the request handled (handled()). False, and nothing sent, when the connection it
     // came on has been replaced or is closing, or the socket refused the message: counted as unroutable.
     bool reply(Request&& request, Frames&& body, TimePoint now, Outbox& out);
+    // A 0.2 PARTIAL reply to `request` (which stays the caller's, for more partials and the final reply()).
+    // False, and nothing sent, under 0.1 (no partials there), or when the connection is gone, as reply().
+    bool partial(const Request& request, Frames&& body, TimePoint now, Outbox& out);
+    // The caller is handling a request on another thread and the driver keeps calling tick(): heartbeats go
+    // on, and the broker's silence (it does not heartbeat a busy worker) is not counted until handled().
+    void handling(TimePoint now);
     // The caller finished a request at `now` (answered or not) and listens again. The broker does not
     // heartbeat a busy worker, so the time spent handling is not silence: liveness restarts from `now`.
     void handled(TimePoint now);
@@ -115,6 +128,7 @@ class WorkerCore {
     WorkerStats stats_;
     std::uint64_t connection_ = 0;
     bool disconnect_pending_ = false;
+    bool handling_ = false;
     TimePoint disconnect_at_{};
     int disconnects_in_a_row_ = 0;  // DISCONNECTs with nothing else heard in between
 };
