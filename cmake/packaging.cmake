@@ -89,6 +89,7 @@ set(CPACK_PACKAGE_CONTACT "pirates maintainers <pirates@localhost>")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DIRECTORY ${PROJECT_BINARY_DIR})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_INSTALL_PREFIX /usr)  # with CPACK_SET_DESTDIR, the prefix the install runs with
 set(CPACK_SET_DESTDIR ON)  # /etc/pirates and /lib/systemd/system are outside the prefix
 set(CPACK_STRIP_FILES ON)
 set(CPACK_DEB_COMPONENT_INSTALL ON)
