@@ -104,6 +104,12 @@ set(CPACK_DEBIAN_PROGRAMS_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PROGRAMS_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PROGRAMS_PACKAGE_CONTROL_EXTRA
     ${PIRATES_DEB_DIR}/conffiles ${PIRATES_DEB_DIR}/postinst ${PIRATES_DEB_DIR}/prerm ${PIRATES_DEB_DIR}/postrm)
+if(common_type STREQUAL "SHARED_LIBRARY")  # shared libraries in /usr/lib: run ldconfig after (un)install
+    file(WRITE ${PIRATES_DEB_DIR}/triggers "activate-noawait ldconfig\n")
+    list(APPEND CPACK_DEBIAN_PROGRAMS_PACKAGE_CONTROL_EXTRA ${PIRATES_DEB_DIR}/triggers)
+else()
+    file(REMOVE ${PIRATES_DEB_DIR}/triggers)
+endif()
 set(CPACK_COMPONENT_PROGRAMS_DESCRIPTION "ZeroMQ reliable request-reply: brokers, queues, servers, clients
  The reference programs of pirates, the ZeroMQ Guide's reliability patterns: Lazy Pirate (lpclient, lpserver),
  Simple and Paranoid Pirate queues and workers, the Majordomo broker (mdbroker) with its worker and client,
