@@ -4,6 +4,8 @@
 #   programs  the reference programs, systemd units, example configs, man pages  -> pirates_<v>_<arch>.deb
 #   dev       headers, libraries, the CMake package, pkg-config files           -> libpirates-dev_<v>_<arch>.deb
 # A shared library (BUILD_SHARED_LIBS=ON) goes with the programs that need it; its .so link with dev.
+# An install() that names no component installs with dev (CPack packages no other component).
+set(CMAKE_INSTALL_DEFAULT_COMPONENT_NAME dev)
 
 # Warnings for our own code only (never for third-party headers).
 function(pirates_warnings target)

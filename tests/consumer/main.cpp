@@ -22,8 +22,8 @@ int main() {
               uuid->str() == "0123456789ABCDEF0123456789ABCDEF";
     std::printf("frames=%zu first-delay=%lldms heartbeat-frames=%zu uuid=%s\n", m.size(),
                 static_cast<long long>(first.count()), heartbeat.size(), uuid ? uuid->str().c_str() : "-");
-#ifdef PIRATES_VERSION
-    std::printf("pirates %s\n", PIRATES_VERSION);
+#ifdef PIRATES_VERSION_STRING
+    std::printf("pirates %s\n", PIRATES_VERSION_STRING);
 #endif
     return ok ? 0 : 1;
 }

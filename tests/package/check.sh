@@ -41,7 +41,10 @@ for conf in dist/config/*.toml; do
     grep -qx "/etc/pirates/$(basename "$conf")" "$scratch/conffiles" || fail "$conf is not a conffile"
 done
 
-# Contents.
+# Contents. Whatever the build installs is in one of the two packages: no install() outside the components.
+cmake --install "$build" --component Unspecified --prefix "$scratch/unspecified" >/dev/null
+[ -z "$(find "$scratch/unspecified" -type f 2>/dev/null)" ] \
+    || fail "files installed outside the components programs and dev: $(find "$scratch/unspecified" -type f)"
 dpkg-deb -c "$programs_deb" | awk '{print $6}' | sed 's|^\./|/|' > "$scratch/programs.list"
 dpkg-deb -c "$dev_deb" | awk '{print $6}' | sed 's|^\./|/|' > "$scratch/dev.list"
 echo "== contents of $(basename "$programs_deb")"; cat "$scratch/programs.list"
