@@ -62,6 +62,8 @@ function(pirates_pkgconfig)
         if(type STREQUAL "STATIC_LIBRARY")  # a static library's private dependencies are the user's too
             list(APPEND public ${private})
             list(APPEND public_flags ${private_flags})
+            set(private "")
+            set(private_flags "")
         endif()
         foreach(var public private public_flags private_flags)
             list(REMOVE_DUPLICATES ${var})

@@ -68,6 +68,18 @@ for m in "${modules[@]}"; do
 done
 grep -qE '^/usr/lib/(.*/)?cmake/pirates/piratesConfig\.cmake$' "$scratch/dev.list" || fail "dev package has no CMake package"
 
+# The units, as systemd reads them (when systemd-analyze is there; the programs are not in /usr/bin here).
+if command -v systemd-analyze >/dev/null; then
+    mkdir -p "$scratch/units"
+    for unit in dist/systemd/*.service; do
+        name=$(basename "$unit"); name=${name/@.service/@primary.service}
+        cp "$unit" "$scratch/units/$name"
+        report=$(systemd-analyze verify --man=no "$scratch/units/$name" 2>&1 | grep -v 'is not executable' || true)
+        [ -z "$report" ] || fail "systemd-analyze verify $name: $report"
+    done
+    echo "== systemd-analyze verify: the units are clean"
+fi
+
 # Extract both into a scratch root and use them from there.
 root=$scratch/root
 dpkg -x "$programs_deb" "$root"
