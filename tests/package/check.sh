@@ -85,7 +85,8 @@ root=$scratch/root
 dpkg -x "$programs_deb" "$root"
 dpkg -x "$dev_deb" "$root"
 libdirs=$(find "$root/usr/lib" -name 'libpirates_*.so*' -printf '%h\n' | sort -u | paste -sd:)
-out=$(LD_LIBRARY_PATH=${libdirs} "$root/usr/bin/mdbroker" "$run_flag")
+out=$(LD_LIBRARY_PATH=${libdirs} "$root/usr/bin/mdbroker" "$run_flag" 2>&1) \
+    || fail "the extracted mdbroker $run_flag failed: $out"
 echo "== mdbroker $run_flag"; echo "$out"
 if [ "$run_flag" = --version ]; then
     [ "$out" = "mdbroker $version" ] || fail "mdbroker --version printed '$out', not 'mdbroker $version'"
