@@ -156,4 +156,16 @@ WaitResult wait_readable(zmq::socket_t& socket, TimePoint deadline, const ClockS
     }
 }
 
+bool drain(Reactor& reactor, Duration limit, const std::function<bool()>& busy,
+           const std::function<void()>& after_turn) {
+    if (limit.count() <= 0 || !busy()) return !busy();
+    reactor.reset_stop();
+    const Reactor::TimerId deadline = reactor.add_timer(limit, [&reactor] { reactor.request_stop(); });
+    while (busy() && reactor.run_once(reactor.max_poll))
+        if (after_turn) after_turn();
+    reactor.cancel(deadline);
+    reactor.request_stop();  // stopped again, as the caller found it
+    return !busy();
+}
+
 }  // namespace pirates

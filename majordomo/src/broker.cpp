@@ -145,12 +145,11 @@ void Broker::drain(Reactor::TimerId tick) {
     const std::uint64_t replies_before = core_.stats().replies;
     log::info("draining: {} requests in workers' hands, new requests dropped, for up to {} ms",
               core_.busy_count(), options_.drain.count());
-    reactor_.reset_stop();
-    const Reactor::TimerId deadline = reactor_.add_timer(options_.drain, [this] { reactor_.request_stop(); });
-    while (core_.busy_count() > 0 && reactor_.run_once(Duration{100})) after_turn(tick);
-    reactor_.cancel(deadline);
+    const bool done = pirates::drain(
+        reactor_, options_.drain, [this] { return core_.busy_count() > 0; },
+        [this, tick] { after_turn(tick); });
     const std::uint64_t forwarded = core_.stats().replies - replies_before;
-    if (core_.busy_count() == 0)
+    if (done)
         log::info("drained: {} replies forwarded", forwarded);
     else
         log::info("drain ended with {} requests still in workers' hands ({} replies forwarded)",

@@ -110,7 +110,10 @@ void Titanic::watch_workers() {
 }
 
 void Titanic::run() {
-    while (!reactor_.stopped()) turn(Duration{100});
+    while (!reactor_.stopped()) {
+        turn(Duration{100});
+        if (summary_requested_.exchange(false, std::memory_order_relaxed)) log::info("{}", summary());
+    }
     log::info("stopping; {}", summary());
 }
 

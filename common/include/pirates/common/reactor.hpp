@@ -96,6 +96,13 @@ class Reactor {
     StopSource stop_;
 };
 
+// A graceful stop's drain, for a driver whose loop has just stopped: run the loop again while `busy()` holds
+// (requests in workers' hands), for at most `limit`, calling `after_turn` after each turn. A request_stop()
+// during the drain (a second SIGTERM) ends it at once. Returns true if it ended with nothing busy. The driver
+// first stops taking new requests (disables its frontend, or tells its core).
+bool drain(Reactor& reactor, Duration limit, const std::function<bool()>& busy,
+           const std::function<void()>& after_turn = {});
+
 enum class WaitResult { ready, timeout, stopped };
 
 // Wait until `socket` has a message, `deadline` passes, or `stop` is requested (checked every `slice`, so a

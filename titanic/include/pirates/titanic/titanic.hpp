@@ -19,6 +19,7 @@
 #include <pirates/titanic/core.hpp>
 #include <pirates/titanic/store.hpp>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -66,8 +67,11 @@ class Titanic {
     void run();
     // One turn, waiting at most `max_wait` (at most 100 ms) for input.
     void turn(Duration max_wait);
-    // Thread-safe: run() returns within one turn.
+    // Thread-safe: run() returns within one turn. A stop never cuts a turn short: what the turn took is
+    // committed (fsync) and answered before run() returns, so a request acknowledged is on disk.
     void request_stop() { reactor_.request_stop(); }
+    // Thread-safe: the running loop logs summary() after its current turn (SIGUSR1 in the titanic program).
+    void request_summary() { summary_requested_.store(true, std::memory_order_relaxed); }
     void stop() { request_stop(); }
 
     // Read these only from the thread running run(), or after it returned.
@@ -101,6 +105,7 @@ class Titanic {
     std::vector<LaneCommand> commands_;
     Reactor reactor_;
     TitanicStats stats_;
+    std::atomic<bool> summary_requested_{false};
 };
 
 // The former names.
