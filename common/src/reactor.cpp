@@ -129,6 +129,7 @@ bool Reactor::run_once(Duration max_wait) {
     std::erase_if(entries_, [](const auto& e) { return e->removed; });
 
     fire_due_timers();
+    if (summary_requested_.exchange(false, std::memory_order_relaxed) && on_summary_) on_summary_();
     return !stopped();
 }
 

@@ -33,6 +33,7 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, const ClockSource
       clock_(clock),
       core_(options_.core),
       reactor_(clock) {
+    reactor_.on_summary([this] { log::info("{}", summary()); });
     // The monitor before the bind, so that no connection is missed.
     const std::string monitor_endpoint = "inproc://pirates-mdbroker-monitor-" +
                                          std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "-" +
@@ -137,7 +138,6 @@ Broker::Snapshot Broker::snapshot() const {
 void Broker::after_turn(Reactor::TimerId tick) {
     reactor_.rearm_at(tick, core_.next_deadline());
     publish();
-    if (summary_requested_.exchange(false, std::memory_order_relaxed)) log::info("{}", summary());
 }
 
 void Broker::drain(Reactor::TimerId tick) {

@@ -11,9 +11,10 @@ Queue::Queue(zmq::context_t& context, QueueOptions options, const ClockSource& c
       frontend_(make_router(context, options.hwm, options.max_message_bytes)),
       backend_(make_router(context, options.hwm, options.max_message_bytes)),
       core_(options, clock.now()),
-      drain_(options.drain),
       reactor_(clock),
-      sender_({&frontend_, &backend_}) {
+      sender_({&frontend_, &backend_}),
+      drain_(options.drain) {
+    reactor_.on_summary([this] { log::info("{}", summary()); });
     reactor_.add(frontend_, [this] { return on_frontend(); });
     reactor_.add(backend_, [this] { return on_backend(); });
     update();
@@ -85,17 +86,14 @@ std::string Queue::summary() const {
 }
 
 void Queue::run() {
-    auto after_turn = [this] {
-        if (summary_requested_.exchange(false, std::memory_order_relaxed)) log::info("{}", summary());
-    };
-    while (run_once(reactor_.max_poll)) after_turn();
+    while (run_once(reactor_.max_poll)) {
+    }
     if (drain_.count() > 0 && in_workers_hands() > 0) {
         draining_ = true;
         update();
         log::info("draining: {} requests in workers' hands, clients not read, for up to {} ms",
                   in_workers_hands(), drain_.count());
-        if (pirates::drain(
-                reactor_, drain_, [this] { return in_workers_hands() > 0; }, after_turn))
+        if (pirates::drain(reactor_, drain_, [this] { return in_workers_hands() > 0; }))
             log::info("drained");
         else
             log::info("drain ended with {} requests still in workers' hands", in_workers_hands());

@@ -16,6 +16,7 @@ Queue::Queue(zmq::context_t& context, QueueOptions options, const ClockSource& c
       drain_(options.drain) {
     frontend_endpoint_ = bind_and_announce(frontend_, options.frontend, "frontend");
     backend_endpoint_ = bind_and_announce(backend_, options.backend, "backend");
+    reactor_.on_summary([this] { log::info("{}", summary()); });
     reactor_.add(frontend_, [this] { return on_frontend(); });
     reactor_.add(backend_, [this] { return on_backend(); });
     reactor_.enable(frontend_, false);  // no worker yet
@@ -53,17 +54,13 @@ std::string Queue::summary() const {
 }
 
 void Queue::run() {
-    auto after_turn = [this] {
-        if (summary_requested_.exchange(false, std::memory_order_relaxed)) log::info("{}", summary());
-    };
-    while (reactor_.run_once(reactor_.max_poll)) after_turn();
+    reactor_.run();
     if (drain_.count() > 0 && in_workers_hands() > 0) {
         draining_ = true;
         reactor_.enable(frontend_, false);
         log::info("draining: {} requests in workers' hands, clients not read, for up to {} ms",
                   in_workers_hands(), drain_.count());
-        if (pirates::drain(
-                reactor_, drain_, [this] { return in_workers_hands() > 0; }, after_turn))
+        if (pirates::drain(reactor_, drain_, [this] { return in_workers_hands() > 0; }))
             log::info("drained");
         else
             log::info("drain ended with {} requests still in workers' hands", in_workers_hands());

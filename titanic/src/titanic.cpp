@@ -110,10 +110,8 @@ void Titanic::watch_workers() {
 }
 
 void Titanic::run() {
-    while (!reactor_.stopped()) {
-        turn(Duration{100});
-        if (summary_requested_.exchange(false, std::memory_order_relaxed)) log::info("{}", summary());
-    }
+    reactor_.on_summary([this] { log::info("{}", summary()); });
+    while (!reactor_.stopped()) turn(Duration{100});
     log::info("stopping; {}", summary());
 }
 

@@ -76,7 +76,7 @@ class Broker {
     // DISCONNECTs and summary. A second request_stop() during the drain ends the drain at once.
     void request_stop() { reactor_.request_stop(); }
     // Thread-safe: the running loop logs summary() within one poll slice (SIGUSR1 in mdbroker).
-    void request_summary() { summary_requested_.store(true, std::memory_order_relaxed); }
+    void request_summary() { reactor_.request_summary(); }
     void stop() { request_stop(); }
     // Read the core and the stats only from the thread running run(), or after it returned.
     const BrokerCore& core() const { return core_; }
@@ -103,7 +103,7 @@ class Broker {
     // Passes in_ to the core with the connection it came on.
     void on_message();
     void publish();
-    // One loop turn's bookkeeping: the core's timer, the published counts, a requested summary.
+    // One loop turn's bookkeeping: the core's timer, the published counts.
     void after_turn(Reactor::TimerId tick);
     // Runs the loop (stopped once) again while workers hold requests, up to options_.drain.
     void drain(Reactor::TimerId tick);
@@ -122,7 +122,6 @@ class Broker {
     std::string endpoint_;
     std::atomic<std::size_t> workers_{0}, idle_{0}, services_{0}, queued_{0};
     std::atomic<std::uint64_t> requests_{0}, replies_{0}, malformed_{0}, protocol_errors_{0};
-    std::atomic<bool> summary_requested_{false};
 };
 
 }  // namespace pirates::majordomo

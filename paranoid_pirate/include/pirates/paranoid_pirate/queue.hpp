@@ -13,7 +13,6 @@
 #include <pirates/common/routed_send.hpp>
 #include <pirates/paranoid_pirate/queue_core.hpp>
 
-#include <atomic>
 #include <string>
 
 namespace pirates::paranoid_pirate {
@@ -37,7 +36,7 @@ class Queue {
     void request_stop() { reactor_.request_stop(); }
     void stop() { request_stop(); }
     // Thread-safe: the running loop logs summary() within one poll slice (SIGUSR1 in ppqueue).
-    void request_summary() { summary_requested_.store(true, std::memory_order_relaxed); }
+    void request_summary() { reactor_.request_summary(); }
     // One line of counts.
     std::string summary() const;
     // Requests given to workers and not answered yet (a worker that died holding one counts until the end).
@@ -62,7 +61,6 @@ class Queue {
     TimePoint timer_at_{};
     Duration drain_;
     bool draining_ = false;  // the frontend stays disabled
-    std::atomic<bool> summary_requested_{false};
 };
 
 // Kept for users of the earlier API: common's one non-blocking ROUTER send (what was `unreachable` is

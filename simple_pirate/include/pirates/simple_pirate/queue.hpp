@@ -20,7 +20,6 @@
 #include <pirates/common/reactor.hpp>
 #include <pirates/simple_pirate/queue_core.hpp>
 
-#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -57,7 +56,7 @@ class Queue {
     void request_stop() { reactor_.request_stop(); }
     void stop() { request_stop(); }
     // Thread-safe: the running loop logs summary() within one poll slice (SIGUSR1 in spqueue).
-    void request_summary() { summary_requested_.store(true, std::memory_order_relaxed); }
+    void request_summary() { reactor_.request_summary(); }
     // One line of counts.
     std::string summary() const;
     // Requests sent to workers and not answered yet.
@@ -80,7 +79,6 @@ class Queue {
     RouterOutbox sender_;  // the core's output: channel kFrontend, kBackend
     Duration drain_;
     bool draining_ = false;  // the frontend stays disabled
-    std::atomic<bool> summary_requested_{false};
 };
 
 }  // namespace pirates::simple_pirate

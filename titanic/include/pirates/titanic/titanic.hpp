@@ -19,7 +19,6 @@
 #include <pirates/titanic/core.hpp>
 #include <pirates/titanic/store.hpp>
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -71,7 +70,7 @@ class Titanic {
     // committed (fsync) and answered before run() returns, so a request acknowledged is on disk.
     void request_stop() { reactor_.request_stop(); }
     // Thread-safe: the running loop logs summary() after its current turn (SIGUSR1 in the titanic program).
-    void request_summary() { summary_requested_.store(true, std::memory_order_relaxed); }
+    void request_summary() { reactor_.request_summary(); }
     void stop() { request_stop(); }
 
     // Read these only from the thread running run(), or after it returned.
@@ -105,7 +104,6 @@ class Titanic {
     std::vector<LaneCommand> commands_;
     Reactor reactor_;
     TitanicStats stats_;
-    std::atomic<bool> summary_requested_{false};
 };
 
 // The former names.
