@@ -99,6 +99,8 @@ void Reactor::fire_due_timers() {
 
 bool Reactor::run_once(Duration max_wait) {
     if (stopped()) return false;
+    // At the start of a turn: a turn cut short by a signal (EINTR, as SIGUSR1 itself does) still gets here.
+    if (summary_requested_.exchange(false, std::memory_order_relaxed) && on_summary_) on_summary_();
 
     std::vector<zmq::pollitem_t> items;
     std::vector<Entry*> polled;
@@ -129,7 +131,6 @@ bool Reactor::run_once(Duration max_wait) {
     std::erase_if(entries_, [](const auto& e) { return e->removed; });
 
     fire_due_timers();
-    if (summary_requested_.exchange(false, std::memory_order_relaxed) && on_summary_) on_summary_();
     return !stopped();
 }
 

@@ -69,7 +69,7 @@ class Reactor {
     // Run again after a stop.
     void reset_stop() { stop_.reset(); }
     // A summary on request (SIGUSR1): on_summary() sets what to call; request_summary(), from any thread, has
-    // the loop call it on its own thread at the end of its current turn (within max_poll).
+    // the loop call it on its own thread at the start of its next turn (within max_poll).
     void on_summary(std::function<void()> fn) { on_summary_ = std::move(fn); }
     void request_summary() { summary_requested_.store(true, std::memory_order_relaxed); }
 
