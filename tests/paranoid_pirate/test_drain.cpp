@@ -84,7 +84,7 @@ TEST_CASE(
     CHECK(next_request(idle, Duration{200}).empty());
 }
 
-TEST_CASE("ppqueue --drain-ms 0 stops at once with a request in a worker's hands; SIGHUP is ignored") {
+TEST_CASE("ppqueue --drain-ms 0 stops at once with a request in a worker's hands, and SIGHUP is ignored") {
     Rig rig("0");
     rig.queue.signal(SIGHUP);
     CHECK(rig.queue.wait_for("SIGHUP ignored"));

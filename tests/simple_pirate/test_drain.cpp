@@ -73,7 +73,7 @@ TEST_CASE(
     CHECK(!recv_within(idle, none, Duration{200}));
 }
 
-TEST_CASE("spqueue --drain-ms 0 stops at once with a request in a worker's hands; SIGHUP is ignored") {
+TEST_CASE("spqueue --drain-ms 0 stops at once with a request in a worker's hands, and SIGHUP is ignored") {
     Rig rig("0");
     rig.queue.signal(SIGHUP);
     CHECK(rig.queue.wait_for("SIGHUP ignored"));
