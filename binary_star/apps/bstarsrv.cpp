@@ -5,6 +5,7 @@
 #include <pirates/common/chaos.hpp>
 #include <pirates/common/cli.hpp>
 #include <pirates/common/log.hpp>
+#include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
 
 #include <thread>
@@ -30,7 +31,7 @@ int main(int argc, char** argv) {
     chaos.check(cli);
     if (primary == backup) cli.fail("give exactly one of --primary and --backup");
     config.role = primary ? State::primary : State::backup;
-    install_stop_signals();
+    install_server_signals();
 
     zmq::context_t context(1);
     Server server(context, config);
@@ -52,14 +53,26 @@ int main(int argc, char** argv) {
         }
         return request;  // echo
     });
-    StopSignalHook stop_hook([&] { server.request_stop(); });
+    StopSignalHook stop_hook([&] {
+        notify_stopping();
+        server.request_stop();
+    });
+    auto summary = [&] {
+        const auto s = server.stats();
+        return fmt::format(
+            "state {}: served {}, refused {}, peer states {}, invalid peer messages {}, stalls {}, "
+            "subscriber "
+            "reopened {}",
+            name(server.state()), s.requests_served, s.requests_refused, s.peer_states, s.peer_invalid,
+            s.stalls, s.subscriber_reopened);
+    };
+    server.on_summary([&] { log::info("{}", summary()); });
+    SummarySignalHook summary_hook([&] { server.request_summary(); });
+    server.start();  // bound and serving: ready
+    notify_ready();
     auto fatal = server.run();
-    const auto& s = server.stats();
-    log::info(
-        "stopping in state {}: served {}, refused {}, peer states {}, invalid peer messages {}, stalls {}, "
-        "subscriber reopened {}",
-        name(server.state()), s.requests_served, s.requests_refused, s.peer_states, s.peer_invalid, s.stalls,
-        s.subscriber_reopened);
+    const auto s = server.stats();
+    log::info("stopping in {}", summary());
     log::info(
         "state-pub: {} connections, {} subscribed to everything, {} other subscriptions dropped, {} other "
         "messages dropped, closed {} (protocol) {} (handshake timeout) {} (full)",

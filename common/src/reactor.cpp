@@ -99,6 +99,8 @@ void Reactor::fire_due_timers() {
 
 bool Reactor::run_once(Duration max_wait) {
     if (stopped()) return false;
+    // At the start of a turn: a turn cut short by a signal (EINTR, as SIGUSR1 itself does) still gets here.
+    if (summary_requested_.exchange(false, std::memory_order_relaxed) && on_summary_) on_summary_();
 
     std::vector<zmq::pollitem_t> items;
     std::vector<Entry*> polled;
@@ -154,6 +156,18 @@ WaitResult wait_readable(zmq::socket_t& socket, TimePoint deadline, const ClockS
         if (item.revents & ZMQ_POLLIN) return WaitResult::ready;
         if (clock.now() >= deadline) return WaitResult::timeout;
     }
+}
+
+bool drain(Reactor& reactor, Duration limit, const std::function<bool()>& busy,
+           const std::function<void()>& after_turn) {
+    if (limit.count() <= 0 || !busy()) return !busy();
+    reactor.reset_stop();
+    const Reactor::TimerId deadline = reactor.add_timer(limit, [&reactor] { reactor.request_stop(); });
+    while (busy() && reactor.run_once(reactor.max_poll))
+        if (after_turn) after_turn();
+    reactor.cancel(deadline);
+    reactor.request_stop();  // stopped again, as the caller found it
+    return !busy();
 }
 
 }  // namespace pirates

@@ -1,9 +1,11 @@
+#include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <map>
 #include <mutex>
@@ -19,7 +21,8 @@ int g_pipe[2] = {-1, -1};
 
 struct Hooks {
     std::mutex mutex;
-    std::map<std::uint64_t, std::function<void()>> hooks;
+    std::map<std::uint64_t, std::function<void()>> hooks;    // stop (SIGINT, SIGTERM)
+    std::map<std::uint64_t, std::function<void()>> summary;  // SIGUSR1
     std::uint64_t next_id = 1;
     bool watcher_started = false;
 };
@@ -34,24 +37,46 @@ void run_hooks() {
     for (auto& [id, fn] : h.hooks) fn();
 }
 
+void run_summary_hooks() {
+    auto& h = hooks();
+    std::lock_guard lock(h.mutex);
+    if (h.summary.empty()) log::info("SIGUSR1: no summary to log");
+    for (auto& [id, fn] : h.summary) fn();
+}
+
+// One byte per signal in the pipe: 's' stop, 'u' SIGUSR1, 'h' SIGHUP.
 void watch() {
     for (;;) {
         char c;
         ssize_t n = ::read(g_pipe[0], &c, 1);
-        if (n == 1)
-            run_hooks();
-        else if (n < 0 && errno != EINTR)
+        if (n == 1) {
+            if (c == 'u')
+                run_summary_hooks();
+            else if (c == 'h')
+                log::info("SIGHUP ignored");
+            else
+                run_hooks();
+        } else if (n < 0 && errno != EINTR) {
             return;
+        }
+    }
+}
+
+void wake_watcher(char what) {
+    if (g_pipe[1] >= 0) {
+        int saved = errno;
+        [[maybe_unused]] ssize_t n = ::write(g_pipe[1], &what, 1);
+        errno = saved;
     }
 }
 
 extern "C" void on_stop_signal(int) {
     g_stop.store(true);
-    if (g_pipe[1] >= 0) {
-        int saved = errno;
-        [[maybe_unused]] ssize_t n = ::write(g_pipe[1], "s", 1);
-        errno = saved;
-    }
+    wake_watcher('s');
+}
+
+extern "C" void on_server_signal(int sig) {
+    wake_watcher(sig == SIGUSR1 ? 'u' : 'h');
 }
 }  // namespace
 
@@ -72,6 +97,16 @@ void install_stop_signals() {
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
+}
+
+void install_server_signals() {
+    install_stop_signals();
+    struct sigaction sa {};
+    sa.sa_handler = on_server_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;  // nothing to interrupt: the watcher thread does the work
+    sigaction(SIGUSR1, &sa, nullptr);
+    sigaction(SIGHUP, &sa, nullptr);
 }
 
 bool stop_requested() {
@@ -97,6 +132,23 @@ StopSignalHook::~StopSignalHook() {
     auto& h = hooks();
     std::lock_guard lock(h.mutex);
     h.hooks.erase(id_);
+}
+
+SummarySignalHook::SummarySignalHook(std::function<void()> on_summary) {
+    auto& h = hooks();
+    std::lock_guard lock(h.mutex);
+    id_ = h.next_id++;
+    h.summary.emplace(id_, std::move(on_summary));
+}
+
+SummarySignalHook::~SummarySignalHook() {
+    auto& h = hooks();
+    std::lock_guard lock(h.mutex);
+    h.summary.erase(id_);
+}
+
+void request_summary() {
+    run_summary_hooks();
 }
 
 }  // namespace pirates

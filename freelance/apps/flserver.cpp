@@ -2,6 +2,7 @@
 // routing identity is its endpoint, PONG to PING and `seq "OK"` to requests.
 #include <pirates/common/cli.hpp>
 #include <pirates/common/log.hpp>
+#include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/freelance/server.hpp>
 
@@ -26,7 +27,7 @@ int main(int argc, char** argv) {
     if (!config.identity.empty() && config.model != 3)
         cli.fail("--identity is only meaningful with --model 3");
 
-    install_stop_signals();
+    install_server_signals();
     zmq::context_t context;
     std::unique_ptr<freelance::Server> bound;
     try {
@@ -37,13 +38,22 @@ int main(int argc, char** argv) {
     }
     freelance::Server& server = *bound;
     if (config.model == 3) log::info("model 3 server, identity {}", server.identity());
-    StopSignalHook stop_hook([&] { server.request_stop(); });
+    StopSignalHook stop_hook([&] {
+        notify_stopping();
+        server.request_stop();
+    });
+    auto summary = [&] {
+        const auto& c = server.stats();
+        return fmt::format(
+            "{} requests, {} pings, {} malformed, {} late answers dropped (queue full), {} answers not "
+            "delivered ({} to clients gone, {} to clients not reading)",
+            c.requests, c.pings, c.malformed, c.dropped_overflow, c.peer_gone + c.would_block, c.peer_gone,
+            c.would_block);
+    };
+    server.on_summary([&] { log::info("{}", summary()); });
+    SummarySignalHook summary_hook([&] { server.request_summary(); });
+    notify_ready();
     server.run();
-    const auto& c = server.stats();
-    log::info(
-        "stopping: {} requests, {} pings, {} malformed, {} late answers dropped (queue full), {} answers not "
-        "delivered ({} to clients gone, {} to clients not reading)",
-        c.requests, c.pings, c.malformed, c.dropped_overflow, c.peer_gone + c.would_block, c.peer_gone,
-        c.would_block);
+    log::info("stopping: {}", summary());
     return 0;
 }

@@ -2,6 +2,7 @@
 // Every bound on its memory is a flag with a safe default (docs/majordomo.md, "Bounded memory").
 #include <pirates/common/cli.hpp>
 #include <pirates/common/log.hpp>
+#include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/majordomo/broker.hpp>
 
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
     int max_services = static_cast<int>(options.core.max_services);
     int max_redeliveries = options.core.max_redeliveries;
     Duration summary{5000};
+    options.drain = Duration{2000};
     CommandLine cli("mdbroker",
                     "Majordomo broker (7/MDP 0.1, 8/MMI): routes client requests to workers by service.");
     cli.endpoint("bind", options.bind, "endpoint to bind for clients and workers (default tcp://*:5555)")
@@ -51,7 +53,12 @@ int main(int argc, char** argv) {
                  "times a request is given back to its queue by busy workers expired (hung), then dropped "
                  "(default 1; 0 = never)",
                  0, 1000)
-        .millis("summary-ms", summary, "interval of the one-line summary logged with -v (default 5000)");
+        .millis("summary-ms", summary, "interval of the one-line summary logged with -v (default 5000)")
+        .millis("drain-ms", options.drain,
+                "on SIGTERM/SIGINT, drop new requests but keep forwarding replies to requests workers hold, "
+                "for up to this long (until none is held), then DISCONNECT the workers; 0 = stop at once "
+                "(default 2000)",
+                0);
     cli.parse(argc, argv);
     options.core.liveness = liveness;
     options.core.max_queue = static_cast<std::size_t>(max_queue);
@@ -59,11 +66,16 @@ int main(int argc, char** argv) {
     options.core.max_redeliveries = max_redeliveries;
     if (cli.verbose()) options.summary_interval = summary;
 
-    install_stop_signals();
+    install_server_signals();
     try {
         zmq::context_t context;
         majordomo::Broker broker(context, options);
-        StopSignalHook hook([&] { broker.request_stop(); });
+        StopSignalHook hook([&] {
+            notify_stopping();
+            broker.request_stop();
+        });
+        SummarySignalHook summary_hook([&] { broker.request_summary(); });
+        notify_ready();
         broker.run();
     } catch (const zmq::error_t& e) {
         log::error("{}", e.what());

@@ -33,6 +33,7 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, const ClockSource
       clock_(clock),
       core_(options_.core),
       reactor_(clock) {
+    reactor_.on_summary([this] { log::info("{}", summary()); });
     // The monitor before the bind, so that no connection is missed.
     const std::string monitor_endpoint = "inproc://pirates-mdbroker-monitor-" +
                                          std::to_string(reinterpret_cast<std::uintptr_t>(this)) + "-" +
@@ -108,13 +109,14 @@ std::string Broker::summary() const {
         "services {} workers {} idle {} queued {} queued-bytes {} | requests {} replies {} mmi {} queue-full "
         "{} "
         "queue-bytes-full {} requests-expired {} service-limit {} evicted {} malformed {} protocol-errors {} "
-        "expired {} vanished {} requeued {} unroutable {} hwm-drops {} connections {} closed {} partials {} "
-        "partials-dropped {} busy-expired {} redelivery-drops {}",
+        "expired {} vanished {} requeued {} unroutable {} hwm-drops {} refused-draining {} connections {} "
+        "closed {} partials {} partials-dropped {} busy-expired {} redelivery-drops {}",
         core_.service_count(), core_.worker_count(), core_.idle_count(), core_.queued_count(),
         core_.queued_bytes(), s.requests, s.replies, s.mmi_requests, s.queue_full_drops, s.queue_bytes_drops,
         s.requests_expired, s.service_limit_drops, s.evicted_requests, s.malformed, s.protocol_errors,
-        s.expired, s.workers_vanished, s.requests_requeued, s.unroutable, s.hwm_drops, d.connections_accepted,
-        d.connections_closed, s.partials, s.partials_dropped, s.busy_expired, s.redelivery_drops);
+        s.expired, s.workers_vanished, s.requests_requeued, s.unroutable, s.hwm_drops, s.refused_draining,
+        d.connections_accepted, d.connections_closed, s.partials, s.partials_dropped, s.busy_expired,
+        s.redelivery_drops);
 }
 
 void Broker::publish() {
@@ -132,6 +134,27 @@ void Broker::publish() {
 Broker::Snapshot Broker::snapshot() const {
     return Snapshot{workers_.load(),  idle_.load(),    services_.load(),  queued_.load(),
                     requests_.load(), replies_.load(), malformed_.load(), protocol_errors_.load()};
+}
+
+void Broker::after_turn(Reactor::TimerId tick) {
+    reactor_.rearm_at(tick, core_.next_deadline());
+    publish();
+}
+
+void Broker::drain(Reactor::TimerId tick) {
+    core_.begin_drain();
+    const std::uint64_t replies_before = core_.stats().replies;
+    log::info("draining: {} requests in workers' hands, new requests dropped, for up to {} ms",
+              core_.busy_count(), options_.drain.count());
+    const bool done = pirates::drain(
+        reactor_, options_.drain, [this] { return core_.busy_count() > 0; },
+        [this, tick] { after_turn(tick); });
+    const std::uint64_t forwarded = core_.stats().replies - replies_before;
+    if (done)
+        log::info("drained: {} replies forwarded", forwarded);
+    else
+        log::info("drain ended with {} requests still in workers' hands ({} replies forwarded)",
+                  core_.busy_count(), forwarded);
 }
 
 void Broker::run() {
@@ -161,10 +184,8 @@ void Broker::run() {
     if (options_.summary_interval.count() > 0)
         summary_timer =
             reactor_.add_repeating(options_.summary_interval, [this] { log::info("{}", summary()); });
-    while (reactor_.run_once(Duration{100})) {
-        reactor_.rearm_at(tick, core_.next_deadline());
-        publish();
-    }
+    while (reactor_.run_once(Duration{100})) after_turn(tick);
+    if (options_.drain.count() > 0 && core_.busy_count() > 0) drain(tick);
     reactor_.cancel(tick);
     if (summary_timer) reactor_.cancel(summary_timer);
     reactor_.remove(socket_);

@@ -136,6 +136,7 @@ struct BrokerCore::Impl {
     std::size_t queued_ = 0;
     std::size_t queued_bytes_ = 0;
     bool bytes_full_warned_ = false;
+    bool draining_ = false;  // begin_drain(): client requests are dropped
     BrokerCoreStats stats_;
 };
 
@@ -179,6 +180,11 @@ void BrokerCore::Impl::on_message(Frames&& message, TimePoint now, Outbox& out, 
     BrokerHeader& header = decoded.value();
     switch (header.kind) {
         case InboundKind::client_request:
+            if (draining_) {  // stopping: the client's retry goes elsewhere
+                ++stats_.refused_draining;
+                log::debug("request from {} dropped: draining", hex(identity.to_string_view()));
+                return;
+            }
             on_client(std::move(identity), std::move(header.name), header.version, message, now, out);
             return;
         case InboundKind::ready:
@@ -831,6 +837,12 @@ TimePoint BrokerCore::next_deadline() const {
 }
 void BrokerCore::disconnect_all(Outbox& out) {
     impl_->disconnect_all(out);
+}
+void BrokerCore::begin_drain() {
+    impl_->draining_ = true;
+}
+bool BrokerCore::draining() const {
+    return impl_->draining_;
 }
 const BrokerCoreStats& BrokerCore::stats() const {
     return impl_->stats_;

@@ -2,6 +2,7 @@
 // backend; heartbeats to idle workers, silent workers dropped after liveness x heartbeat.
 #include <pirates/common/cli.hpp>
 #include <pirates/common/log.hpp>
+#include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/paranoid_pirate/queue.hpp>
 
@@ -17,8 +18,14 @@ int main(int argc, char** argv) {
         .integer("liveness", config.liveness, "heartbeats missed before a worker is dropped (default 3)", 1,
                  1000)
         .message_bounds(config.max_message_bytes, config.hwm, "a client or worker");
+    config.drain = Duration{2000};
+    cli.millis(
+        "drain-ms", config.drain,
+        "on SIGTERM/SIGINT, stop reading clients but keep forwarding replies to requests workers hold, "
+        "for up to this long (until none is held); 0 = stop at once (default 2000)",
+        0);
     cli.parse(argc, argv);
-    install_stop_signals();
+    install_server_signals();
 
     zmq::context_t context(1);
     paranoid_pirate::Queue queue(context, config);
@@ -29,15 +36,14 @@ int main(int argc, char** argv) {
         log::error("cannot bind: {}", e.what());
         return 1;
     }
-    StopSignalHook hook([&] { queue.request_stop(); });
+    StopSignalHook hook([&] {
+        notify_stopping();
+        queue.request_stop();
+    });
+    SummarySignalHook summary_hook([&] { queue.request_summary(); });
     log::info("ready: heartbeat {} ms, liveness {}", config.heartbeat.count(), config.liveness);
+    notify_ready();
     queue.run();
-    const auto& s = queue.core().stats();
-    log::info(
-        "stopped: {} requests, {} replies, {} workers expired, {} invalid worker and {} invalid client "
-        "messages, {} replies not delivered ({} to clients gone, {} to clients not reading)",
-        s.requests, s.replies, s.expired, s.malformed_from_workers, s.malformed - s.malformed_from_workers,
-        queue.stats().replies_to_gone_clients + queue.stats().replies_would_block,
-        queue.stats().replies_to_gone_clients, queue.stats().replies_would_block);
+    log::info("stopped: {}", queue.summary());
     return 0;
 }

@@ -12,7 +12,9 @@ Queue::Queue(zmq::context_t& context, QueueOptions options, const ClockSource& c
       backend_(make_router(context, options.hwm, options.max_message_bytes)),
       core_(options, clock.now()),
       reactor_(clock),
-      sender_({&frontend_, &backend_}) {
+      sender_({&frontend_, &backend_}),
+      drain_(options.drain) {
+    reactor_.on_summary([this] { log::info("{}", summary()); });
     reactor_.add(frontend_, [this] { return on_frontend(); });
     reactor_.add(backend_, [this] { return on_backend(); });
     update();
@@ -59,7 +61,7 @@ void Queue::on_timer() {
 }
 
 void Queue::update() {
-    reactor_.enable(frontend_, core_.has_idle_worker());
+    reactor_.enable(frontend_, !draining_ && core_.has_idle_worker());
     const TimePoint next = core_.next_deadline();
     if (timer_ != 0 && timer_at_ == next) return;
     if (timer_ != 0) reactor_.cancel(timer_);
@@ -67,8 +69,34 @@ void Queue::update() {
     timer_ = reactor_.add_timer_at(next, [this] { on_timer(); });
 }
 
+std::uint64_t Queue::in_workers_hands() const {
+    const auto& s = core_.stats();
+    return s.requests > s.replies ? s.requests - s.replies : 0;
+}
+
+std::string Queue::summary() const {
+    const auto& s = core_.stats();
+    return fmt::format(
+        "{} requests, {} replies, {} workers idle, {} workers expired, {} invalid worker and {} invalid "
+        "client "
+        "messages, {} replies not delivered ({} to clients gone, {} to clients not reading)",
+        s.requests, s.replies, core_.idle_count(), s.expired, s.malformed_from_workers,
+        s.malformed - s.malformed_from_workers, s.replies_to_gone_clients + s.replies_would_block,
+        s.replies_to_gone_clients, s.replies_would_block);
+}
+
 void Queue::run() {
     while (run_once(reactor_.max_poll)) {
+    }
+    if (drain_.count() > 0 && in_workers_hands() > 0) {
+        draining_ = true;
+        update();
+        log::info("draining: {} requests in workers' hands, clients not read, for up to {} ms",
+                  in_workers_hands(), drain_.count());
+        if (pirates::drain(reactor_, drain_, [this] { return in_workers_hands() > 0; }))
+            log::info("drained");
+        else
+            log::info("drain ended with {} requests still in workers' hands", in_workers_hands());
     }
 }
 

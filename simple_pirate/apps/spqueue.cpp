@@ -1,6 +1,7 @@
 // spqueue: the Simple Pirate queue. Clients (REQ / Lazy Pirate) on the frontend, REQ workers on the backend;
 // each request goes to the least recently used idle worker.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/simple_pirate/queue.hpp>
 
@@ -17,13 +18,24 @@ int main(int argc, char** argv) {
             "bytes of requests held while no worker is idle, at most; newer ones are dropped (default 256M)",
             1)
         .message_bounds(config.max_message_bytes, config.hwm, "a client or worker");
+    config.drain = pirates::Duration{2000};
+    cli.millis(
+        "drain-ms", config.drain,
+        "on SIGTERM/SIGINT, stop reading clients but keep forwarding replies to requests workers hold, "
+        "for up to this long (until none is held); 0 = stop at once (default 2000)",
+        0);
     cli.parse(argc, argv);
     config.max_held = static_cast<std::size_t>(max_held);
 
-    pirates::install_stop_signals();
+    pirates::install_server_signals();
     zmq::context_t context;
     pirates::simple_pirate::Queue queue(context, config);
-    pirates::StopSignalHook hook([&] { queue.request_stop(); });
+    pirates::StopSignalHook hook([&] {
+        pirates::notify_stopping();
+        queue.request_stop();
+    });
+    pirates::SummarySignalHook summary_hook([&] { queue.request_summary(); });
+    pirates::notify_ready();
     queue.run();
     return 0;
 }

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
+#include <string_view>
 
 namespace pirates::test {
 
@@ -17,8 +18,20 @@ std::string bin_path(const std::string& program) {
     return std::string(PIRATES_BIN_DIR) + "/" + program;
 }
 
-Process::Process(const std::string& program, std::vector<std::string> args) {
+Process::Process(const std::string& program, std::vector<std::string> args, std::vector<std::string> env) {
     std::string path = bin_path(program);
+    // The child's environment, built before fork (the child only calls async-signal-safe functions).
+    std::vector<std::string> vars = std::move(env);
+    for (char** e = environ; *e; ++e) {
+        const std::string_view var(*e);
+        const auto name = var.substr(0, var.find('=') + 1);
+        bool replaced = false;
+        for (const auto& v : vars) replaced = replaced || std::string_view(v).starts_with(name);
+        if (!replaced) vars.emplace_back(var);
+    }
+    std::vector<char*> envp;
+    for (auto& v : vars) envp.push_back(v.data());
+    envp.push_back(nullptr);
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     std::vector<char*> argv;
@@ -30,7 +43,7 @@ Process::Process(const std::string& program, std::vector<std::string> args) {
     if (pid_ == 0) {
         dup2(fds[1], 1);
         dup2(fds[1], 2);
-        execv(path.c_str(), argv.data());
+        execve(path.c_str(), argv.data(), envp.data());
         const char* msg = "exec failed\n";
         (void)!write(2, msg, std::strlen(msg));
         _exit(127);

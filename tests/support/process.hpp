@@ -13,8 +13,9 @@ namespace pirates::test {
 
 class Process {
   public:
-    // `program` is a name in build/bin (or a path containing '/').
-    Process(const std::string& program, std::vector<std::string> args);
+    // `program` is a name in build/bin (or a path containing '/'). The child inherits this process's
+    // environment plus `env` ("NAME=value" entries, replacing a variable of the same name).
+    Process(const std::string& program, std::vector<std::string> args, std::vector<std::string> env = {});
     ~Process();
     Process(const Process&) = delete;
     Process& operator=(const Process&) = delete;

@@ -4,6 +4,7 @@
 #include <pirates/common/chaos.hpp>
 #include <pirates/common/cli.hpp>
 #include <pirates/common/log.hpp>
+#include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/titanic/titanic.hpp>
 
@@ -95,15 +96,20 @@ int main(int argc, char** argv) {
         config.io = &crash;
     }
 
-    install_stop_signals();
+    install_server_signals();
     zmq::context_t context;
     auto server = titanic::Titanic::open(context, config);
     if (!server) {
-        log::error("titanic: {}", server.error().reason);
+        log::error("{}", server.error().reason);
         return 1;
     }
     crash.armed = true;
-    StopSignalHook hook([&] { server.value()->request_stop(); });
+    StopSignalHook hook([&] {
+        notify_stopping();
+        server.value()->request_stop();
+    });
+    SummarySignalHook summary_hook([&] { server.value()->request_summary(); });
+    notify_ready();
     server.value()->run();
     return 0;
 }

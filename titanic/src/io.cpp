@@ -14,7 +14,14 @@ int FileIo::open(const std::string& path, int flags, int mode) {
     int fd;
     do fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
     while (fd < 0 && errno == EINTR);
-    return fd < 0 ? -errno : fd;
+    if (fd < 0) return -errno;
+    // EPERM: an existing file of another owner (we may still use it); anything else is an error.
+    if ((flags & O_CREAT) && ::fchmod(fd, static_cast<mode_t>(mode)) < 0 && errno != EPERM) {
+        const int e = errno;
+        ::close(fd);
+        return -e;
+    }
+    return fd;
 }
 
 long FileIo::pwrite(int fd, const void* data, std::size_t size, std::int64_t offset) {

@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <algorithm>
 #include <cerrno>
@@ -140,16 +141,23 @@ Result<std::unique_ptr<Store>> Store::open(StoreOptions options) {
     std::unique_ptr<Store> store(new Store(std::move(options)));
     fs::path dir(store->options_.dir);
 
-    // Create the directory (and missing parents); make each new entry durable in its parent.
+    // Create the directory (and missing parents); make each new entry durable in its parent. A directory we
+    // create is the owner's alone (0700, whatever the umask); an existing one keeps the mode it was given.
+    auto unusable = [&](const std::string& reason) {
+        return error(fmt::format("cannot use store directory {}: {}", dir.string(), reason));
+    };
     std::vector<fs::path> created;
     std::error_code ec;
+    if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) return unusable("not a directory");
     for (fs::path p = fs::absolute(dir, ec); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
         created.push_back(p);
         if (p == p.parent_path()) break;
     }
     fs::create_directories(dir, ec);
-    if (ec) return error(fmt::format("cannot create store directory {}: {}", dir.string(), ec.message()));
-    if (!fs::is_directory(dir, ec)) return error(fmt::format("{} is not a directory", dir.string()));
+    if (ec) return unusable(ec.message());
+    if (!fs::is_directory(dir, ec)) return unusable("not a directory");
+    if (!created.empty() && ::chmod(dir.c_str(), 0700) != 0) return unusable(std::strerror(errno));
+    if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0) return unusable(std::strerror(errno));
     for (const auto& p : created) {
         int dfd = store->io_->open(p.parent_path().string(), O_RDONLY | O_DIRECTORY);
         if (dfd >= 0) {

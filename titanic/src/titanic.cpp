@@ -110,6 +110,7 @@ void Titanic::watch_workers() {
 }
 
 void Titanic::run() {
+    reactor_.on_summary([this] { log::info("{}", summary()); });
     while (!reactor_.stopped()) turn(Duration{100});
     log::info("stopping; {}", summary());
 }

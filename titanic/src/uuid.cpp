@@ -1,6 +1,10 @@
 #include <pirates/titanic/uuid.hpp>
 
+#include <sys/random.h>
+
+#include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace pirates::titanic {
 namespace {
@@ -43,19 +47,16 @@ std::size_t UuidHash::operator()(const Uuid& u) const noexcept {
     return static_cast<std::size_t>(h);
 }
 
-UuidGenerator::UuidGenerator() {
-    std::random_device rd;
-    std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd(), rd(), rd()};
-    rng_.seed(seq);
-}
-
-UuidGenerator::UuidGenerator(std::uint64_t seed) : rng_(seed) {}
-
 Uuid UuidGenerator::next() {
     Uuid u;
-    std::uint64_t a = rng_(), b = rng_();
-    std::memcpy(u.bytes.data(), &a, 8);
-    std::memcpy(u.bytes.data() + 8, &b, 8);
+    std::size_t got = 0;
+    while (got < u.bytes.size()) {  // 16 bytes come whole unless a signal interrupts the call
+        const ssize_t n = ::getrandom(u.bytes.data() + got, u.bytes.size() - got, 0);
+        if (n > 0)
+            got += static_cast<std::size_t>(n);
+        else if (n < 0 && errno != EINTR)
+            throw std::system_error(errno, std::generic_category(), "getrandom");
+    }
     u.bytes[6] = static_cast<std::uint8_t>((u.bytes[6] & 0x0f) | 0x40);  // version 4
     u.bytes[8] = static_cast<std::uint8_t>((u.bytes[8] & 0x3f) | 0x80);  // RFC 4122 variant
     return u;

@@ -85,6 +85,10 @@ class Server {
     // Thread-safe (a StopSignalHook, another thread): run() returns within one poll slice.
     void request_stop() { reactor_.request_stop(); }
     void stop() { request_stop(); }
+    // Thread-safe (a SummarySignalHook): the running loop calls the on_summary() function on its own thread
+    // within one poll slice.
+    void request_summary() { reactor_.request_summary(); }
+    void on_summary(std::function<void()> fn) { reactor_.on_summary(std::move(fn)); }
 
     State state() const { return fsm_.state(); }
     ServerStats stats() const {

@@ -18,6 +18,7 @@
 #include <pirates/common/frames.hpp>
 #include <pirates/common/stop.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -67,6 +68,10 @@ class Reactor {
     bool stopped() const;
     // Run again after a stop.
     void reset_stop() { stop_.reset(); }
+    // A summary on request (SIGUSR1): on_summary() sets what to call; request_summary(), from any thread, has
+    // the loop call it on its own thread at the start of its next turn (within max_poll).
+    void on_summary(std::function<void()> fn) { on_summary_ = std::move(fn); }
+    void request_summary() { summary_requested_.store(true, std::memory_order_relaxed); }
 
     std::size_t max_burst = 1000;
     // Longest single poll, so that a stop signal arriving just before poll() is seen promptly.
@@ -94,7 +99,16 @@ class Reactor {
     std::unordered_map<TimerId, Timer> timers_;
     TimerId next_id_ = 1;
     StopSource stop_;
+    std::function<void()> on_summary_;
+    std::atomic<bool> summary_requested_{false};
 };
+
+// A graceful stop's drain, for a driver whose loop has just stopped: run the loop again while `busy()` holds
+// (requests in workers' hands), for at most `limit`, calling `after_turn` after each turn. A request_stop()
+// during the drain (a second SIGTERM) ends it at once. Returns true if it ended with nothing busy. The driver
+// first stops taking new requests (disables its frontend, or tells its core).
+bool drain(Reactor& reactor, Duration limit, const std::function<bool()>& busy,
+           const std::function<void()>& after_turn = {});
 
 enum class WaitResult { ready, timeout, stopped };
 

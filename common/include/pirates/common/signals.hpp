@@ -8,12 +8,21 @@
 //     StopSignalHook hook([&] { broker.request_stop(); });
 //     broker.run();
 // Hooks run on the watcher thread (not in the signal handler), so they may do anything thread-safe.
+//
+// Servers (brokers, queues, Titanic, servers) call install_server_signals() instead: the same, and also
+//   SIGUSR1: runs every SummarySignalHook (each server logs its one-line summary) and carries on;
+//   SIGHUP:  logged ("SIGHUP ignored") and ignored; it never stops a server.
+//     install_server_signals();
+//     StopSignalHook stop([&] { broker.request_stop(); });
+//     SummarySignalHook summary([&] { broker.request_summary(); });
+// Clients keep SIGHUP's default (a client started from a terminal ends with it).
 #include <cstdint>
 #include <functional>
 
 namespace pirates {
 
 void install_stop_signals();
+void install_server_signals();
 bool stop_requested();
 void request_stop();        // the same flag, set from code (tests, a fatal protocol state)
 void clear_stop_request();  // for tests that stop and restart loops in one process
@@ -29,6 +38,22 @@ class StopSignalHook {
   private:
     std::uint64_t id_;
 };
+
+// Runs `on_summary` each time SIGUSR1 arrives (after install_server_signals()), for as long as it lives.
+// With no hook registered, SIGUSR1 is logged and otherwise ignored.
+class SummarySignalHook {
+  public:
+    explicit SummarySignalHook(std::function<void()> on_summary);
+    ~SummarySignalHook();
+    SummarySignalHook(const SummarySignalHook&) = delete;
+    SummarySignalHook& operator=(const SummarySignalHook&) = delete;
+
+  private:
+    std::uint64_t id_;
+};
+
+// Runs the SIGUSR1 hooks now, as the signal would (tests).
+void request_summary();
 
 // Exit code of a client stopped by SIGINT/SIGTERM before all its requests were answered (128 + SIGINT, as a
 // shell reports Ctrl-C): a clean stop, but not a success. Servers stopped by a signal exit 0.

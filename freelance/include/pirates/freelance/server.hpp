@@ -67,6 +67,10 @@ class Server {
     void run(const std::atomic<bool>* stop = nullptr);
     // Thread-safe (a StopSignalHook, another thread): run() returns within one poll slice.
     void request_stop() { reactor_.request_stop(); }
+    // Thread-safe (a SummarySignalHook): the running loop calls the on_summary() function on its own thread
+    // within one poll slice.
+    void request_summary() { reactor_.request_summary(); }
+    void on_summary(std::function<void()> fn) { reactor_.on_summary(std::move(fn)); }
     const ServerStats& stats() const { return counters_; }
 
   private:

@@ -43,6 +43,9 @@ struct BrokerOptions {
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // ZMQ_MAXMSGSIZE on the ROUTER; 0: no limit
     Duration summary_interval{0};                             // >0: log a one-line summary at this interval
     bool disconnect_on_stop = true;                           // say DISCONNECT to every worker when stopping
+    // On request_stop(), the broker first drains for up to this long: it drops new client requests
+    // (BrokerCore::begin_drain) and keeps forwarding replies until no worker holds a request; 0: stop at once.
+    Duration drain{0};
 };
 
 // The driver's own counters (what its socket monitor saw).
@@ -69,8 +72,11 @@ class Broker {
     const std::string& endpoint() const { return endpoint_; }
     // Serve until request_stop().
     void run();
-    // Thread-safe: run() returns within one poll slice (100 ms), after its DISCONNECTs and summary.
+    // Thread-safe: run() returns within one poll slice (100 ms), after its drain (options.drain), its
+    // DISCONNECTs and summary. A second request_stop() during the drain ends the drain at once.
     void request_stop() { reactor_.request_stop(); }
+    // Thread-safe: the running loop logs summary() within one poll slice (SIGUSR1 in mdbroker).
+    void request_summary() { reactor_.request_summary(); }
     void stop() { request_stop(); }
     // Read the core and the stats only from the thread running run(), or after it returned.
     const BrokerCore& core() const { return core_; }
@@ -97,6 +103,10 @@ class Broker {
     // Passes in_ to the core with the connection it came on.
     void on_message();
     void publish();
+    // One loop turn's bookkeeping: the core's timer, the published counts.
+    void after_turn(Reactor::TimerId tick);
+    // Runs the loop (stopped once) again while workers hold requests, up to options_.drain.
+    void drain(Reactor::TimerId tick);
 
     zmq::socket_t socket_;
     zmq::socket_t monitor_;  // PAIR, the receiving end of the ROUTER's socket monitor

@@ -124,6 +124,7 @@ struct BrokerCoreStats {
     std::uint64_t redelivery_drops = 0;     // requests dropped: given back max_redeliveries times already
     std::uint64_t busy_expired =
         0;  // busy workers expired: they had heartbeated while busy, then fell silent
+    std::uint64_t refused_draining = 0;     // client requests dropped because the broker was stopping
 };
 
 // The core writes to common's Outbox (outbox.hpp), channel 0 (its one ROUTER): each message identity frame
@@ -157,6 +158,12 @@ class BrokerCore {
     TimePoint next_deadline() const;
     // DISCONNECT to every worker (a broker shutting down cleanly), forgetting them all.
     void disconnect_all(Outbox& out);
+    // A broker stopping gracefully: from now on every client request (mmi.* too) is dropped unanswered
+    // (counted in refused_draining; the client's retry goes to another broker), while workers' messages are
+    // handled as ever, so replies to requests already taken are still forwarded (and requests already queued
+    // still go to workers as they become idle). The driver stops once busy_count() is 0 or its drain time is up.
+    void begin_drain();
+    bool draining() const;
 
     // ---- Introspection ----
     const BrokerCoreStats& stats() const;
@@ -165,6 +172,8 @@ class BrokerCore {
     std::size_t worker_count() const;
     std::size_t service_count() const;
     std::size_t idle_count() const;
+    // Workers holding a request (worker_count() - idle_count()).
+    std::size_t busy_count() const { return worker_count() - idle_count(); }
     std::size_t queued_count() const;
     // What the queued requests count against max_queue_bytes.
     std::size_t queued_bytes() const;

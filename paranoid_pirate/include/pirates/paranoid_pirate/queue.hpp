@@ -27,13 +27,20 @@ class Queue {
     std::string bind_frontend(const std::string& endpoint);
     std::string bind_backend(const std::string& endpoint);
 
-    // Run until request_stop().
+    // Run until request_stop(), then drain (options.drain): clients are not read any more (their requests
+    // stay unread, so they retry elsewhere) while replies to the requests workers hold are still forwarded.
     void run();
     // One turn of the loop; false once stopped.
     bool run_once(Duration max_wait);
-    // Thread-safe: run() returns within one poll slice.
+    // Thread-safe: run() returns within one poll slice (after its drain; a second request ends the drain).
     void request_stop() { reactor_.request_stop(); }
     void stop() { request_stop(); }
+    // Thread-safe: the running loop logs summary() within one poll slice (SIGUSR1 in ppqueue).
+    void request_summary() { reactor_.request_summary(); }
+    // One line of counts.
+    std::string summary() const;
+    // Requests given to workers and not answered yet (a worker that died holding one counts until the end).
+    std::uint64_t in_workers_hands() const;
 
     const QueueStats& stats() const { return core_.stats(); }
     const QueueCore& core() const { return core_; }
@@ -52,6 +59,8 @@ class Queue {
     RouterOutbox sender_;  // the core's output: channel kFrontend, kBackend
     Reactor::TimerId timer_ = 0;
     TimePoint timer_at_{};
+    Duration drain_;
+    bool draining_ = false;  // the frontend stays disabled
 };
 
 // Kept for users of the earlier API: common's one non-blocking ROUTER send (what was `unreachable` is

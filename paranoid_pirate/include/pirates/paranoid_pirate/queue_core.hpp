@@ -40,6 +40,9 @@ struct QueueOptions {
     // For the driver (Queue), not the core:
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // larger inbound frames: the peer is dropped
     int hwm = 1000;  // messages per peer and direction (ZMQ_SNDHWM and ZMQ_RCVHWM), both sockets
+    // On request_stop(), first stop reading clients and keep forwarding replies to requests workers hold,
+    // for up to this long (until none is held); 0: stop at once.
+    Duration drain{0};
 };
 using QueueConfig = QueueOptions;
 

@@ -32,6 +32,10 @@ struct QueueOptions {
     std::size_t max_queue_bytes = kDefaultMaxQueueBytes;      // bytes the hold queue may hold
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // larger inbound frames: the peer is dropped
     int hwm = 1000;  // messages per peer and direction (ZMQ_SNDHWM and ZMQ_RCVHWM), both sockets
+    // On request_stop(), first stop reading clients and keep forwarding replies to requests workers hold
+    // (held requests still go to workers as they free up), for up to this long, until no worker holds one;
+    // 0: stop at once.
+    Duration drain{0};
 };
 using QueueConfig = QueueOptions;
 
@@ -44,13 +48,19 @@ class Queue {
     const std::string& frontend_endpoint() const { return frontend_endpoint_; }
     const std::string& backend_endpoint() const { return backend_endpoint_; }
 
-    // Serve until request_stop(), then log a summary.
+    // Serve until request_stop(), drain (options.drain), then log a summary.
     void run();
     // One turn of the loop; false once stopped.
     bool run_once(Duration max_wait) { return reactor_.run_once(max_wait); }
-    // Thread-safe: run() returns within one poll slice.
+    // Thread-safe: run() returns within one poll slice (after its drain; a second request ends the drain).
     void request_stop() { reactor_.request_stop(); }
     void stop() { request_stop(); }
+    // Thread-safe: the running loop logs summary() within one poll slice (SIGUSR1 in spqueue).
+    void request_summary() { reactor_.request_summary(); }
+    // One line of counts.
+    std::string summary() const;
+    // Requests sent to workers and not answered yet.
+    std::uint64_t in_workers_hands() const;
 
     const QueueStats& stats() const { return core_.stats(); }
     const QueueCore& core() const { return core_; }
@@ -67,6 +77,8 @@ class Queue {
     QueueCore core_;
     Reactor reactor_;
     RouterOutbox sender_;  // the core's output: channel kFrontend, kBackend
+    Duration drain_;
+    bool draining_ = false;  // the frontend stays disabled
 };
 
 }  // namespace pirates::simple_pirate

@@ -11,8 +11,9 @@ namespace pirates::titanic {
 class FileIo {
   public:
     virtual ~FileIo() = default;
-    // open(2): a file descriptor or -errno.
-    virtual int open(const std::string& path, int flags, int mode = 0644);
+    // open(2): a file descriptor or -errno. A file opened with O_CREAT gets exactly `mode` (fchmod: the umask
+    // does not widen or narrow it); the store's files are the owner's alone (0600).
+    virtual int open(const std::string& path, int flags, int mode = 0600);
     virtual long pwrite(int fd, const void* data, std::size_t size, std::int64_t offset);
     virtual long pread(int fd, void* data, std::size_t size, std::int64_t offset);
     virtual int fdatasync(int fd);

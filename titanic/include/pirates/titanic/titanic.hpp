@@ -66,8 +66,11 @@ class Titanic {
     void run();
     // One turn, waiting at most `max_wait` (at most 100 ms) for input.
     void turn(Duration max_wait);
-    // Thread-safe: run() returns within one turn.
+    // Thread-safe: run() returns within one turn. A stop never cuts a turn short: what the turn took is
+    // committed (fsync) and answered before run() returns, so a request acknowledged is on disk.
     void request_stop() { reactor_.request_stop(); }
+    // Thread-safe: the running loop logs summary() after its current turn (SIGUSR1 in the titanic program).
+    void request_summary() { reactor_.request_summary(); }
     void stop() { request_stop(); }
 
     // Read these only from the thread running run(), or after it returned.

@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
 
@@ -29,15 +28,14 @@ struct UuidHash {
     std::size_t operator()(const Uuid& u) const noexcept;
 };
 
-// Random (version 4 layout) UUIDs, seeded from the OS.
+// Random (version 4 layout) UUIDs, 122 bits each from the operating system's random source (getrandom(2)),
+// drawn afresh for every UUID: a UUID is the only key to a reply, so no client may predict another's (a
+// seeded generator's state can be rebuilt from its outputs). Throws std::system_error if the kernel cannot
+// give random bytes (getrandom missing: Linux < 3.17).
 class UuidGenerator {
   public:
-    UuidGenerator();
-    explicit UuidGenerator(std::uint64_t seed);
+    UuidGenerator() = default;
     Uuid next();
-
-  private:
-    std::mt19937_64 rng_;
 };
 
 }  // namespace pirates::titanic
