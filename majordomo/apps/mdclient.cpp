@@ -20,7 +20,7 @@ std::string body_of(long i) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     std::string broker, service = "echo";
     int requests = 10, attempts = 3, window = 100;
     bool async = false;
@@ -28,13 +28,13 @@ int main(int argc, char** argv) {
     CommandLine cli("mdclient",
                     "Majordomo client: sends requests to a service and checks the echoed replies.");
     cli.endpoint("connect", broker, "broker endpoint", true)
-        .text("service", service, "service name (default echo)", true)
-        .integer("requests", requests, "number of requests (default 10)", 0)
+        .text("service", service, "service name", true)
+        .integer("requests", requests, "number of requests", 0)
         .flag("async", async, "many requests in flight on one socket (AsyncClient)")
-        .integer("window", window, "with --async: requests in flight at most (default 100)", 1)
-        .millis("timeout-ms", timeout, "timeout per attempt (default 2500)")
-        .integer("retries", attempts, "attempts per request, as the reference counts them (default 3)", 1,
-                 1000);
+        .integer("window", window, "with --async: requests in flight at most", 1)
+        .millis("timeout-ms", timeout, "timeout per attempt")
+        .integer("retries", attempts, "attempts per request, as the reference counts them", 1, 1000)
+        .alias("attempts");
     cli.parse(argc, argv);
     install_stop_signals();
 
@@ -96,4 +96,6 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (answered == requests && matched == requests) return 0;
     return stop_requested() ? exit_interrupted : 1;
+} catch (...) {
+    return exit_on_exception();
 }

@@ -11,17 +11,15 @@
 
 using namespace pirates;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     majordomo::WorkerOptions options;
     Chaos chaos;
     CommandLine cli("mdworker", "Majordomo echo worker: registers for a service and echoes every request.");
     cli.endpoint("connect", options.connect, "broker endpoint", true)
         .text("service", options.service, "service name to serve", true)
-        .millis("heartbeat-ms", options.heartbeat, "heartbeat interval (default 2500)")
-        .integer("liveness", options.liveness,
-                 "silent heartbeats before the broker counts as dead (default 3)", 1, 100)
-        .millis("reconnect-ms", options.reconnect.initial,
-                "first reconnect delay, doubled up to 32 s (default 2500)");
+        .millis("heartbeat-ms", options.heartbeat, "heartbeat interval")
+        .integer("liveness", options.liveness, "silent heartbeats before the broker counts as dead", 1, 100)
+        .millis("reconnect-ms", options.reconnect.initial, "first reconnect delay, doubled up to 32 s");
     chaos.add_flags(cli);
     cli.parse(argc, argv);
     chaos.check(cli);
@@ -60,4 +58,6 @@ int main(int argc, char** argv) {
     const auto& s = worker.stats();
     log::info("worker stopping: requests {} replies {} reconnects {}", s.requests, s.replies, s.reconnects);
     return 0;
+} catch (...) {
+    return exit_on_exception();
 }
