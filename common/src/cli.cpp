@@ -284,9 +284,7 @@ std::string CommandLine::usage() const {
             help += fmt::format(" (default {})", e.default_text);
         line(left, help);
     }
-    line("--config FILE",
-         "read options from a TOML/INI file (keys: the long flag names, e.g. heartbeat-ms = "
-         "2500); flags given here override it");
+    line("--config FILE", "read options from a TOML/INI file (keys: long flag names); flags override it");
     line("-v, --verbose", "log debug messages");
     line("-q, --quiet", "log warnings and errors only");
     line("--version", "print the program's name and version and exit");

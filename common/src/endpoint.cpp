@@ -49,7 +49,23 @@ BindError::BindError(std::string endpoint, std::string reason, int error_number)
       reason_(std::move(reason)),
       errno_(error_number) {}
 
+namespace {
+
+// An IPv4 address literal ("127.0.0.1"): only digits and dots.
+bool ipv4_literal(std::string_view host) {
+    return !host.empty() && host.find_first_not_of("0123456789.") == std::string_view::npos;
+}
+
+}  // namespace
+
 void bind_endpoint(zmq::socket_t& socket, const std::string& endpoint) {
+    // Sockets from make_socket() have ZMQ_IPV6 on, so that [::1] and names with IPv6 addresses work. An IPv4
+    // literal is bound as IPv4 (with IPv6 on, libzmq would bind the mapped address and report
+    // tcp://[::ffff:127.0.0.1]:P, which an IPv4-only peer cannot connect to); * binds both (dual stack).
+    if (endpoint.starts_with("tcp://")) {
+        std::string_view rest = std::string_view(endpoint).substr(6);
+        if (ipv4_literal(rest.substr(0, rest.rfind(':')))) socket.set(zmq::sockopt::ipv6, 0);
+    }
     try {
         socket.bind(endpoint);
     } catch (const zmq::error_t& e) {

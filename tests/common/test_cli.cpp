@@ -202,7 +202,7 @@ struct ConfigFile {
 };
 }  // namespace
 
-TEST_CASE("--config reads the long flag names from a file; a flag on the command line overrides it") {
+TEST_CASE("--config reads the long flag names from a file, and a flag on the command line overrides it") {
     ConfigFile file(
         "# a comment\nbind = \"tcp://127.0.0.1:5555\"\nrequests = 5\nheartbeat-ms = 40\nasync = true\n");
     {
