@@ -299,9 +299,17 @@ std::optional<std::string> CommandLine::try_parse(int argc, const char* const* a
     try {
         m.app.parse(argc, argv);
     } catch (const CLI::FileError& e) {  // --config: a file that cannot be read
-        m.errors.push_back(fmt::format("--config: {}", e.what()));
+        m.errors.push_back(fmt::format("--config {}: cannot read it", m.config_option->as<std::string>()));
     } catch (const CLI::ConfigError& e) {  // --config: an unknown key, or a line that is not key = value
-        m.errors.push_back(fmt::format("--config: {}", e.what()));
+        // CLI11 stops at the first one: "INI was not able to parse KEY" ("NAME.++" for a [NAME] section).
+        std::string what = e.what();
+        const std::string prefix = "INI was not able to parse ";
+        if (what.starts_with(prefix)) {
+            std::string key = what.substr(prefix.size());
+            if (key.ends_with(".++")) key.resize(key.size() - 3);
+            what = fmt::format("'{}' is not an option (keys are the long flag names, without sections)", key);
+        }
+        m.errors.push_back(fmt::format("--config {}: {}", m.config_option->as<std::string>(), what));
     } catch (const CLI::ArgumentMismatch& e) {
         parsed_all_arguments = false;
         // CLI11: "--name: 1 required N missing"; ours names the option and what it needs.

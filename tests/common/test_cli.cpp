@@ -232,7 +232,11 @@ TEST_CASE("--config: a missing file, an unknown key or a bad value is an error")
     CHECK(error_of("/no/such/file.toml").find("--config") != std::string::npos);
     {
         ConfigFile file("heartbeat-msec = 40\n");
-        CHECK(error_of(file.path).find("heartbeat-msec") != std::string::npos);
+        CHECK(error_of(file.path).find("'heartbeat-msec' is not an option") != std::string::npos);
+    }
+    {
+        ConfigFile file("[prog]\nrequests = 5\n");
+        CHECK(error_of(file.path).find("'prog' is not an option") != std::string::npos);
     }
     {
         ConfigFile file("requests = many\n");

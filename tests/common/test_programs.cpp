@@ -188,3 +188,20 @@ TEST_CASE("--config: a server reads its options from a file, and a flag given to
     CHECK(missing.says("mdbroker: --config"));
     std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("IPv6: lpserver binds tcp://[::1]:* and lpclient connects to it") {
+    Process server("lpserver", {"--bind", "tcp://[::1]:*"});
+    std::string ep = server.bound_endpoint("server", Duration{5000});
+    if (ep.empty()) {
+        // No IPv6 loopback on this machine: the bind fails with EADDRNOTAVAIL or ENODEV.
+        REQUIRE(server.wait_exit() == 1);
+        MESSAGE("skipped: no IPv6 loopback here: " << server.output());
+        return;
+    }
+    CHECK(ep.rfind("tcp://[::1]:", 0) == 0);
+    auto client = run("lpclient", {"--connect", ep, "--requests", "3"});
+    CHECK(client.code == 0);
+    CHECK(client.says("3 ok"));
+    server.signal(SIGTERM);
+    CHECK(server.wait_exit() == 0);
+}
