@@ -1,6 +1,6 @@
 // bstarcli: Binary Star client. Sends numbered requests to the pair, failing over on timeout; prints each
 // outcome.
-//   bstarcli --servers tcp://localhost:5001,tcp://localhost:5002 --requests 10
+//   bstarcli --connect tcp://localhost:5001,tcp://localhost:5002 --requests 10
 #include <pirates/binary_star/client.hpp>
 #include <pirates/common/cli.hpp>
 #include <pirates/common/log.hpp>
@@ -12,19 +12,21 @@
 using namespace pirates;
 using namespace pirates::binary_star;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     ClientOptions options;
     int requests = 0;
     Duration interval{0};
     CommandLine cli("bstarcli", "Binary Star client: numbered echo requests with fail-over between the pair");
-    cli.endpoints("servers", options.connect, "the pair: primary,backup", true)
-        .millis("timeout-ms", options.timeout, "wait for each reply this long (default 1000)")
-        .millis("settle-ms", options.settle, "pause before switching server (default 2000)", 0)
-        .integer("attempts", options.attempts, "attempts per request before giving up (default 6; 0: never)")
-        .integer("requests", requests, "how many requests (default 0: until stopped)")
-        .millis("interval-ms", interval, "pause between requests (default 0)", 0);
+    cli.endpoints("connect", options.connect, "the pair: primary,backup", true)
+        .alias("servers")
+        .millis("timeout-ms", options.timeout, "wait for each reply this long")
+        .millis("settle-ms", options.settle, "pause before switching server", 0)
+        .integer("retries", options.attempts, "attempts per request before giving up (0: never)")
+        .alias("attempts")
+        .integer("requests", requests, "how many requests (0: until stopped)")
+        .millis("interval-ms", interval, "pause between requests", 0);
     cli.parse(argc, argv);
-    if (options.connect.size() != 2) cli.fail("--servers takes exactly two endpoints (primary,backup)");
+    if (options.connect.size() != 2) cli.fail("--connect takes exactly two endpoints (primary,backup)");
     install_stop_signals();
 
     zmq::context_t context(1);
@@ -61,4 +63,6 @@ int main(int argc, char** argv) {
     // Stopped by a signal: a success only when "until stopped" (--requests 0) was asked for, or all came
     // back.
     return requests == 0 || answered == requests ? 0 : exit_interrupted;
+} catch (...) {
+    return exit_on_exception();
 }

@@ -13,7 +13,7 @@
 using namespace pirates;
 using namespace pirates::binary_star;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     bool primary = false, backup = false;
     ServerOptions config;
     Chaos chaos;
@@ -23,9 +23,9 @@ int main(int argc, char** argv) {
         .endpoint("frontend", config.frontend, "endpoint to bind for clients", true)
         .endpoint("state-pub", config.state_pub, "endpoint to bind the state publisher on", true)
         .endpoint("state-sub", config.state_sub, "the peer's state publisher, to connect to", true)
-        .millis("heartbeat-ms", config.heartbeat, "state heartbeat interval (default 1000)")
+        .millis("heartbeat-ms", config.heartbeat, "state heartbeat interval")
         .bytes("max-message-bytes", config.max_message_bytes,
-               "largest client request; a client sending more is disconnected (default 16M; 0: no limit)");
+               "largest client request; a client sending more is disconnected (0: no limit)");
     chaos.add_flags(cli);
     cli.parse(argc, argv);
     chaos.check(cli);
@@ -80,4 +80,6 @@ int main(int argc, char** argv) {
         s.state_pub.subscribers.subscriptions_dropped, s.state_pub.subscribers.messages_dropped,
         s.state_pub.closed_protocol, s.state_pub.closed_handshake, s.state_pub.closed_full);
     return fatal ? 1 : 0;
+} catch (...) {
+    return exit_on_exception();
 }

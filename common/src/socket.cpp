@@ -11,6 +11,7 @@ zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type, const 
     if (options.max_message_bytes > 0) limit_message_size(socket, options.max_message_bytes);
     if (options.router_mandatory) socket.set(zmq::sockopt::router_mandatory, 1);
     if (!options.routing_id.empty()) socket.set(zmq::sockopt::routing_id, options.routing_id);
+    if (options.ipv6) socket.set(zmq::sockopt::ipv6, 1);
     if (options.immediate >= 0) socket.set(zmq::sockopt::immediate, options.immediate);
     return socket;
 }

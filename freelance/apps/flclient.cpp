@@ -15,7 +15,7 @@
 using namespace pirates;
 using namespace pirates::freelance;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     int model = 3, requests = 10, retries = 0;
     std::vector<std::string> endpoints;
     Duration timeout{0}, ping{2000}, ttl{6000}, attempt{1000};
@@ -23,9 +23,11 @@ int main(int argc, char** argv) {
     CommandLine cli("flclient", "Freelance client (10/FLP), model 1, 2 or 3");
     cli.integer("model", model, "1: try each server in turn, 2: shotgun, 3: router with pings", 1, 3, true)
         .endpoints("connect", endpoints, "server endpoints, comma-separated", true)
+        .alias("servers")
         .integer("requests", requests, "number of requests", 1)
         .millis("timeout-ms", timeout, "model 1: per attempt (1000); 2: global (2500); 3: global (3000)")
         .integer("retries", retries, "model 1: attempts per server (0: 3 with one server, else 1)", 0, 100)
+        .alias("attempts")
         .millis("ping-ms", ping, "model 3: ping interval")
         .millis("ttl-ms", ttl, "model 3: server TTL")
         .millis("attempt-ms", attempt, "model 3: silence before failing over to another server")
@@ -92,4 +94,6 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (answered == requests) return 0;
     return stop_requested() ? exit_interrupted : 1;
+} catch (...) {
+    return exit_on_exception();
 }

@@ -6,21 +6,19 @@
 #include <pirates/common/signals.hpp>
 #include <pirates/freelance/server.hpp>
 
-#include <memory>
-
 using namespace pirates;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     freelance::ServerOptions config;
     CommandLine cli("flserver", "Freelance server (10/FLP), model 1, 2 or 3");
     cli.integer("model", config.model, "1: echo, 2: seq \"OK\", 3: router with PING/PONG", 1, 3, true)
         .endpoint("bind", config.bind, "endpoint to bind (tcp://127.0.0.1:* picks a port)", true)
         .text("identity", config.identity,
               "model 3: routing identity, the endpoint clients connect to "
-              "(default: the bound endpoint)")
+              "(if not given: the bound endpoint)")
         .message_bounds(config.max_message_bytes, config.hwm, "a client")
         .bytes("max-queue-bytes", config.max_queue_bytes,
-               "late answers (--slow-after) held at most; newer ones are dropped (default 256M)", 1);
+               "late answers (--slow-after) held at most; newer ones are dropped", 1);
     config.chaos.add_flags(cli);
     cli.parse(argc, argv);
     config.chaos.check(cli);
@@ -29,14 +27,7 @@ int main(int argc, char** argv) {
 
     install_server_signals();
     zmq::context_t context;
-    std::unique_ptr<freelance::Server> bound;
-    try {
-        bound = std::make_unique<freelance::Server>(context, config);
-    } catch (const zmq::error_t& e) {
-        log::error("cannot bind {}: {}", config.bind, e.what());
-        return 1;
-    }
-    freelance::Server& server = *bound;
+    freelance::Server server(context, config);  // a failed bind: BindError, reported below
     if (config.model == 3) log::info("model 3 server, identity {}", server.identity());
     StopSignalHook stop_hook([&] {
         notify_stopping();
@@ -56,4 +47,6 @@ int main(int argc, char** argv) {
     server.run();
     log::info("stopping: {}", summary());
     return 0;
+} catch (...) {
+    return exit_on_exception();
 }

@@ -19,8 +19,8 @@ std::string bind_concrete(zmq::socket_t& socket, const std::string& endpoint, bo
     while (true) {
         try {
             return bind_and_announce(socket, endpoint, "server");
-        } catch (const zmq::error_t& e) {
-            if (e.num() != EADDRINUSE || Clock::now() >= deadline) throw;
+        } catch (const BindError& e) {
+            if (e.error_number() != EADDRINUSE || Clock::now() >= deadline) throw;
             if (!warned && !expect_busy) log::warn("{} is in use, retrying for a few seconds", endpoint);
             warned = true;
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -40,7 +40,7 @@ std::string bind_with_identity(zmq::socket_t& socket, const std::string& bind, c
         return bind_and_announce(socket, bind, "server");
     }
     // OS-picked port: learn it, then bind again with the identity set (see the header for why).
-    socket.bind(bind);
+    bind_endpoint(socket, bind);
     std::string concrete = socket.get(zmq::sockopt::last_endpoint);
     socket.unbind(concrete);
     socket.set(zmq::sockopt::routing_id, concrete);

@@ -8,16 +8,17 @@
 #include <cstdio>
 #include <string>
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     std::string endpoint;
     pirates::RetryPolicy policy;  // 2500 ms, 3 attempts: the Guide's
     int requests = 10;
     pirates::CommandLine cli("lpclient",
                              "Lazy Pirate client: numbered requests to an echo server, with retries.");
     cli.endpoint("connect", endpoint, "server endpoint, e.g. tcp://localhost:5555", true)
-        .millis("timeout-ms", policy.timeout, "how long to wait for each reply (default 2500)")
-        .integer("retries", policy.attempts, "attempts per request, the first included (default 3)", 1, 1000)
-        .integer("requests", requests, "number of requests to send; 0 = until stopped (default 10)");
+        .millis("timeout-ms", policy.timeout, "how long to wait for each reply")
+        .integer("retries", policy.attempts, "attempts per request, the first included", 1, 1000)
+        .alias("attempts")
+        .integer("requests", requests, "number of requests to send; 0 = until stopped");
     cli.parse(argc, argv);
 
     pirates::install_stop_signals();
@@ -53,4 +54,6 @@ int main(int argc, char** argv) {
     pirates::log::info("done: {} requests, {} replies, {} retries, {} discarded", c.requests, c.replies,
                        c.retries, c.discarded);
     return 0;
+} catch (...) {
+    return pirates::exit_on_exception();
 }

@@ -4,14 +4,14 @@
 #include <pirates/common/signals.hpp>
 #include <pirates/lazy_pirate/echo_server.hpp>
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pirates::lazy_pirate::EchoServerOptions config;
     pirates::CommandLine cli("lpserver",
                              "Lazy Pirate echo server: answers each request with the request itself.");
     cli.endpoint("bind", config.bind, "endpoint to bind, e.g. tcp://*:5555", true)
         .message_bounds(config.max_message_bytes, config.hwm, "a client")
         .bytes("max-queue-bytes", config.max_queue_bytes,
-               "late answers (--slow-after) held at most; newer ones are dropped (default 256M)", 1);
+               "late answers (--slow-after) held at most; newer ones are dropped", 1);
     config.chaos.add_flags(cli);
     cli.parse(argc, argv);
     config.chaos.check(cli);
@@ -22,4 +22,6 @@ int main(int argc, char** argv) {
     pirates::StopSignalHook hook([&] { server.request_stop(); });
     server.run();
     return 0;
+} catch (...) {
+    return pirates::exit_on_exception();
 }

@@ -8,7 +8,7 @@
 
 using namespace pirates;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     majordomo::BrokerOptions options;
     options.bind = "tcp://*:5555";
     int liveness = options.core.liveness;
@@ -17,47 +17,42 @@ int main(int argc, char** argv) {
     int max_redeliveries = options.core.max_redeliveries;
     Duration summary{5000};
     options.drain = Duration{2000};
-    CommandLine cli("mdbroker",
-                    "Majordomo broker (7/MDP 0.1, 8/MMI): routes client requests to workers by service.");
-    cli.endpoint("bind", options.bind, "endpoint to bind for clients and workers (default tcp://*:5555)")
-        .millis("heartbeat-ms", options.core.heartbeat, "heartbeat interval (default 2500)")
-        .integer("liveness", liveness, "heartbeats a worker may miss before it is dropped (default 3)", 1,
-                 100)
-        .integer("max-queue", max_queue,
-                 "queued requests per service; newer ones are dropped (default 10000)", 1)
-        .integer("max-services", max_services, "services known at once (default 10000)", 1)
+    CommandLine cli(
+        "mdbroker",
+        "Majordomo broker (7/MDP 0.1, 18/MDP 0.2, 8/MMI): routes client requests to workers by service.");
+    cli.endpoint("bind", options.bind, "endpoint to bind for clients and workers")
+        .millis("heartbeat-ms", options.core.heartbeat, "heartbeat interval")
+        .integer("liveness", liveness, "heartbeats a worker may miss before it is dropped", 1, 100)
+        .integer("max-queue", max_queue, "queued requests per service; newer ones are dropped", 1)
+        .integer("max-services", max_services, "services known at once", 1)
         .millis(
             "busy-timeout-ms", options.core.busy_timeout,
             "drop a worker silent this long in the middle of a request (alive but hung; its request goes to "
-            "the next worker); 0 = never, as the reference broker (default 0). A worker whose connection "
+            "the next worker); 0 = never, as the reference broker. A worker whose connection "
             "closes is forgotten at once whatever this says",
             0)
         .bytes("max-message-bytes", options.max_message_bytes,
                "largest frame a peer may send (ZMQ_MAXMSGSIZE); a peer sending a larger one has its "
-               "connection closed by libzmq, nothing else is affected; K/M/G suffixes; 0 = no limit "
-               "(default 16M)")
+               "connection closed by libzmq, nothing else is affected; K/M/G suffixes; 0 = no limit")
         .bytes("max-queue-bytes", options.core.max_queue_bytes,
                "bytes all queued requests may hold, across services (each counts its frames + 1K); the "
-               "newest request past it is dropped (default 256M)",
+               "newest request past it is dropped",
                1)
         .millis("request-ttl-ms", options.core.request_ttl,
-                "a request queued this long while its service has no worker is dropped; 0 = never "
-                "(default 60000)",
-                0)
+                "a request queued this long while its service has no worker is dropped; 0 = never", 0)
         .integer("hwm", options.hwm,
-                 "socket high-water mark in messages per peer (default 10000); messages to a peer that does "
+                 "socket high-water mark in messages per peer; messages to a peer that does "
                  "not read are dropped past it, so what waits for one peer is at most about hwm x "
                  "max-message-bytes (libzmq counts messages, not bytes)",
                  1)
         .integer("max-redeliveries", max_redeliveries,
-                 "times a request is given back to its queue by busy workers expired (hung), then dropped "
-                 "(default 1; 0 = never)",
+                 "times a request is given back to its queue by busy workers expired (hung), then dropped; "
+                 "0 = never",
                  0, 1000)
-        .millis("summary-ms", summary, "interval of the one-line summary logged with -v (default 5000)")
+        .millis("summary-ms", summary, "interval of the one-line summary logged with -v")
         .millis("drain-ms", options.drain,
                 "on SIGTERM/SIGINT, drop new requests but keep forwarding replies to requests workers hold, "
-                "for up to this long (until none is held), then DISCONNECT the workers; 0 = stop at once "
-                "(default 2000)",
+                "for up to this long (until none is held), then DISCONNECT the workers; 0 = stop at once",
                 0);
     cli.parse(argc, argv);
     options.core.liveness = liveness;
@@ -82,4 +77,6 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+} catch (...) {
+    return exit_on_exception();
 }

@@ -20,7 +20,7 @@ std::string body_of(long i) {
 }
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     std::string broker, service = "echo";
     int requests = 10, attempts = 3, window = 100;
     bool async = false;
@@ -29,15 +29,14 @@ int main(int argc, char** argv) {
     CommandLine cli("mdclient",
                     "Majordomo client: sends requests to a service and checks the echoed replies.");
     cli.endpoint("connect", broker, "broker endpoint", true)
-        .text("service", service, "service name (default echo)", true)
-        .integer("requests", requests, "number of requests (default 10)", 0)
+        .text("service", service, "service name", true)
+        .integer("requests", requests, "number of requests", 0)
         .flag("async", async, "many requests in flight on one socket (AsyncClient)")
-        .integer("window", window, "with --async: requests in flight at most (default 100)", 1)
-        .millis("timeout-ms", timeout, "timeout per attempt (default 2500)")
-        .integer("retries", attempts, "attempts per request, as the reference counts them (default 3)", 1,
-                 1000)
-        .text("mdp", mdp,
-              "protocol: 0.1, 0.2 (prints each PARTIAL reply as it arrives) or majortomo (default 0.1)");
+        .integer("window", window, "with --async: requests in flight at most", 1)
+        .millis("timeout-ms", timeout, "timeout per attempt")
+        .integer("retries", attempts, "attempts per request, as the reference counts them", 1, 1000)
+        .alias("attempts")
+        .text("mdp", mdp, "protocol: 0.1, 0.2 (prints each PARTIAL reply as it arrives) or majortomo");
     cli.parse(argc, argv);
     const auto version = parse_version(mdp);
     if (!version) cli.fail("--mdp must be 0.1, 0.2 or majortomo");
@@ -109,4 +108,6 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     if (answered == requests && matched == requests) return 0;
     return stop_requested() ? exit_interrupted : 1;
+} catch (...) {
+    return exit_on_exception();
 }

@@ -11,7 +11,7 @@
 
 using namespace pirates;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     majordomo::WorkerOptions options;
     Chaos chaos;
     std::string mdp = "0.1";
@@ -19,12 +19,10 @@ int main(int argc, char** argv) {
     CommandLine cli("mdworker", "Majordomo echo worker: registers for a service and echoes every request.");
     cli.endpoint("connect", options.connect, "broker endpoint", true)
         .text("service", options.service, "service name to serve", true)
-        .millis("heartbeat-ms", options.heartbeat, "heartbeat interval (default 2500)")
-        .integer("liveness", options.liveness,
-                 "silent heartbeats before the broker counts as dead (default 3)", 1, 100)
-        .millis("reconnect-ms", options.reconnect.initial,
-                "first reconnect delay, doubled up to 32 s (default 2500)")
-        .text("mdp", mdp, "protocol: 0.1, 0.2 (18/MDP) or majortomo (default 0.1)")
+        .millis("heartbeat-ms", options.heartbeat, "heartbeat interval")
+        .integer("liveness", options.liveness, "silent heartbeats before the broker counts as dead", 1, 100)
+        .millis("reconnect-ms", options.reconnect.initial, "first reconnect delay, doubled up to 32 s")
+        .text("mdp", mdp, "protocol: 0.1, 0.2 (18/MDP) or majortomo")
         .integer("partials", partials, "PARTIAL replies (\"partial K/N\") before each final one (0.2)", 0,
                  1000000);
     chaos.add_flags(cli);
@@ -82,4 +80,6 @@ int main(int argc, char** argv) {
     log::info("worker stopping: requests {} replies {} partials {} reconnects {}", s.requests, s.replies,
               s.partials, s.reconnects);
     return 0;
+} catch (...) {
+    return exit_on_exception();
 }

@@ -10,16 +10,16 @@
 
 using namespace pirates;
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     paranoid_pirate::WorkerOptions options;
     Chaos chaos;
     CommandLine cli("ppworker", "Paranoid Pirate worker: echoes requests, heartbeats, reconnects");
     cli.endpoint("connect", options.connect, "the queue's backend endpoint", true)
-        .millis("heartbeat-ms", options.timing.heartbeat, "heartbeat interval (default 1000)")
-        .integer("liveness", options.timing.liveness,
-                 "silent heartbeats before the queue is presumed dead (default 3)", 1, 1000)
-        .millis("reconnect-ms", options.timing.reconnect.initial, "first reconnect delay (default 1000)")
-        .millis("reconnect-max-ms", options.timing.reconnect.max, "longest reconnect delay (default 32000)");
+        .millis("heartbeat-ms", options.timing.heartbeat, "heartbeat interval")
+        .integer("liveness", options.timing.liveness, "silent heartbeats before the queue is presumed dead",
+                 1, 1000)
+        .millis("reconnect-ms", options.timing.reconnect.initial, "first reconnect delay")
+        .millis("reconnect-max-ms", options.timing.reconnect.max, "longest reconnect delay");
     chaos.add_flags(cli);
     cli.parse(argc, argv);
     chaos.check(cli);
@@ -62,4 +62,6 @@ int main(int argc, char** argv) {
     }
     log::info("stopped after {} requests", count);
     return 0;
+} catch (...) {
+    return exit_on_exception();
 }

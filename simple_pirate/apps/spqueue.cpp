@@ -5,24 +5,22 @@
 #include <pirates/common/signals.hpp>
 #include <pirates/simple_pirate/queue.hpp>
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pirates::simple_pirate::QueueOptions config;
     int max_held = static_cast<int>(config.max_held);
     pirates::CommandLine cli("spqueue",
                              "Simple Pirate queue: least-recently-used routing of requests to workers.");
     cli.endpoint("frontend", config.frontend, "endpoint to bind for clients, e.g. tcp://*:5555", true)
         .endpoint("backend", config.backend, "endpoint to bind for workers, e.g. tcp://*:5556", true)
-        .integer("max-held", max_held, "requests held while no worker is idle, at most (default 10000)", 1)
-        .bytes(
-            "max-queue-bytes", config.max_queue_bytes,
-            "bytes of requests held while no worker is idle, at most; newer ones are dropped (default 256M)",
-            1)
+        .integer("max-held", max_held, "requests held while no worker is idle, at most", 1)
+        .bytes("max-queue-bytes", config.max_queue_bytes,
+               "bytes of requests held while no worker is idle, at most; newer ones are dropped", 1)
         .message_bounds(config.max_message_bytes, config.hwm, "a client or worker");
     config.drain = pirates::Duration{2000};
     cli.millis(
         "drain-ms", config.drain,
         "on SIGTERM/SIGINT, stop reading clients but keep forwarding replies to requests workers hold, "
-        "for up to this long (until none is held); 0 = stop at once (default 2000)",
+        "for up to this long (until none is held); 0 = stop at once",
         0);
     cli.parse(argc, argv);
     config.max_held = static_cast<std::size_t>(max_held);
@@ -38,4 +36,6 @@ int main(int argc, char** argv) {
     pirates::notify_ready();
     queue.run();
     return 0;
+} catch (...) {
+    return pirates::exit_on_exception();
 }

@@ -3,12 +3,12 @@
 #include <pirates/common/signals.hpp>
 #include <pirates/simple_pirate/echo_worker.hpp>
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pirates::simple_pirate::EchoWorkerOptions options;
     pirates::CommandLine cli("spworker", "Simple Pirate worker: echoes each request back through the queue.");
     cli.endpoint("connect", options.connect, "queue backend endpoint, e.g. tcp://localhost:5556", true)
         .millis("transport-heartbeat-ms", options.options.transport_heartbeat,
-                "libzmq (ZMTP) heartbeat to notice a vanished queue host (default 0: off)", 0);
+                "libzmq (ZMTP) heartbeat to notice a vanished queue host (0: off)", 0);
     options.chaos.add_flags(cli);
     cli.parse(argc, argv);
     options.chaos.check(cli);
@@ -19,4 +19,6 @@ int main(int argc, char** argv) {
     pirates::StopSignalHook hook([&] { worker.request_stop(); });
     worker.run();
     return 0;
+} catch (...) {
+    return pirates::exit_on_exception();
 }

@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 #include <pirates/common/chaos.hpp>
 #include <pirates/common/endpoint.hpp>
+#include <pirates/common/socket.hpp>
 
 #include "support/net.hpp"
 
@@ -14,12 +15,14 @@ using namespace std::chrono_literals;
 
 TEST_CASE("endpoints: what is accepted and what is not") {
     for (auto ok : {"tcp://127.0.0.1:1", "tcp://*:1", "tcp://127.0.0.1:*", "ipc:///tmp/x", "inproc://a",
-                    "tcp://localhost:1"})
+                    "tcp://localhost:1", "tcp://127.0.0.1:65535", "tcp://[::1]:5555", "tcp://[::1]:*",
+                    "tcp://[fe80::1%eth0]:1"})
         CHECK_MESSAGE(valid_endpoint(ok), ok);
     for (auto bad : {"", "127.0.0.1:1", "tcp://", "tcp://host", "tcp://host:", "tcp://:1", "tcp://h:12x",
                      "tcp://h:"
                      "123456" /* too long */,
-                     "udp://h:1", "inproc://", "ipc://"})
+                     "udp://h:1", "inproc://", "ipc://", "tcp://h:0", "tcp://h:65536", "tcp://h:70000",
+                     "tcp://h:99999", "tcp://[::1:5555", "tcp://::1]:5555", "tcp://[]:1"})
         CHECK_FALSE_MESSAGE(valid_endpoint(bad), bad);
 }
 
@@ -35,6 +38,46 @@ TEST_CASE("bind_and_announce returns the port the OS chose") {
     auto ep = bind_and_announce(s, "tcp://127.0.0.1:*", "test");
     CHECK(ep.rfind("tcp://127.0.0.1:", 0) == 0);
     CHECK(ep.find('*') == std::string::npos);
+}
+
+TEST_CASE("a failed bind is a BindError naming the endpoint and the reason") {
+    zmq::context_t ctx;
+    auto holder = make_socket(ctx, zmq::socket_type::router);
+    auto taken = bind_and_announce(holder, "tcp://127.0.0.1:*", "test");
+    auto s = make_socket(ctx, zmq::socket_type::router);
+    try {
+        bind_and_announce(s, taken, "test");
+        FAIL("a taken port was bound");
+    } catch (const BindError& e) {
+        CHECK(e.endpoint() == taken);
+        CHECK(e.error_number() == EADDRINUSE);
+        CHECK(e.reason() == "Address already in use");
+        CHECK(std::string(e.what()) == "cannot bind " + taken + ": Address already in use");
+    }
+}
+
+TEST_CASE("IPv6: sockets from make_socket bind tcp://[::1]:* and connect to it") {
+    zmq::context_t ctx;
+    auto server = make_socket(ctx, zmq::socket_type::router);
+    std::string ep;
+    try {
+        ep = bind_and_announce(server, "tcp://[::1]:*", "test");
+    } catch (const BindError& e) {
+        if (e.error_number() == EADDRNOTAVAIL || e.error_number() == ENODEV ||
+            e.error_number() == EAFNOSUPPORT) {
+            MESSAGE("skipped: no IPv6 loopback on this machine (" << e.what() << ")");
+            return;
+        }
+        throw;
+    }
+    CHECK(ep.rfind("tcp://[::1]:", 0) == 0);
+    auto client = make_socket(ctx, zmq::socket_type::dealer);
+    client.connect(ep);
+    client.send(zmq::str_buffer("over IPv6"), zmq::send_flags::none);
+    Frames m;
+    REQUIRE(test::recv_within(server, m));
+    REQUIRE(m.size() == 2);
+    CHECK(m[1].to_string() == "over IPv6");
 }
 
 TEST_CASE("chaos decides per request number") {

@@ -30,7 +30,7 @@ void pause(Duration d) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     majordomo::ClientOptions options;
     std::string service;
     std::string text = "Hello world";
@@ -42,12 +42,12 @@ int main(int argc, char** argv) {
         "answered request with titanic.close.");
     cli.endpoint("connect", options.connect, "Majordomo broker endpoint", true)
         .text("service", service, "service the requests are for", true)
-        .integer("requests", requests, "requests to submit (default 1)", 1, 1 << 24)
-        .millis("poll-ms", poll, "interval between rounds of titanic.reply (default 1000)")
-        .text("body", text, "request body; with several requests ' #n' is appended (default 'Hello world')")
-        .millis("timeout-ms", options.timeout, "wait for each answer from Titanic (default 2500)")
-        .integer("attempts", options.attempts, "sends of each call to Titanic before giving up (default 3)",
-                 1, 100);
+        .integer("requests", requests, "requests to submit", 1, 1 << 24)
+        .millis("poll-ms", poll, "interval between rounds of titanic.reply")
+        .text("body", text, "request body; with several requests ' #n' is appended")
+        .millis("timeout-ms", options.timeout, "wait for each answer from Titanic")
+        .integer("retries", options.attempts, "sends of each call to Titanic before giving up", 1, 100)
+        .alias("attempts");
     cli.parse(argc, argv);
 
     install_stop_signals();
@@ -115,4 +115,6 @@ int main(int argc, char** argv) {
     }
     fmt::print("{} of {} replies received\n", requests - failed, requests);
     return failed == 0 ? 0 : 1;
+} catch (...) {
+    return exit_on_exception();
 }

@@ -37,7 +37,7 @@ struct CrashIo : titanic::FileIo {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     titanic::TitanicOptions config;
     int compact_kb = static_cast<int>(config.compact_min_bytes / 1024);
     int max_open = static_cast<int>(config.max_open);
@@ -49,33 +49,26 @@ int main(int argc, char** argv) {
                     "(fsync) before acknowledging it, then forwards it to its service.");
     cli.endpoint("connect", config.broker, "Majordomo broker endpoint", true)
         .text("dir", config.dir, "store directory (created if missing)", true)
-        .millis("heartbeat-ms", config.heartbeat, "MDP worker heartbeat interval (default 2500)")
-        .integer("liveness", config.liveness,
-                 "silent heartbeats before the broker counts as dead (default 3)", 1, 100)
-        .millis("reconnect-ms", config.reconnect,
-                "first worker reconnect delay, doubled up to 32 s (default 2500)")
+        .millis("heartbeat-ms", config.heartbeat, "MDP worker heartbeat interval")
+        .integer("liveness", config.liveness, "silent heartbeats before the broker counts as dead", 1, 100)
+        .millis("reconnect-ms", config.reconnect, "first worker reconnect delay, doubled up to 32 s")
         .integer("pool", config.pool,
                  "worker connections for titanic.request and for titanic.close: requests that can share one "
-                 "fsync (default 8)",
+                 "fsync",
                  1, 1024)
-        .integer("lanes", config.dispatch.lanes, "requests dispatched at once, one per service (default 4)",
-                 1, 1024)
+        .integer("lanes", config.dispatch.lanes, "requests dispatched at once, one per service", 1, 1024)
         .millis("timeout-ms", config.dispatch.timeout,
-                "time a service has to answer a dispatched request or mmi.service query (default 2500)")
-        .millis(
-            "retry-ms", config.dispatch.backoff.initial,
-            "first delay before retrying an unavailable service, doubled up to --retry-max-ms (default 1000)")
-        .millis("retry-max-ms", config.dispatch.backoff.max, "longest delay between retries (default 32000)")
+                "time a service has to answer a dispatched request or mmi.service query")
+        .millis("retry-ms", config.dispatch.backoff.initial,
+                "first delay before retrying an unavailable service, doubled up to --retry-max-ms")
+        .millis("retry-max-ms", config.dispatch.backoff.max, "longest delay between retries")
         .integer("compact-kb", compact_kb,
-                 "compact the log when closed requests take more than this and more than the open ones "
-                 "(default 4096)",
-                 1, 1 << 30)
+                 "compact the log when closed requests take more than this and more than the open ones", 1,
+                 1 << 30)
         .integer("max-open", max_open,
-                 "requests stored and not yet closed, at most; titanic.request beyond it is answered 500 "
-                 "(default 100000)",
-                 1)
+                 "requests stored and not yet closed, at most; titanic.request beyond it is answered 500", 1)
         .bytes("max-message-bytes", config.max_message_bytes,
-               "largest frame accepted from the broker; a larger one drops that connection (default 16M)", 1)
+               "largest frame accepted from the broker; a larger one drops that connection", 1)
         .text("crash-at", crash_at, "fault injection for tests: torn-write, before-fsync or after-fsync")
         .integer("crash-commit", crash.commit,
                  "fault injection: the commit (1, 2, ...) at which --crash-at strikes", 0);
@@ -112,4 +105,6 @@ int main(int argc, char** argv) {
     notify_ready();
     server.value()->run();
     return 0;
+} catch (...) {
+    return exit_on_exception();
 }

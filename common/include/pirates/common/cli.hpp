@@ -1,10 +1,19 @@
 #pragma once
-// The command line every executable shares: --help, -v/--verbose, -q/--quiet, plus typed options declared by
-// each program (endpoints, timings in ms, counts). An unknown flag or a bad value prints a message on stderr
-// and exits with code 2; --help prints usage on stdout and exits 0.
+// The command line every executable shares: --help, --version, --config FILE, -v/--verbose, -q/--quiet, plus
+// typed options declared by each program (endpoints, timings in ms, counts). --help prints usage on stdout
+// (each option with its default, taken from the variable it sets) and exits 0; --version prints
+// "<program> <version>" and exits 0. Bad flags or values are all reported at once on stderr, one line each,
+// and the program exits with code 2.
+//
+// --config FILE reads options from a TOML/INI file whose keys are the long flag names without the dashes
+// (`heartbeat-ms = 2500`); a flag given on the command line overrides the file. A missing or malformed file,
+// or an unknown key, is a usage error.
+//
+// Built on CLI11, which stays out of this header: programs and libpirates-dev users do not need it.
 #include <pirates/common/clock.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +24,9 @@ namespace pirates {
 class CommandLine {
   public:
     CommandLine(std::string program, std::string summary);
+    ~CommandLine();
+    CommandLine(const CommandLine&) = delete;
+    CommandLine& operator=(const CommandLine&) = delete;
 
     // --name (no value)
     CommandLine& flag(std::string name, bool& out, std::string help);
@@ -38,39 +50,35 @@ class CommandLine {
     // sending a larger frame is disconnected) and --hwm (messages queued per connection and direction).
     // `peers` names who sends ("a client", "a client or worker").
     CommandLine& message_bounds(std::size_t& max_message_bytes, int& hwm, std::string_view peers);
+    // Another name for the option declared just before (an old or the Guide's spelling): --name works as
+    // well on the command line and as a key in the config file.
+    CommandLine& alias(std::string name);
     // Options that are only meaningful together, or mutually exclusive, are checked by the caller after
     // parse() with fail().
 
-    // Parse or exit (0 for --help, 2 for errors). Also sets the log level and the logger's name.
+    // Parse or exit (0 for --help and --version, 2 for errors). Also sets the log level and the logger's name,
+    // and logs "<program> <version> starting".
     void parse(int argc, char** argv);
-    // Parse without exiting: returns the error message, or nullopt. help_requested() tells if --help was
-    // seen.
+    // Parse without exiting: returns every error found, one per line, or nullopt. help_requested() and
+    // version_requested() tell if --help or --version was seen (then nothing else is checked).
     std::optional<std::string> try_parse(int argc, const char* const* argv);
-    bool help_requested() const { return help_; }
-    bool verbose() const { return verbose_; }
+    bool help_requested() const;
+    bool version_requested() const;
+    bool verbose() const;
 
     std::string usage() const;
     // Report a usage error found after parsing (conflicting flags...) and exit 2.
     [[noreturn]] void fail(std::string_view message) const;
 
   private:
-    struct Option {
-        std::string name;
-        std::string value_name;  // empty for flags
-        std::string help;
-        bool required = false;
-        bool seen = false;
-        std::function<std::optional<std::string>(std::string_view)> set;  // error message or nullopt
-    };
-    CommandLine& add(Option option);
-    Option* find(std::string_view name);
-
-    std::string program_;
-    std::string summary_;
-    std::vector<Option> options_;
-    bool help_ = false;
-    bool verbose_ = false;
-    bool quiet_ = false;
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
 };
+
+// The program-level catch every main shares, called from `catch (...)` (a function-try-block on main):
+//   int main(int argc, char** argv) try { ... } catch (...) { return pirates::exit_on_exception(); }
+// A BindError prints "<program>: cannot bind <endpoint>: <reason>" on stderr; any other exception
+// "<program>: <what>". Returns 1, the exit code of a run-time failure (2 is a usage error).
+int exit_on_exception() noexcept;
 
 }  // namespace pirates
