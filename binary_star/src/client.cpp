@@ -1,4 +1,5 @@
 #include <pirates/binary_star/client.hpp>
+#include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/socket.hpp>
@@ -34,7 +35,7 @@ void Client::open() {
         ++stats_.reconnects;
     }
     socket_ = std::make_unique<zmq::socket_t>(make_socket(context_, zmq::socket_type::req));
-    socket_->connect(options_.connect[current_]);
+    connect_endpoint(*socket_, options_.connect[current_]);
 }
 
 void Client::transmit() {

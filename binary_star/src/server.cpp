@@ -39,7 +39,7 @@ void Server::open_subscriber() {
         throw zmq::error_t();
     statesub_events_ = make_socket(context_, zmq::socket_type::pair);
     statesub_events_.connect(monitor);
-    statesub_.connect(config_.state_sub);
+    connect_endpoint(statesub_, config_.state_sub);
 }
 
 bool Server::on_subscriber_event() {

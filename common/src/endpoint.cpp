@@ -50,22 +50,27 @@ BindError::BindError(std::string endpoint, std::string reason, int error_number)
       errno_(error_number) {}
 
 namespace {
-
-// An IPv4 address literal ("127.0.0.1"): only digits and dots.
-bool ipv4_literal(std::string_view host) {
-    return !host.empty() && host.find_first_not_of("0123456789.") == std::string_view::npos;
+// ZMQ_IPV6 for one bind or connect (libzmq reads it at that call). On only where the endpoint asks for IPv6:
+// a bracketed address ([::1]) and, to bind, * (one dual-stack listener for IPv4 and IPv6 peers). Host names,
+// interfaces and IPv4 addresses stay IPv4, as libzmq's default and the Guide's programs have them: with IPv6
+// on, "localhost" may resolve to ::1 and miss a peer bound to 127.0.0.1, and an IPv4 address would be bound
+// as the mapped ::ffff:a.b.c.d, which an IPv4-only peer cannot connect to.
+void set_ipv6_for(zmq::socket_t& socket, const std::string& endpoint, bool binding) {
+    if (!endpoint.starts_with("tcp://")) return;
+    const std::string_view rest = std::string_view(endpoint).substr(6);
+    const std::string_view host = rest.substr(0, rest.rfind(':'));
+    const bool ipv6 = host.starts_with('[') || (binding && host == "*");
+    socket.set(zmq::sockopt::ipv6, ipv6 ? 1 : 0);
 }
-
 }  // namespace
 
+void connect_endpoint(zmq::socket_t& socket, const std::string& endpoint) {
+    set_ipv6_for(socket, endpoint, false);
+    socket.connect(endpoint);
+}
+
 void bind_endpoint(zmq::socket_t& socket, const std::string& endpoint) {
-    // Sockets from make_socket() have ZMQ_IPV6 on, so that [::1] and names with IPv6 addresses work. An IPv4
-    // literal is bound as IPv4 (with IPv6 on, libzmq would bind the mapped address and report
-    // tcp://[::ffff:127.0.0.1]:P, which an IPv4-only peer cannot connect to); * binds both (dual stack).
-    if (endpoint.starts_with("tcp://")) {
-        std::string_view rest = std::string_view(endpoint).substr(6);
-        if (ipv4_literal(rest.substr(0, rest.rfind(':')))) socket.set(zmq::sockopt::ipv6, 0);
-    }
+    set_ipv6_for(socket, endpoint, true);
     try {
         socket.bind(endpoint);
     } catch (const zmq::error_t& e) {

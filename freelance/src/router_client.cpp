@@ -81,7 +81,7 @@ class Agent {
                 return true;
             }
             try {
-                router_.connect(endpoint);
+                connect_endpoint(router_, endpoint);
             } catch (const zmq::error_t& e) {
                 log::warn("cannot connect to '{}': {}", endpoint, e.what());
                 reply(make("FAILED"));
@@ -123,7 +123,7 @@ class Agent {
                 router_.disconnect(endpoint);
             } catch (const zmq::error_t&) {
             }
-            router_.connect(endpoint);
+            connect_endpoint(router_, endpoint);
         }
         while (true) {
             auto out = core_.take_outgoing();

@@ -1,3 +1,4 @@
+#include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/socket.hpp>
@@ -44,7 +45,7 @@ ShotgunClient::ShotgunClient(zmq::context_t& context, ShotgunOptions options, co
     : clock_(clock), socket_(make_socket(context, zmq::socket_type::dealer)), core_(options.timeout) {}
 
 void ShotgunClient::connect(const std::string& endpoint) {
-    socket_.connect(endpoint);
+    connect_endpoint(socket_, endpoint);
     ++servers_;
 }
 

@@ -1,3 +1,4 @@
+#include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/socket.hpp>
@@ -29,7 +30,7 @@ namespace {
 std::optional<Frames> attempt(zmq::context_t& context, const std::string& endpoint, const Frames& body,
                               Duration timeout, const ClockSource& clock, const StopSource& stop) {
     zmq::socket_t socket = make_socket(context, zmq::socket_type::req);
-    socket.connect(endpoint);
+    connect_endpoint(socket, endpoint);
     Frames request = body.clone();
     request.send(socket);
     const TimePoint deadline = clock.now() + timeout;

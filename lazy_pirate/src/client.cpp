@@ -1,3 +1,4 @@
+#include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/socket.hpp>
@@ -19,7 +20,7 @@ Client::Client(zmq::context_t& context, std::string endpoint, RetryPolicy policy
 
 void Client::open() {
     socket_.emplace(make_socket(context_, zmq::socket_type::req));  // linger 0: a lost request goes with it
-    socket_->connect(endpoint_);
+    connect_endpoint(*socket_, endpoint_);
 }
 
 void Client::close() {

@@ -1,3 +1,4 @@
+#include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/socket.hpp>
@@ -24,7 +25,7 @@ AsyncClient::AsyncClient(zmq::context_t& context, AsyncClientOptions options, co
       options_(std::move(options)),
       clock_(clock) {
     options_.attempts = std::max(options_.attempts, 1);
-    socket_.connect(options_.connect);
+    connect_endpoint(socket_, options_.connect);
 }
 
 void AsyncClient::transmit(std::uint64_t id, Pending& p, TimePoint now) {

@@ -1,3 +1,4 @@
+#include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/socket.hpp>
@@ -28,7 +29,7 @@ void Client::reopen() {
         ++stats_.reconnects;
     }
     socket_ = make_socket(context_, zmq::socket_type::dealer);  // linger 0: a lost request goes with it
-    socket_.connect(options_.connect);
+    connect_endpoint(socket_, options_.connect);
 }
 
 void Client::transmit(std::string_view service) {

@@ -1,3 +1,4 @@
+#include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/socket.hpp>
 #include <pirates/majordomo/worker.hpp>
@@ -111,7 +112,7 @@ void Worker::open() {
     SocketOptions options;
     options.max_message_bytes = core_.options().max_message_bytes;
     socket_ = make_socket(context_, zmq::socket_type::dealer, options);
-    socket_.connect(core_.options().endpoint());
+    connect_endpoint(socket_, core_.options().endpoint());
     core_.on_connected(clock_.now(), out_);
 }
 

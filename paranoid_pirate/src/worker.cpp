@@ -1,3 +1,4 @@
+#include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/socket.hpp>
 #include <pirates/paranoid_pirate/worker.hpp>
@@ -32,7 +33,7 @@ void Worker::request_stop() {
 
 void Worker::open() {
     socket_ = make_socket(context_, zmq::socket_type::dealer);
-    socket_.connect(options_.connect);
+    connect_endpoint(socket_, options_.connect);
     core_.on_connected(clock_.now(), out_);
     log::debug("connected to {}, READY sent", options_.connect);
 }

@@ -1,3 +1,4 @@
+#include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/socket.hpp>
 #include <pirates/simple_pirate/queue.hpp>
@@ -65,7 +66,7 @@ void Worker::open() {
         monitor_ = make_socket(context_, zmq::socket_type::pair);
         monitor_.connect(address);
     }
-    socket_.connect(endpoint_);
+    connect_endpoint(socket_, endpoint_);
     Frames ready;
     ready.add(byte_frame(kReady));
     ready.send(socket_);  // REQ: queued on the connecting pipe, never blocks

@@ -56,7 +56,7 @@ TEST_CASE("a failed bind is a BindError naming the endpoint and the reason") {
     }
 }
 
-TEST_CASE("IPv6: sockets from make_socket bind tcp://[::1]:* and connect to it") {
+TEST_CASE("IPv6: bind_endpoint and connect_endpoint take tcp://[::1]:*") {
     zmq::context_t ctx;
     auto server = make_socket(ctx, zmq::socket_type::router);
     std::string ep;
@@ -72,7 +72,7 @@ TEST_CASE("IPv6: sockets from make_socket bind tcp://[::1]:* and connect to it")
     }
     CHECK(ep.rfind("tcp://[::1]:", 0) == 0);
     auto client = make_socket(ctx, zmq::socket_type::dealer);
-    client.connect(ep);
+    connect_endpoint(client, ep);
     client.send(zmq::str_buffer("over IPv6"), zmq::send_flags::none);
     Frames m;
     REQUIRE(test::recv_within(server, m));
@@ -120,4 +120,29 @@ TEST_CASE("hang_until_stopped(stop) exits 0 once its StopSource is asked from an
     REQUIRE(::waitpid(child, &status, 0) == child);
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
+}
+
+// libzmq reads ZMQ_IPV6 at each bind/connect: it must be on only where the endpoint asks for IPv6, so that a
+// name ("localhost", which may resolve to ::1 first) keeps reaching a peer bound to 127.0.0.1.
+TEST_CASE("IPv6 is set per endpoint: brackets (and * to bind) on, names and IPv4 addresses off") {
+    zmq::context_t ctx;
+    auto peer = make_socket(ctx, zmq::socket_type::router);
+    const std::string bound = bind_and_announce(peer, "tcp://127.0.0.1:*", "peer");
+    const std::string port = bound.substr(bound.rfind(':') + 1);  // an OS-chosen port, for the connects
+    auto socket = make_socket(ctx, zmq::socket_type::dealer);
+    auto ipv6 = [&] { return socket.get(zmq::sockopt::ipv6); };
+    CHECK(ipv6() == 0);
+    connect_endpoint(socket, "tcp://[::1]:" + port);
+    CHECK(ipv6() == 1);
+    connect_endpoint(socket, "tcp://localhost:" + port);
+    CHECK(ipv6() == 0);
+    connect_endpoint(socket, "tcp://[::1]:" + port);
+    connect_endpoint(socket, "tcp://127.0.0.1:" + port);
+    CHECK(ipv6() == 0);
+    bind_endpoint(socket, "tcp://*:*");
+    CHECK(ipv6() == 1);
+    bind_endpoint(socket, "tcp://127.0.0.1:*");
+    CHECK(ipv6() == 0);
+    connect_endpoint(socket, "inproc://not-tcp");  // untouched by non-tcp endpoints
+    CHECK(ipv6() == 0);
 }

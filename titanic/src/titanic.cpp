@@ -1,3 +1,4 @@
+#include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/socket.hpp>
@@ -91,7 +92,7 @@ void Titanic::open_lane(std::size_t lane) {
     SocketOptions options;
     options.max_message_bytes = config_.max_message_bytes;
     zmq::socket_t socket = make_socket(context_, zmq::socket_type::dealer, options);
-    socket.connect(config_.broker);
+    connect_endpoint(socket, config_.broker);
     lanes_[lane] = std::move(socket);  // the old one (if any) closes with linger 0: late replies die with it
 }
 

@@ -31,8 +31,12 @@ class BindError : public std::runtime_error {
     int errno_;
 };
 
-// Bind `socket` to `endpoint`; throws BindError when libzmq refuses.
+// Bind `socket` to `endpoint`; throws BindError when libzmq refuses. Both functions set ZMQ_IPV6 for the
+// endpoint: on for a bracketed IPv6 address (tcp://[::1]:P) and, to bind, for * (IPv4 and IPv6 peers); off
+// for host names and IPv4 addresses (libzmq's default, so "localhost" keeps meaning 127.0.0.1).
 void bind_endpoint(zmq::socket_t& socket, const std::string& endpoint);
+// Connect `socket` to `endpoint` (a connect to an unreachable peer does not fail: libzmq retries).
+void connect_endpoint(zmq::socket_t& socket, const std::string& endpoint);
 
 // Bind (through bind_endpoint) and return the endpoint actually bound (tcp://127.0.0.1:* becomes tcp://127.0.0.1:41234), and log
 // "bound <role> <endpoint>" at info level so that a parent process (tests, scripts) can read the port.

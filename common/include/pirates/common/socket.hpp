@@ -17,7 +17,7 @@ struct SocketOptions {
     bool router_mandatory = false;  // ROUTER: a send to a gone peer fails instead of vanishing (send_routed)
     std::string routing_id;         // non-empty: this socket's identity (before connect/bind)
     int immediate = -1;             // >= 0: ZMQ_IMMEDIATE
-    bool ipv6 = true;  // ZMQ_IPV6: tcp://[::1]:P binds and connects; tcp://*:P binds both IPv4 and IPv6
+    bool ipv6 = false;  // ZMQ_IPV6 to start with; bind_endpoint()/connect_endpoint() set it per endpoint
 };
 
 // A socket of `type` with `options` applied. Throws zmq::error_t only for an option libzmq refuses.
