@@ -1,0 +1,44 @@
+#pragma once
+// A small JSON writer for what pirates emits (MMI stats, JSON log lines, admin output): objects, arrays,
+// strings, numbers, booleans. Output is compact (no spaces) and valid JSON: strings are escaped per RFC 8259
+// (quote, backslash and control characters; bytes >= 0x80 pass through as they are, so UTF-8 stays UTF-8).
+//     JsonWriter j;
+//     j.begin_object().key("requests").value(12).key("name").value("echo").end_object();
+//     j.str();  // {"requests":12,"name":"echo"}
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pirates {
+
+// Appends `text` to `out` as a JSON string, quotes included.
+void append_json_string(std::string& out, std::string_view text);
+
+class JsonWriter {
+  public:
+    JsonWriter& begin_object();
+    JsonWriter& end_object();
+    JsonWriter& begin_array();
+    JsonWriter& end_array();
+    JsonWriter& key(std::string_view name);  // inside an object, before its value
+    JsonWriter& value(std::string_view text);
+    JsonWriter& value(const char* text) { return value(std::string_view(text)); }
+    JsonWriter& value(std::int64_t number);
+    JsonWriter& value(std::uint64_t number);
+    JsonWriter& value(int number) { return value(static_cast<std::int64_t>(number)); }
+    JsonWriter& value(double number);  // finite numbers; NaN and infinities are written as null
+    JsonWriter& value(bool flag);
+    JsonWriter& null();
+
+    const std::string& str() const { return out_; }
+    std::string take() { return std::move(out_); }
+
+  private:
+    void separate();  // the comma before a second and later member or element
+    std::string out_;
+    std::vector<bool> first_;  // per open container: no member written yet
+    bool after_key_ = false;
+};
+
+}  // namespace pirates
