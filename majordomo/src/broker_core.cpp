@@ -1,9 +1,13 @@
+#include <pirates/common/json.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/majordomo/broker_core.hpp>
 #include <pirates/majordomo/protocol.hpp>
 #include "detail/broker_lists.hpp"
 
+#include <pirates/version.hpp>
+
 #include <algorithm>
+#include <chrono>
 
 namespace pirates::majordomo {
 namespace {
@@ -46,6 +50,7 @@ struct BrokerCore::Impl {
         Frames request_body;
         Version request_version = Version::v01;  // the framing of the request's client
         int request_redeliveries = 0;            // times it was given back by expired workers before
+        TimePoint request_arrived{};             // when the request it works on reached the broker
         detail::Hook<Worker> idle_hook;          // in service->idle while idle
         detail::Hook<Worker> beat_hook;          // in beats_ while idle
         detail::Hook<Worker> expiry_hook;        // in expiry_ while idle
@@ -64,6 +69,7 @@ struct BrokerCore::Impl {
         bool parked = false;               // its ttl_hook is in service->parked, not in expiring_
         detail::Hook<Pending> queue_hook;  // in service->queue
         detail::Hook<Pending> ttl_hook;    // in expiring_ or service->parked (neither when request_ttl is 0)
+        TimePoint arrived{};               // when it reached the broker (request_duration)
     };
     struct Service {
         std::string name;
@@ -74,12 +80,20 @@ struct BrokerCore::Impl {
         detail::List<Worker, &Worker::idle_hook> idle;
         std::size_t workers = 0;
         bool full_warned = false;
+        std::uint64_t requests = 0;         // client requests for it, since it became known
+        std::uint64_t replies = 0;          // final replies to its clients
         detail::Hook<Service> orphan_hook;  // in orphans_ while it has no worker (only queued requests)
     };
 
     // `body` is the received message with its header frames taken off: it is re-headed and sent in place.
     void on_client(Frame&& identity, Frame&& service, Version v, Frames& body, TimePoint now, Outbox& out);
-    void on_mmi(Frame&& identity, Frame&& service, Version v, Frames& body, Outbox& out);
+    void on_mmi(Frame&& identity, Frame&& service, Version v, Frames& body, TimePoint now, Outbox& out);
+    // The first `now` the core was given: uptime_s counts from it.
+    void started(TimePoint now) {
+        if (!started_) started_ = now;
+    }
+    std::vector<ServiceView> services() const;
+    std::string stats_json(TimePoint now) const;
     void on_ready(Frame&& identity, Frame&& service, Version v, int connection, TimePoint now, Outbox& out);
     void on_reply(Worker& w, Frame&& client, Frames& body, bool final, TimePoint now, Outbox& out);
     // `v`: the framing of the DISCONNECT (the one the peer just spoke).
@@ -92,8 +106,8 @@ struct BrokerCore::Impl {
     void make_idle(Worker& w, TimePoint now, Outbox& out);
     // Sends the request to `w` and makes it busy. False if the worker was gone (or its pipe full): then
     // `client` and `body` are as they were and the caller forgets the worker.
-    bool send_request(Worker& w, Frame& client, Version client_version, int redeliveries, Frames& body,
-                      TimePoint now, Outbox& out);
+    bool send_request(Worker& w, Frame& client, Version client_version, int redeliveries, TimePoint arrived,
+                      Frames& body, TimePoint now, Outbox& out);
     // Hands queued requests to idle workers, oldest first, forgetting workers found gone on the way.
     void dispatch(Service& s, TimePoint now, Outbox& out);
     void expire(Worker& w, std::string_view why, TimePoint now, Outbox& out);
@@ -137,6 +151,7 @@ struct BrokerCore::Impl {
     std::size_t queued_bytes_ = 0;
     bool bytes_full_warned_ = false;
     bool draining_ = false;  // begin_drain(): client requests are dropped
+    std::optional<TimePoint> started_;
     BrokerCoreStats stats_;
 };
 
@@ -165,6 +180,7 @@ BrokerCore::Impl::Service* BrokerCore::Impl::find_service(std::string_view name)
 }
 
 void BrokerCore::Impl::on_message(Frames&& message, TimePoint now, Outbox& out, int connection) {
+    started(now);
     if (message.empty()) {
         ++stats_.malformed;
         return;
@@ -241,7 +257,7 @@ void BrokerCore::Impl::on_client(Frame&& identity, Frame&& service, Version v, F
     ++stats_.requests;
     std::string_view name = service.to_string_view();
     if (is_mmi(name)) {
-        on_mmi(std::move(identity), std::move(service), v, body, out);
+        on_mmi(std::move(identity), std::move(service), v, body, now, out);
         return;
     }
     Service* s = find_service(name);
@@ -251,10 +267,11 @@ void BrokerCore::Impl::on_client(Frame&& identity, Frame&& service, Version v, F
                    services_.size());
         return;
     }
+    ++s->requests;
     // The common case: straight to the LRU idle worker (the next one if that one is found gone).
     while (s->queue.empty() && !s->idle.empty()) {
         Worker& w = *s->idle.front();
-        if (send_request(w, identity, v, 0, body, now, out)) return;
+        if (send_request(w, identity, v, 0, now, body, now, out)) return;
         ++stats_.workers_vanished;
         log::debug("worker {} of '{}' gone when sent a request: forgotten", hex(w.identity), s->name);
         forget(w, now);  // idle: nothing given back; the service stays (we queue into it below)
@@ -287,7 +304,9 @@ void BrokerCore::Impl::on_client(Frame&& identity, Frame&& service, Version v, F
         return;
     }
     // The one move: a queued request.
-    enqueue(*s, std::move(identity), std::move(body), bytes, false, now).version = v;
+    Pending& p = enqueue(*s, std::move(identity), std::move(body), bytes, false, now);
+    p.version = v;
+    p.arrived = now;
     dispatch(*s, now, out);
 }
 
@@ -330,19 +349,97 @@ void BrokerCore::Impl::unqueue(Pending& p) {
     }
 }
 
-void BrokerCore::Impl::on_mmi(Frame&& identity, Frame&& service, Version v, Frames& body, Outbox& out) {
+void BrokerCore::Impl::on_mmi(Frame&& identity, Frame&& service, Version v, Frames& body, TimePoint now,
+                              Outbox& out) {
     ++stats_.mmi_requests;
-    // As the reference: the name is the body's last frame, and the code replaces that frame; any frames
-    // before it travel back untouched (our async client's correlation frame among them).
-    std::string_view code = "501";
-    if (service.to_string_view() == "mmi.service") {
-        const Service* s = find_service(body.back().to_string_view());  // a lookup, never an insertion
-        code = (s && s->workers > 0) ? "200" : "404";
+    // As the reference: the argument is the body's last frame, and the reply replaces it; any frames before
+    // it travel back untouched (our async client's correlation frame among them). A body that is only a
+    // correlation frame (or nothing) has no argument.
+    std::string argument;
+    if (!body.empty() && !is_correlation_frame(body.back())) argument = body.remove().to_string();
+    const std::string_view command = service.to_string_view();
+    auto code = [&](std::string_view c) { body.add(copy_frame(c)); };
+    if (command == "mmi.service") {
+        const Service* s = find_service(argument);  // a lookup, never an insertion
+        code((s && s->workers > 0) ? "200" : "404");
+    } else if (command == "mmi.workers") {
+        if (const Service* s = find_service(argument)) {
+            code("200");
+            body.add(copy_frame(std::to_string(s->workers)));
+        } else {
+            code("404");
+        }
+    } else if (command == "mmi.services") {
+        code("200");
+        std::vector<std::string_view> names;
+        names.reserve(services_.size());
+        for (const auto& entry : services_) names.push_back(entry.first);
+        std::sort(names.begin(), names.end());
+        for (std::string_view n : names) body.add(copy_frame(n));
+    } else if (command == "mmi.stats") {
+        code("200");
+        body.add(copy_frame(stats_json(now)));
+    } else {
+        code("501");
     }
-    body.remove();
-    body.add(copy_frame(code));
-    push_client_reply_header(body, service.to_string_view(), v, true);
+    push_client_reply_header(body, command, v, true);
     send_to(std::move(identity), body, out);
+}
+
+std::vector<BrokerCore::ServiceView> BrokerCore::Impl::services() const {
+    std::vector<ServiceView> all;
+    all.reserve(services_.size());
+    for (const auto& [name, s] : services_)
+        all.push_back(ServiceView{s.workers, s.idle.size(), s.queue.size(), s.requests, s.replies, name});
+    std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return all;
+}
+
+std::string BrokerCore::Impl::stats_json(TimePoint now) const {
+    const double uptime = started_ ? std::chrono::duration<double>(now - *started_).count() : 0.0;
+    JsonWriter j;
+    j.begin_object()
+        .key("version")
+        .value(PIRATES_VERSION_STRING)
+        .key("uptime_s")
+        .value(std::max(uptime, 0.0))
+        .key("requests")
+        .value(stats_.requests)
+        .key("replies")
+        .value(stats_.replies)
+        .key("malformed")
+        .value(stats_.malformed)
+        .key("protocol_errors")
+        .value(stats_.protocol_errors)
+        .key("expired")
+        .value(stats_.expired)
+        .key("queue_full")
+        .value(stats_.queue_full_drops)
+        .key("workers")
+        .value(static_cast<std::uint64_t>(workers_.size()))
+        .key("idle")
+        .value(static_cast<std::uint64_t>(beats_.size()))
+        .key("queued")
+        .value(static_cast<std::uint64_t>(queued_))
+        .key("services")
+        .begin_array();
+    for (const ServiceView& s : services())
+        j.begin_object()
+            .key("name")
+            .value(s.name)
+            .key("workers")
+            .value(static_cast<std::uint64_t>(s.workers))
+            .key("idle")
+            .value(static_cast<std::uint64_t>(s.idle))
+            .key("queued")
+            .value(static_cast<std::uint64_t>(s.queued))
+            .key("requests")
+            .value(s.requests)
+            .key("replies")
+            .value(s.replies)
+            .end_object();
+    j.end_array().end_object();
+    return j.take();
 }
 
 void BrokerCore::Impl::send_to(Frame&& identity, Frames& message, Outbox& out) {
@@ -421,8 +518,10 @@ void BrokerCore::Impl::on_reply(Worker& w, Frame&& client, Frames& body, bool fi
         return;
     }
     ++stats_.replies;
+    ++w.service->replies;
     push_client_reply_header(body, w.service->name, v, true);
     send_to(std::move(client), body, out);
+    if (!w.idle) stats_.request_duration.observe(now - w.request_arrived);
     if (w.idle) {
         refresh(w, now);  // an unsolicited reply: an idle worker is never added to the idle list twice
     } else {
@@ -478,13 +577,14 @@ void BrokerCore::Impl::make_idle(Worker& w, TimePoint now, Outbox& out) {
 }
 
 bool BrokerCore::Impl::send_request(Worker& w, Frame& client, Version client_version, int redeliveries,
-                                    Frames& body, TimePoint now, Outbox& out) {
+                                    TimePoint arrived, Frames& body, TimePoint now, Outbox& out) {
     // Keep a second handle on the request (frames shared, payloads not copied) before the send consumes it.
     w.request_client = Frame();
     w.request_client.copy(client);
     w.request_body = share(body);
     w.request_version = client_version;
     w.request_redeliveries = redeliveries;
+    w.request_arrived = arrived;
     w.busy_beats = 0;
     push_request_header(body, std::move(client), w.version);
     if (send_to_worker(w, body, out) != SendResult::sent) {
@@ -507,7 +607,7 @@ void BrokerCore::Impl::dispatch(Service& s, TimePoint now, Outbox& out) {
     while (!s.queue.empty() && !s.idle.empty()) {
         Pending& p = *s.queue.front();
         Worker& w = *s.idle.front();
-        if (!send_request(w, p.client, p.version, p.redeliveries, p.body, now, out)) {
+        if (!send_request(w, p.client, p.version, p.redeliveries, p.arrived, p.body, now, out)) {
             ++stats_.workers_vanished;
             log::debug("worker {} of '{}' gone when sent a request: forgotten", hex(w.identity), s.name);
             forget(w, now);  // idle: nothing given back; p stays at the front for the next worker
@@ -558,6 +658,7 @@ BrokerCore::Impl::Service& BrokerCore::Impl::forget(Worker& w, TimePoint now) {
         Pending& p = enqueue(s, std::move(w.request_client), std::move(w.request_body), bytes, true, now);
         p.version = w.request_version;
         p.redeliveries = w.request_redeliveries + (w.expired ? 1 : 0);
+        p.arrived = w.request_arrived;
     }
     workers_.erase(workers_.find(w.identity));  // w is gone after this line
     if (--s.workers == 0) {
@@ -644,6 +745,7 @@ void BrokerCore::Impl::expire_requests(TimePoint now) {
 }
 
 void BrokerCore::Impl::tick(TimePoint now, Outbox& out) {
+    started(now);
     // Expiry: each list is in expiry order, so the first live worker ends the walk.
     while (Worker* w = expiry_.front()) {
         if (w->expiry > now) break;
@@ -709,7 +811,8 @@ std::optional<BrokerCore::WorkerView> BrokerCore::Impl::worker(std::string_view 
 std::optional<BrokerCore::ServiceView> BrokerCore::Impl::service(std::string_view name) const {
     auto it = services_.find(name);
     if (it == services_.end()) return std::nullopt;
-    return ServiceView{it->second.workers, it->second.idle.size(), it->second.queue.size()};
+    const Service& s = it->second;
+    return ServiceView{s.workers, s.idle.size(), s.queue.size(), s.requests, s.replies, s.name};
 }
 
 std::vector<std::string> BrokerCore::Impl::expiry_order() const {
@@ -870,6 +973,12 @@ std::optional<BrokerCore::WorkerView> BrokerCore::worker(std::string_view identi
 }
 std::optional<BrokerCore::ServiceView> BrokerCore::service(std::string_view name) const {
     return impl_->service(name);
+}
+std::vector<BrokerCore::ServiceView> BrokerCore::services() const {
+    return impl_->services();
+}
+std::string BrokerCore::stats_json(TimePoint now) const {
+    return impl_->stats_json(now);
 }
 std::vector<std::string> BrokerCore::expiry_order() const {
     return impl_->expiry_order();

@@ -36,8 +36,12 @@
 //   - Whenever a busy worker is forgotten, for any reason, the request it was working on goes back to the
 //     FRONT of its service's queue and the next idle worker takes it: the client need not resend. (It may
 //     run twice if the worker had done it; MDP never promised at-most-once.)
-//   - Client request: mmi.* is answered here (mmi.service: 200 if the service has a worker, 404 otherwise,
-//     never creating it; other mmi.*: 501). Otherwise the least recently used idle worker of the service
+//   - Client request: mmi.* is answered here, never creating a service (8/MMI and our additions,
+//     docs/protocols.md): mmi.service: 200 if the service has a worker, 404 otherwise; mmi.services: 200
+//     and the known service names, sorted; mmi.workers: 200 and the service's worker count, or 404;
+//     mmi.stats: 200 and a JSON object (stats_json()); other mmi.*: 501. The argument is the body's last
+//     frame (unless that is an async client's correlation frame); it is replaced by the reply frames, and
+//     the frames before it travel back untouched. Otherwise the least recently used idle worker of the service
 //     takes it, or it waits in the service's queue. MDP 0.1 has no error reply, so a request refused by a
 //     bound is dropped (counted, logged) and its client's timeout/retry takes over: the newest request when
 //     its service queue holds max_queue requests, or when all queued requests hold max_queue_bytes; a
@@ -59,6 +63,7 @@
 //     dropped, logged at debug.
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
+#include <pirates/common/histogram.hpp>
 #include <pirates/common/limits.hpp>
 #include <pirates/common/outbox.hpp>
 
@@ -124,7 +129,10 @@ struct BrokerCoreStats {
     std::uint64_t redelivery_drops = 0;     // requests dropped: given back max_redeliveries times already
     std::uint64_t busy_expired =
         0;  // busy workers expired: they had heartbeated while busy, then fell silent
-    std::uint64_t refused_draining = 0;     // client requests dropped because the broker was stopping
+    std::uint64_t refused_draining = 0;  // client requests dropped because the broker was stopping
+    // From a request's arrival at the core to its (final) reply leaving for the client, over every request
+    // a worker answered (MMI requests, answered by the core at once, are not observed).
+    Histogram request_duration;
 };
 
 // The core writes to common's Outbox (outbox.hpp), channel 0 (its one ROUTER): each message identity frame
@@ -184,12 +192,23 @@ class BrokerCore {
         bool beats_while_busy = false;  // seen to HEARTBEAT (twice) while holding a request
     };
     std::optional<WorkerView> worker(std::string_view identity) const;
+    // A known service (one with a worker or a queued request). `requests` and `replies` count since the
+    // service became known: a service is forgotten when it has neither worker nor queued request, and its
+    // counters start again from 0 if it comes back.
     struct ServiceView {
-        std::size_t workers;
-        std::size_t idle;
-        std::size_t queued;
+        std::size_t workers = 0;
+        std::size_t idle = 0;
+        std::size_t queued = 0;
+        std::uint64_t requests = 0;  // client requests for it (those refused by a bound included)
+        std::uint64_t replies = 0;   // final replies forwarded to its clients
+        std::string name;
     };
     std::optional<ServiceView> service(std::string_view name) const;
+    // Every known service, sorted by name.
+    std::vector<ServiceView> services() const;
+    // The `mmi.stats` reply: one JSON object (docs/protocols.md) of the counters above and services().
+    // `uptime_s` counts from the first message or tick the core was given.
+    std::string stats_json(TimePoint now) const;
     // Identities of the idle workers in expiry order (tests check the order).
     std::vector<std::string> expiry_order() const;
     // Cross-checks every structure against the others; empty when consistent, else what is wrong.
