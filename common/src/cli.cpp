@@ -135,6 +135,8 @@ struct CommandLine::Impl {
     bool version = false;
     bool verbose = false;
     bool quiet = false;
+    std::vector<std::string>* positionals = nullptr;  // positionals(): where words that are not options go
+    std::string positionals_name, positionals_help;
 };
 
 CommandLine::CommandLine(std::string program, std::string summary)
@@ -157,6 +159,13 @@ CommandLine& CommandLine::flag(std::string name, bool& out, std::string help) {
         return m->app.add_flag(names, out, help)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
     };
     impl_->add({{std::move(name)}, "", std::move(help), "", false, std::move(make)});
+    return *this;
+}
+
+CommandLine& CommandLine::positionals(std::string name, std::vector<std::string>& out, std::string help) {
+    impl_->positionals = &out;
+    impl_->positionals_name = std::move(name);
+    impl_->positionals_help = std::move(help);
     return *this;
 }
 
@@ -265,7 +274,9 @@ CommandLine& CommandLine::message_bounds(std::size_t& max_message_bytes, int& hw
 }
 
 std::string CommandLine::usage() const {
-    std::string u = fmt::format("Usage: {} [options]\n{}\n\nOptions:\n", impl_->program, impl_->summary);
+    const bool args = impl_->positionals != nullptr;
+    std::string u = fmt::format("Usage: {} [options]{}{}\n{}\n\n", impl_->program, args ? " " : "",
+                                args ? impl_->positionals_name : "", impl_->summary);
     auto line = [&](std::string left, std::string_view help) {
         if (left.size() < 28)
             left.resize(28, ' ');
@@ -273,6 +284,12 @@ std::string CommandLine::usage() const {
             left += "  ";
         u += fmt::format("  {}{}\n", left, help);
     };
+    if (args) {
+        u += "Arguments:\n";
+        line(impl_->positionals_name, impl_->positionals_help);
+        u += "\n";
+    }
+    u += "Options:\n";
     for (const auto& e : impl_->entries) {
         std::string left;
         for (const auto& n : e.names) left += (left.empty() ? "--" : ", --") + n;
@@ -336,12 +353,18 @@ std::optional<std::string> CommandLine::try_parse(int argc, const char* const* a
     // What no option took: unknown options, and stray arguments (a value after an unknown option is taken to
     // be its value, and not reported twice).
     bool after_unknown = false;
+    if (m.positionals) m.positionals->clear();
     for (const auto& arg : m.app.remaining()) {
         if (arg.size() > 1 && arg[0] == '-') {
             m.errors.push_back(fmt::format("unknown option '{}'", arg.substr(0, arg.find('='))));
             after_unknown = arg.find('=') == std::string::npos;
         } else {
-            if (!after_unknown) m.errors.push_back(fmt::format("unexpected argument '{}'", arg));
+            if (!after_unknown) {  // (else: the value of the unknown option reported just before)
+                if (m.positionals)
+                    m.positionals->push_back(arg);
+                else
+                    m.errors.push_back(fmt::format("unexpected argument '{}'", arg));
+            }
             after_unknown = false;
         }
     }

@@ -247,3 +247,25 @@ TEST_CASE("--config: a missing file, an unknown key or a bad value is an error")
         CHECK_FALSE(error_of(file.path).empty());
     }
 }
+
+TEST_CASE(
+    "positionals(): words that are not options are collected in order; options still parse around them") {
+    std::string ep;
+    bool json = false;
+    std::vector<std::string> words;
+    CommandLine cli("prog", "test");
+    cli.endpoint("connect", ep, "broker", true)
+        .flag("json", json, "json")
+        .positionals("COMMAND [NAME]", words, "what to do");
+    Args a{"prog", "workers", "--connect", "tcp://x:1", "echo", "--json"};
+    CHECK_FALSE(cli.try_parse(a.argc(), a.argv()));
+    CHECK(words == std::vector<std::string>{"workers", "echo"});
+    CHECK(json);
+    CHECK(cli.usage().find("Usage: prog [options] COMMAND [NAME]") != std::string::npos);
+    // An unknown option is still an error, and the word after it is taken as its value, not a positional.
+    Args b{"prog", "--connect", "tcp://x:1", "--nope", "x", "stats"};
+    auto err = cli.try_parse(b.argc(), b.argv());
+    REQUIRE(err);
+    CHECK(err->find("unknown option '--nope'") != std::string::npos);
+    CHECK(words == std::vector<std::string>{"stats"});
+}

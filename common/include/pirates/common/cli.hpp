@@ -50,6 +50,10 @@ class CommandLine {
     // sending a larger frame is disconnected) and --hwm (messages queued per connection and direction).
     // `peers` names who sends ("a client", "a client or worker").
     CommandLine& message_bounds(std::size_t& max_message_bytes, int& hwm, std::string_view peers);
+    // Positional arguments (words that are not options, in their order: a command and its operands) go to
+    // `out`; without this call any such word is a usage error. `name` shows in the usage line ("COMMAND
+    // [NAME]"); the caller checks how many it got after parse() and calls fail() if they do not fit.
+    CommandLine& positionals(std::string name, std::vector<std::string>& out, std::string help);
     // Another name for the option declared just before (an old or the Guide's spelling): --name works as
     // well on the command line and as a key in the config file.
     CommandLine& alias(std::string name);

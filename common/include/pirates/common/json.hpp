@@ -6,8 +6,11 @@
 //     j.begin_object().key("requests").value(12).key("name").value("echo").end_object();
 //     j.str();  // {"requests":12,"name":"echo"}
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 namespace pirates {
@@ -40,5 +43,25 @@ class JsonWriter {
     std::vector<bool> first_;  // per open container: no member written yet
     bool after_key_ = false;
 };
+
+// A parsed JSON value, as a simple tree (for admin tools and tests reading what JsonWriter wrote). Numbers
+// are doubles (exact for integers up to 2^53); an object keeps its members in their order.
+struct JsonValue {
+    using Array = std::vector<JsonValue>;
+    using Object = std::vector<std::pair<std::string, JsonValue>>;
+    std::variant<std::nullptr_t, bool, double, std::string, Array, Object> value;
+
+    bool is_null() const { return std::holds_alternative<std::nullptr_t>(value); }
+    const double* number() const { return std::get_if<double>(&value); }
+    const std::string* string() const { return std::get_if<std::string>(&value); }
+    const Array* array() const { return std::get_if<Array>(&value); }
+    const Object* object() const { return std::get_if<Object>(&value); }
+    // The member `name` of an object (the first of that name); nullptr if absent or not an object.
+    const JsonValue* find(std::string_view name) const;
+};
+
+// Parses one JSON text (RFC 8259, surrounding whitespace allowed; nesting at most 64 deep). nullopt when it
+// is not valid JSON.
+std::optional<JsonValue> parse_json(std::string_view text);
 
 }  // namespace pirates
