@@ -50,7 +50,7 @@ dpkg-deb -c "$dev_deb" | awk '{print $6}' | sed 's|^\./|/|' > "$scratch/dev.list
 echo "== contents of $(basename "$programs_deb")"; cat "$scratch/programs.list"
 echo "== contents of $(basename "$dev_deb")"; cat "$scratch/dev.list"
 has() { grep -qx -- "$2" "$scratch/$1.list" || fail "$1 package has no $2"; }
-programs=(lpclient lpserver spqueue spworker ppqueue ppworker mdbroker mdclient mdworker titanic ticlient
+programs=(lpclient lpserver spqueue spworker ppqueue ppworker mdbroker mdclient mdworker mdadmin titanic ticlient
           bstarsrv bstarcli flserver flclient)
 for p in "${programs[@]}"; do
     has programs "/usr/bin/$p"
