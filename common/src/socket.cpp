@@ -13,6 +13,7 @@ zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type, const 
     if (!options.routing_id.empty()) socket.set(zmq::sockopt::routing_id, options.routing_id);
     if (options.ipv6) socket.set(zmq::sockopt::ipv6, 1);
     if (options.immediate >= 0) socket.set(zmq::sockopt::immediate, options.immediate);
+    apply_security(socket, options.security);
     return socket;
 }
 
