@@ -56,6 +56,12 @@ std::optional<ZapPolicy> zap_policy(const CurveFlags& flags) {
     return ZapPolicy{flags.clients, flags.allow_any};
 }
 
+std::unique_ptr<ZapHandler> start_zap(zmq::context_t& context, const CurveFlags& flags) {
+    auto policy = zap_policy(flags);
+    if (!policy) return nullptr;
+    return std::make_unique<ZapHandler>(context, *policy);
+}
+
 Security server_security(const CommandLine& cli, const CurveFlags& flags) {
     auto s = server_security(flags);
     if (!s) cli.fail(s.error().reason);

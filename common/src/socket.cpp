@@ -25,8 +25,11 @@ SocketOptions router_options(int hwm, std::size_t max_message_bytes) {
     return o;
 }
 
-zmq::socket_t make_router(zmq::context_t& context, int hwm, std::size_t max_message_bytes) {
-    return make_socket(context, zmq::socket_type::router, router_options(hwm, max_message_bytes));
+zmq::socket_t make_router(zmq::context_t& context, int hwm, std::size_t max_message_bytes,
+                          const Security& security) {
+    SocketOptions o = router_options(hwm, max_message_bytes);
+    o.security = security;
+    return make_socket(context, zmq::socket_type::router, o);
 }
 
 }  // namespace pirates

@@ -7,6 +7,7 @@
 #include <pirates/common/cli.hpp>
 #include <pirates/common/security.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -31,6 +32,10 @@ Result<Security> server_security(const CurveFlags& flags);
 Result<Security> client_security(const CurveFlags& flags);
 // The ZAP policy a CURVE server runs (nullopt when plaintext).
 std::optional<ZapPolicy> zap_policy(const CurveFlags& flags);
+
+// A server program's ZAP handler on `context` when CURVE is on (nullptr when plaintext). Start it before the
+// objects that bind; it must be destroyed before the context (declare it after the context).
+std::unique_ptr<ZapHandler> start_zap(zmq::context_t& context, const CurveFlags& flags);
 
 // The same, exiting with status 2 and the reason (cli.fail) when the flags are unusable.
 Security server_security(const CommandLine& cli, const CurveFlags& flags);

@@ -29,6 +29,7 @@ zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type, const 
 SocketOptions router_options(int hwm = 1000, std::size_t max_message_bytes = 0);
 
 // A ROUTER made with router_options(hwm, max_message_bytes): what every queue and broker binds.
-zmq::socket_t make_router(zmq::context_t& context, int hwm, std::size_t max_message_bytes);
+zmq::socket_t make_router(zmq::context_t& context, int hwm, std::size_t max_message_bytes,
+                          const Security& security = {});
 
 }  // namespace pirates
