@@ -6,6 +6,7 @@
 // one ZapHandler). One client, one request at a time: req/s and the median round trip. The question it
 // answers: does the broker's share (mdp/raw) stay where it is without CURVE.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/log.hpp>
 #include <pirates/common/security.hpp>
 #include <pirates/common/socket.hpp>
 #include <pirates/majordomo/broker.hpp>
@@ -165,6 +166,7 @@ int main(int argc, char** argv) {
         .integer("runs", runs, "runs of each figure, alternating; the median is printed", 1, 100)
         .bytes("body", body, "request body size", 1);
     cli.parse(argc, argv);
+    log::set_level(log::Level::warn);  // no per-system start and stop lines between the figures
     Keys keys;
     std::printf(
         "bench_curve: %u cores; tcp loopback; 1 client x 1 in flight; %zu B body; median of %d runs\n",
