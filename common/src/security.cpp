@@ -274,6 +274,7 @@ struct ZapHandler::Impl {
         } else {
             ++denied;
             std::string who = key_text.empty() ? "(" + text(5) + ")" : key_text;
+            if (logged.size() >= 4096) logged.clear();  // bounded: many distinct keys are logged again
             if (logged.insert(who).second)
                 log::warn("ZAP: denied {} from {}: {}", who, text(3).empty() ? "?" : text(3), reason);
         }
