@@ -9,7 +9,7 @@ CommandLine& curve_server_flags(CommandLine& cli, CurveFlags& flags) {
              "this server's secret certificate (NAME.key_secret): turns CURVE encryption on");
     cli.text("curve-clients", flags.clients,
              "folder of public certificates (*.key) of the clients and workers admitted; re-read when it "
-             "changes and on SIGHUP");
+             "changes (a file added, removed or renamed)");
     return cli.flag("curve-allow-any", flags.allow_any,
                     "with --curve-secret and no --curve-clients: encrypt but admit any client key");
 }
