@@ -3,6 +3,7 @@
 //   bstarcli --connect tcp://localhost:5001,tcp://localhost:5002 --requests 10
 #include <pirates/binary_star/client.hpp>
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
 
@@ -25,7 +26,10 @@ int main(int argc, char** argv) try {
         .alias("attempts")
         .integer("requests", requests, "how many requests (0: until stopped)")
         .millis("interval-ms", interval, "pause between requests", 0);
+    CurveFlags curve;
+    curve_client_flags(cli, curve);
     cli.parse(argc, argv);
+    options.security = client_security(cli, curve);
     if (options.connect.size() != 2) cli.fail("--connect takes exactly two endpoints (primary,backup)");
     install_stop_signals();
 

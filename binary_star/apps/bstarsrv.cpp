@@ -4,6 +4,7 @@
 #include <pirates/binary_star/server.hpp>
 #include <pirates/common/chaos.hpp>
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
@@ -27,13 +28,17 @@ int main(int argc, char** argv) try {
         .bytes("max-message-bytes", config.max_message_bytes,
                "largest client request; a client sending more is disconnected (0: no limit)");
     chaos.add_flags(cli);
+    CurveFlags curve;
+    curve_server_flags(cli, curve);
     cli.parse(argc, argv);
+    config.security = server_security(cli, curve);
     chaos.check(cli);
     if (primary == backup) cli.fail("give exactly one of --primary and --backup");
     config.role = primary ? State::primary : State::backup;
     install_server_signals();
 
     zmq::context_t context(1);
+    auto zap = start_zap(context, curve);
     Server server(context, config);
     long n = 0;
     server.on_request([&](Frames request) -> std::optional<Frames> {

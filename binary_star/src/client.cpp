@@ -34,7 +34,9 @@ void Client::open() {
         socket_.reset();  // closes the old REQ (linger 0): whatever was in flight is gone with it
         ++stats_.reconnects;
     }
-    socket_ = std::make_unique<zmq::socket_t>(make_socket(context_, zmq::socket_type::req));
+    SocketOptions socket_options;
+    socket_options.security = options_.security;
+    socket_ = std::make_unique<zmq::socket_t>(make_socket(context_, zmq::socket_type::req, socket_options));
     connect_endpoint(*socket_, options_.connect[current_]);
 }
 

@@ -16,8 +16,7 @@ Server::Server(zmq::context_t& context, ServerOptions options, const ClockSource
       clock_(clock),
       fsm_(config_.role, config_.heartbeat, clock.now() + 2 * config_.heartbeat),  // set again by start()
       reactor_(clock),
-      frontend_(
-          make_socket(context, zmq::socket_type::router, router_options(1000, config_.max_message_bytes))),
+      frontend_(make_router(context, 1000, config_.max_message_bytes, config_.security)),
       // A subscriber that has not subscribed to everything this long after connecting is not the peer.
       statepub_(context, std::max(2 * config_.heartbeat, Duration{1000})),
       statesub_(make_socket(context, zmq::socket_type::sub)),

@@ -13,6 +13,7 @@ zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type, const 
     if (!options.routing_id.empty()) socket.set(zmq::sockopt::routing_id, options.routing_id);
     if (options.ipv6) socket.set(zmq::sockopt::ipv6, 1);
     if (options.immediate >= 0) socket.set(zmq::sockopt::immediate, options.immediate);
+    apply_security(socket, options.security);
     return socket;
 }
 
@@ -24,8 +25,11 @@ SocketOptions router_options(int hwm, std::size_t max_message_bytes) {
     return o;
 }
 
-zmq::socket_t make_router(zmq::context_t& context, int hwm, std::size_t max_message_bytes) {
-    return make_socket(context, zmq::socket_type::router, router_options(hwm, max_message_bytes));
+zmq::socket_t make_router(zmq::context_t& context, int hwm, std::size_t max_message_bytes,
+                          const Security& security) {
+    SocketOptions o = router_options(hwm, max_message_bytes);
+    o.security = security;
+    return make_socket(context, zmq::socket_type::router, o);
 }
 
 }  // namespace pirates

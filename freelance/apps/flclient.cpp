@@ -1,6 +1,7 @@
 // flclient: a Freelance client of model 1, 2 or 3; prints each outcome and the average round trip. Exit 0
 // when every request was answered, 1 otherwise.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/freelance/router.hpp>
@@ -32,7 +33,10 @@ int main(int argc, char** argv) try {
         .millis("ttl-ms", ttl, "model 3: server TTL")
         .millis("attempt-ms", attempt, "model 3: silence before failing over to another server")
         .text("body", body, "request body");
+    CurveFlags curve;
+    curve_client_flags(cli, curve);
     cli.parse(argc, argv);
+    const Security security = client_security(cli, curve);
     install_stop_signals();
 
     zmq::context_t context;
@@ -43,13 +47,13 @@ int main(int argc, char** argv) try {
     std::unique_ptr<StopSignalHook> stop_client;  // declared after the clients: destroyed before them
     if (model == 1) {
         simple = std::make_unique<SimpleClient>(
-            context, endpoints, SimpleOptions{timeout.count() ? timeout : Duration{1000}, retries});
+            context, endpoints, SimpleOptions{timeout.count() ? timeout : Duration{1000}, retries, security});
         send = [&](const Frames& b) { return simple->request(b); };
         // SIGINT/SIGTERM end the request in flight at once, instead of after its timeout.
         stop_client = std::make_unique<StopSignalHook>([&] { simple->request_stop(); });
     } else if (model == 2) {
-        shotgun = std::make_unique<ShotgunClient>(context,
-                                                  ShotgunOptions{timeout.count() ? timeout : Duration{2500}});
+        shotgun = std::make_unique<ShotgunClient>(
+            context, ShotgunOptions{timeout.count() ? timeout : Duration{2500}, security});
         for (auto& ep : endpoints) shotgun->connect(ep);
         send = [&](const Frames& b) { return shotgun->request(b); };
         stop_client = std::make_unique<StopSignalHook>([&] { shotgun->request_stop(); });
@@ -58,6 +62,7 @@ int main(int argc, char** argv) try {
         options.ping_interval = ping;
         options.server_ttl = ttl;
         options.attempt_timeout = attempt;
+        options.security = security;
         if (timeout.count()) options.request_timeout = timeout;
         router = std::make_unique<RouterClient>(context, options);
         // SIGINT/SIGTERM end the request in flight at once, instead of after its global timeout.

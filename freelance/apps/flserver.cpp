@@ -1,6 +1,7 @@
 // flserver: a Freelance server. --model 1: echo (REP envelope); 2: `seq "OK"` (REP envelope); 3: ROUTER whose
 // routing identity is its endpoint, PONG to PING and `seq "OK"` to requests.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
@@ -20,13 +21,17 @@ int main(int argc, char** argv) try {
         .bytes("max-queue-bytes", config.max_queue_bytes,
                "late answers (--slow-after) held at most; newer ones are dropped", 1);
     config.chaos.add_flags(cli);
+    CurveFlags curve;
+    curve_server_flags(cli, curve);
     cli.parse(argc, argv);
+    config.security = server_security(cli, curve);
     config.chaos.check(cli);
     if (!config.identity.empty() && config.model != 3)
         cli.fail("--identity is only meaningful with --model 3");
 
     install_server_signals();
     zmq::context_t context;
+    auto zap = start_zap(context, curve);
     freelance::Server server(context, config);  // a failed bind: BindError, reported below
     if (config.model == 3) log::info("model 3 server, identity {}", server.identity());
     StopSignalHook stop_hook([&] {

@@ -25,7 +25,7 @@ class Agent {
         : core_(options, clock_.now()),
           pipe_(make_socket(context, zmq::socket_type::pair)),
           // ROUTER_MANDATORY: "not connected yet" as EHOSTUNREACH, not a silent drop
-          router_(make_socket(context, zmq::socket_type::router, router_options())),
+          router_(make_router(context, 1000, 0, options.security)),
           reactor_(clock_) {
         pipe_.connect(pipe_endpoint);
         router_.set(zmq::sockopt::router_handover, 1);  // a restarted server takes its identity back at once

@@ -51,8 +51,7 @@ Server::Server(zmq::context_t& context, ServerOptions options, const ClockSource
     : config_(std::move(options)),
       clock_(clock),
       reactor_(clock),
-      socket_(make_socket(context, zmq::socket_type::router,
-                          router_options(config_.hwm, config_.max_message_bytes))),
+      socket_(make_router(context, config_.hwm, config_.max_message_bytes, config_.security)),
       delayed_(config_.max_queue_bytes) {
     if (config_.model == 3) {
         endpoint_ = bind_with_identity(socket_, config_.bind, config_.identity);

@@ -42,7 +42,14 @@ void ShotgunClientCore::interrupt() {
 }
 
 ShotgunClient::ShotgunClient(zmq::context_t& context, ShotgunOptions options, const ClockSource& clock)
-    : clock_(clock), socket_(make_socket(context, zmq::socket_type::dealer)), core_(options.timeout) {}
+    : clock_(clock),
+      socket_(make_socket(context, zmq::socket_type::dealer,
+                          [&] {
+                              SocketOptions o;
+                              o.security = options.security;
+                              return o;
+                          }())),
+      core_(options.timeout) {}
 
 void ShotgunClient::connect(const std::string& endpoint) {
     connect_endpoint(socket_, endpoint);

@@ -28,8 +28,11 @@ namespace {
 
 // One attempt on a fresh REQ socket: the reply, or nullopt on silence or a stop request.
 std::optional<Frames> attempt(zmq::context_t& context, const std::string& endpoint, const Frames& body,
-                              Duration timeout, const ClockSource& clock, const StopSource& stop) {
-    zmq::socket_t socket = make_socket(context, zmq::socket_type::req);
+                              Duration timeout, const ClockSource& clock, const StopSource& stop,
+                              const Security& security) {
+    SocketOptions socket_options;
+    socket_options.security = security;
+    zmq::socket_t socket = make_socket(context, zmq::socket_type::req, socket_options);
     connect_endpoint(socket, endpoint);
     Frames request = body.clone();
     request.send(socket);
@@ -52,7 +55,8 @@ Reply SimpleClient::request(const Frames& body) {
         if (stop_.stop_requested()) return Reply::failed(Status::interrupted, attempts, "interrupted");
         const std::string& endpoint = endpoints_[*index];
         ++attempts;
-        if (auto reply = attempt(context_, endpoint, body, options_.timeout, clock_, stop_))
+        if (auto reply =
+                attempt(context_, endpoint, body, options_.timeout, clock_, stop_, options_.security))
             return Reply::answered(Answer{std::move(*reply), endpoint}, attempts);
         if (stop_.stop_requested()) return Reply::failed(Status::interrupted, attempts, "interrupted");
         log::debug("no reply from {} within {} ms", endpoint, options_.timeout.count());

@@ -1,6 +1,7 @@
 // lpclient: the Lazy Pirate client. Sends numbered requests, checks each reply echoes its request, prints one
 // line per request. Exit 0 when all were answered, 1 when it gave up on the server.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/lazy_pirate/client.hpp>
@@ -19,7 +20,10 @@ int main(int argc, char** argv) try {
         .integer("retries", policy.attempts, "attempts per request, the first included", 1, 1000)
         .alias("attempts")
         .integer("requests", requests, "number of requests to send; 0 = until stopped");
+    pirates::CurveFlags curve;
+    pirates::curve_client_flags(cli, curve);
     cli.parse(argc, argv);
+    const pirates::Security security = pirates::client_security(cli, curve);
 
     pirates::install_stop_signals();
     pirates::log::info("client of {}: timeout {} ms, {} attempts per request", endpoint,
@@ -27,6 +31,7 @@ int main(int argc, char** argv) try {
     zmq::context_t context;
     pirates::lazy_pirate::ClientOptions options;
     options.check = pirates::lazy_pirate::echo_check();
+    options.security = security;
     pirates::lazy_pirate::Client client(context, endpoint, policy, options);
     pirates::StopSignalHook hook([&] { client.request_stop(); });  // SIGINT/SIGTERM: `interrupted`
 

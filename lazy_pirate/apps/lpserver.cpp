@@ -1,5 +1,6 @@
 // lpserver: the Lazy Pirate echo server (REP on the wire), with fault injection for tests and demos.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/lazy_pirate/echo_server.hpp>
@@ -13,11 +14,15 @@ int main(int argc, char** argv) try {
         .bytes("max-queue-bytes", config.max_queue_bytes,
                "late answers (--slow-after) held at most; newer ones are dropped", 1);
     config.chaos.add_flags(cli);
+    pirates::CurveFlags curve;
+    pirates::curve_server_flags(cli, curve);
     cli.parse(argc, argv);
+    config.security = pirates::server_security(cli, curve);
     config.chaos.check(cli);
 
     pirates::install_stop_signals();
     zmq::context_t context;
+    auto zap = pirates::start_zap(context, curve);
     pirates::lazy_pirate::EchoServer server(context, config);
     pirates::StopSignalHook hook([&] { server.request_stop(); });
     server.run();

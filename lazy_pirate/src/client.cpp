@@ -19,7 +19,9 @@ Client::Client(zmq::context_t& context, std::string endpoint, RetryPolicy policy
 }
 
 void Client::open() {
-    socket_.emplace(make_socket(context_, zmq::socket_type::req));  // linger 0: a lost request goes with it
+    SocketOptions o;  // linger 0: a lost request goes with it
+    o.security = options_.security;
+    socket_.emplace(make_socket(context_, zmq::socket_type::req, o));
     connect_endpoint(*socket_, endpoint_);
 }
 

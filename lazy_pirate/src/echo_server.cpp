@@ -81,8 +81,7 @@ EchoServer::EchoServer(zmq::context_t& context, EchoServerOptions options, const
     // ROUTER_MANDATORY: a reply to a client that has gone, or that does not read (its pipe is full), is
     // reported and dropped.
     : clock_(clock),
-      socket_(make_socket(context, zmq::socket_type::router,
-                          router_options(options.hwm, options.max_message_bytes))),
+      socket_(make_router(context, options.hwm, options.max_message_bytes, options.security)),
       core_(options.chaos, options.max_queue_bytes),
       reactor_(clock),
       sender_(socket_) {

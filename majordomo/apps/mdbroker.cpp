@@ -1,6 +1,7 @@
 // mdbroker: the Majordomo (7/MDP 0.1 + 8/MMI) broker. One ROUTER socket for clients and workers.
 // Every bound on its memory is a flag with a safe default (docs/majordomo.md, "Bounded memory").
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
@@ -54,7 +55,10 @@ int main(int argc, char** argv) try {
                 "on SIGTERM/SIGINT, drop new requests but keep forwarding replies to requests workers hold, "
                 "for up to this long (until none is held), then DISCONNECT the workers; 0 = stop at once",
                 0);
+    CurveFlags curve;
+    curve_server_flags(cli, curve);
     cli.parse(argc, argv);
+    options.security = server_security(cli, curve);
     options.core.liveness = liveness;
     options.core.max_queue = static_cast<std::size_t>(max_queue);
     options.core.max_services = static_cast<std::size_t>(max_services);
@@ -64,6 +68,7 @@ int main(int argc, char** argv) try {
     install_server_signals();
     try {
         zmq::context_t context;
+        auto zap = start_zap(context, curve);
         majordomo::Broker broker(context, options);
         StopSignalHook hook([&] {
             notify_stopping();

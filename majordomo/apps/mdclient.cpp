@@ -1,6 +1,7 @@
 // mdclient: sends N requests to a Majordomo service and checks every reply matches its request (echo
 // workers). Exit 0 when every request was answered with its own body; 1 otherwise.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/majordomo/async_client.hpp>
@@ -37,7 +38,10 @@ int main(int argc, char** argv) try {
         .integer("retries", attempts, "attempts per request, as the reference counts them", 1, 1000)
         .alias("attempts")
         .text("mdp", mdp, "protocol: 0.1, 0.2 (prints each PARTIAL reply as it arrives) or majortomo");
+    CurveFlags curve;
+    curve_client_flags(cli, curve);
     cli.parse(argc, argv);
+    const Security security = client_security(cli, curve);
     const auto version = parse_version(mdp);
     if (!version) cli.fail("--mdp must be 0.1, 0.2 or majortomo");
     install_stop_signals();
@@ -62,7 +66,9 @@ int main(int argc, char** argv) try {
     };
 
     if (!async) {
-        Client client(context, ClientOptions{broker, timeout, attempts, *version});
+        ClientOptions co{broker, timeout, attempts, *version};
+        co.security = security;
+        Client client(context, co);
         StopSignalHook hook([&] { client.request_stop(); });  // SIGINT/SIGTERM: the request is `interrupted`
         for (long i = 1; i <= requests && !stop_requested() && !client.stop_requested(); ++i) {
             Frames body;
@@ -75,6 +81,7 @@ int main(int argc, char** argv) try {
         retried = client.stats().retries;
     } else {
         AsyncClientOptions o{broker, timeout, attempts, *version};
+        o.security = security;
         o.on_partial = [](std::uint64_t id, Frames&& partial) {
             std::printf("mdclient: request id %llu partial %s\n", static_cast<unsigned long long>(id),
                         printable(partial).c_str());

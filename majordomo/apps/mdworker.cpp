@@ -2,6 +2,7 @@
 // demos.
 #include <pirates/common/chaos.hpp>
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/majordomo/protocol.hpp>
@@ -26,7 +27,10 @@ int main(int argc, char** argv) try {
         .integer("partials", partials, "PARTIAL replies (\"partial K/N\") before each final one (0.2)", 0,
                  1000000);
     chaos.add_flags(cli);
+    CurveFlags curve;
+    curve_client_flags(cli, curve);
     cli.parse(argc, argv);
+    options.security = client_security(cli, curve);
     chaos.check(cli);
     if (majordomo::is_mmi(options.service))
         cli.fail("mmi.* services are answered by the broker, not by workers");

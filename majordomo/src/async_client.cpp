@@ -13,15 +13,16 @@
 namespace pirates::majordomo {
 
 namespace {
-SocketOptions async_socket_options() {
+SocketOptions async_socket_options(const Security& security) {
     SocketOptions o;
+    o.security = security;
     o.sndhwm = o.rcvhwm = 100000;  // many requests in flight on one socket
     return o;
 }
 }  // namespace
 
 AsyncClient::AsyncClient(zmq::context_t& context, AsyncClientOptions options, const ClockSource& clock)
-    : socket_(make_socket(context, zmq::socket_type::dealer, async_socket_options())),
+    : socket_(make_socket(context, zmq::socket_type::dealer, async_socket_options(options.security))),
       options_(std::move(options)),
       clock_(clock) {
     options_.attempts = std::max(options_.attempts, 1);

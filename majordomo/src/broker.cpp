@@ -14,6 +14,7 @@ std::atomic<unsigned> monitor_count{0};
 SocketOptions broker_socket_options(const BrokerOptions& options) {
     SocketOptions o = router_options(options.hwm, options.max_message_bytes);
     o.linger_ms = 100;
+    o.security = options.security;
     return o;
 }
 

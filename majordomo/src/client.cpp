@@ -28,7 +28,9 @@ void Client::reopen() {
         socket_.close();
         ++stats_.reconnects;
     }
-    socket_ = make_socket(context_, zmq::socket_type::dealer);  // linger 0: a lost request goes with it
+    SocketOptions o;  // linger 0: a lost request goes with it
+    o.security = options_.security;
+    socket_ = make_socket(context_, zmq::socket_type::dealer, o);
     connect_endpoint(socket_, options_.connect);
 }
 

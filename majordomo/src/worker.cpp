@@ -111,6 +111,7 @@ void Worker::request_stop() {
 void Worker::open() {
     SocketOptions options;
     options.max_message_bytes = core_.options().max_message_bytes;
+    options.security = core_.options().security;
     socket_ = make_socket(context_, zmq::socket_type::dealer, options);
     connect_endpoint(socket_, core_.options().endpoint());
     core_.on_connected(clock_.now(), out_);

@@ -1,6 +1,7 @@
 // ppqueue: the Paranoid Pirate queue (6/PPP). Clients (REQ / Lazy Pirate) on the frontend, ppworkers on the
 // backend; heartbeats to idle workers, silent workers dropped after liveness x heartbeat.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
@@ -23,10 +24,14 @@ int main(int argc, char** argv) try {
         "on SIGTERM/SIGINT, stop reading clients but keep forwarding replies to requests workers hold, "
         "for up to this long (until none is held); 0 = stop at once",
         0);
+    pirates::CurveFlags curve;
+    pirates::curve_server_flags(cli, curve);
     cli.parse(argc, argv);
+    config.security = pirates::server_security(cli, curve);
     install_server_signals();
 
     zmq::context_t context(1);
+    auto zap = pirates::start_zap(context, curve);
     paranoid_pirate::Queue queue(context, config);
     queue.bind_frontend(frontend);  // a failed bind: BindError, reported below
     queue.bind_backend(backend);

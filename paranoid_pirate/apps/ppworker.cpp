@@ -2,6 +2,7 @@
 // when the queue goes silent. The chaos flags make it crash, hang (alive, silent), drop or slow down.
 #include <pirates/common/chaos.hpp>
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/paranoid_pirate/worker.hpp>
@@ -21,7 +22,10 @@ int main(int argc, char** argv) try {
         .millis("reconnect-ms", options.timing.reconnect.initial, "first reconnect delay")
         .millis("reconnect-max-ms", options.timing.reconnect.max, "longest reconnect delay");
     chaos.add_flags(cli);
+    pirates::CurveFlags curve;
+    pirates::curve_client_flags(cli, curve);
     cli.parse(argc, argv);
+    options.security = pirates::client_security(cli, curve);
     chaos.check(cli);
     if (options.timing.reconnect.max < options.timing.reconnect.initial)
         cli.fail("--reconnect-max-ms must be at least --reconnect-ms");

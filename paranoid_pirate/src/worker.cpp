@@ -32,7 +32,9 @@ void Worker::request_stop() {
 }
 
 void Worker::open() {
-    socket_ = make_socket(context_, zmq::socket_type::dealer);
+    SocketOptions socket_options;
+    socket_options.security = options_.security;
+    socket_ = make_socket(context_, zmq::socket_type::dealer, socket_options);
     connect_endpoint(socket_, options_.connect);
     core_.on_connected(clock_.now(), out_);
     log::debug("connected to {}, READY sent", options_.connect);

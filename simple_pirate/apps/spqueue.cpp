@@ -1,6 +1,7 @@
 // spqueue: the Simple Pirate queue. Clients (REQ / Lazy Pirate) on the frontend, REQ workers on the backend;
 // each request goes to the least recently used idle worker.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/simple_pirate/queue.hpp>
@@ -22,11 +23,15 @@ int main(int argc, char** argv) try {
         "on SIGTERM/SIGINT, stop reading clients but keep forwarding replies to requests workers hold, "
         "for up to this long (until none is held); 0 = stop at once",
         0);
+    pirates::CurveFlags curve;
+    pirates::curve_server_flags(cli, curve);
     cli.parse(argc, argv);
+    config.security = pirates::server_security(cli, curve);
     config.max_held = static_cast<std::size_t>(max_held);
 
     pirates::install_server_signals();
     zmq::context_t context;
+    auto zap = pirates::start_zap(context, curve);
     pirates::simple_pirate::Queue queue(context, config);
     pirates::StopSignalHook hook([&] {
         pirates::notify_stopping();

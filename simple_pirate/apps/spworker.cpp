@@ -1,5 +1,6 @@
 // spworker: a Simple Pirate echo worker (REQ, READY on connect), with fault injection for tests and demos.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/simple_pirate/echo_worker.hpp>
 
@@ -10,7 +11,10 @@ int main(int argc, char** argv) try {
         .millis("transport-heartbeat-ms", options.options.transport_heartbeat,
                 "libzmq (ZMTP) heartbeat to notice a vanished queue host (0: off)", 0);
     options.chaos.add_flags(cli);
+    pirates::CurveFlags curve;
+    pirates::curve_client_flags(cli, curve);
     cli.parse(argc, argv);
+    options.options.security = pirates::client_security(cli, curve);
     options.chaos.check(cli);
 
     pirates::install_stop_signals();

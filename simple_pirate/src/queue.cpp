@@ -8,8 +8,8 @@ namespace pirates::simple_pirate {
 
 Queue::Queue(zmq::context_t& context, QueueOptions options, const ClockSource& clock)
     : clock_(clock),
-      frontend_(make_router(context, options.hwm, options.max_message_bytes)),
-      backend_(make_router(context, options.hwm, options.max_message_bytes)),
+      frontend_(make_router(context, options.hwm, options.max_message_bytes, options.security)),
+      backend_(make_router(context, options.hwm, options.max_message_bytes, options.security)),
       core_(options.max_held, options.max_queue_bytes),
       reactor_(clock),
       sender_({&frontend_, &backend_}),

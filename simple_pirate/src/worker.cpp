@@ -52,7 +52,9 @@ bool Worker::stopped() const {
 }
 
 void Worker::open() {
-    socket_ = make_socket(context_, zmq::socket_type::req);
+    SocketOptions socket_options;
+    socket_options.security = options_.security;
+    socket_ = make_socket(context_, zmq::socket_type::req, socket_options);
     if (options_.transport_heartbeat.count() > 0) {
         const int ivl = static_cast<int>(options_.transport_heartbeat.count());
         socket_.set(zmq::sockopt::heartbeat_ivl, ivl);

@@ -2,6 +2,7 @@
 // until each answer is there, closes each with titanic.close, prints every outcome. Exit 0 when all came
 // back.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/majordomo/client.hpp>
@@ -48,7 +49,10 @@ int main(int argc, char** argv) try {
         .millis("timeout-ms", options.timeout, "wait for each answer from Titanic")
         .integer("retries", options.attempts, "sends of each call to Titanic before giving up", 1, 100)
         .alias("attempts");
+    pirates::CurveFlags curve;
+    pirates::curve_client_flags(cli, curve);
     cli.parse(argc, argv);
+    options.security = pirates::client_security(cli, curve);
 
     install_stop_signals();
     zmq::context_t context;

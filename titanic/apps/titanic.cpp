@@ -3,6 +3,7 @@
 // only once they are on disk (fsync'd); see docs/titanic.md for the guarantees.
 #include <pirates/common/chaos.hpp>
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
@@ -72,7 +73,10 @@ int main(int argc, char** argv) try {
         .text("crash-at", crash_at, "fault injection for tests: torn-write, before-fsync or after-fsync")
         .integer("crash-commit", crash.commit,
                  "fault injection: the commit (1, 2, ...) at which --crash-at strikes", 0);
+    pirates::CurveFlags curve;
+    pirates::curve_client_flags(cli, curve);
     cli.parse(argc, argv);
+    config.security = pirates::client_security(cli, curve);
     config.dispatch.backoff.max = std::max(config.dispatch.backoff.max, config.dispatch.backoff.initial);
     config.compact_min_bytes = static_cast<std::uint64_t>(compact_kb) * 1024;
     config.max_open = static_cast<std::size_t>(max_open);

@@ -52,6 +52,7 @@ Result<std::unique_ptr<Titanic>> Titanic::open(zmq::context_t& context, TitanicO
             wc.liveness = c.liveness;
             wc.reconnect = BackoffPolicy{c.reconnect, std::max(c.reconnect, Duration{32000}), 0.2};
             wc.max_message_bytes = c.max_message_bytes;
+            wc.security = c.security;
             s->slots_.push_back(
                 std::make_unique<Slot>(Slot{kind, std::make_unique<majordomo::Worker>(context, wc, clock)}));
         }
@@ -91,6 +92,7 @@ Result<std::unique_ptr<Titanic>> Titanic::open(zmq::context_t& context, TitanicO
 void Titanic::open_lane(std::size_t lane) {
     SocketOptions options;
     options.max_message_bytes = config_.max_message_bytes;
+    options.security = config_.security;
     zmq::socket_t socket = make_socket(context_, zmq::socket_type::dealer, options);
     connect_endpoint(socket, config_.broker);
     lanes_[lane] = std::move(socket);  // the old one (if any) closes with linger 0: late replies die with it

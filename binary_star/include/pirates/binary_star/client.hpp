@@ -11,6 +11,7 @@
 #include <pirates/common/frames.hpp>
 #include <pirates/common/outcome.hpp>
 #include <pirates/common/retry.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/common/stop.hpp>
 
 #include <cstdint>
@@ -26,6 +27,7 @@ struct ClientOptions {
     Duration timeout{1000};            // per attempt (reference 1000 ms)
     Duration settle{2000};  // pause before switching server (reference 2000 ms; keep >= 2 heartbeats)
     int attempts = 6;       // per request, over both servers; 0: never give up
+    Security security{};    // CURVE (security.hpp); plaintext if empty
 };
 using ClientConfig = ClientOptions;  // the former name
 

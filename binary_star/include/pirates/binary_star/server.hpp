@@ -25,6 +25,7 @@
 #include <pirates/common/frames.hpp>
 #include <pirates/common/limits.hpp>
 #include <pirates/common/reactor.hpp>
+#include <pirates/common/security.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -43,6 +44,8 @@ struct ServerOptions {
     std::string state_sub;        // the peer's publisher, to connect to
     Duration heartbeat{1000};
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // per client request (0: no limit)
+    // CURVE on the frontend (clients). The state channel between the pair stays plaintext (docs/security.md).
+    Security security{};
 };
 
 struct ServerStats {

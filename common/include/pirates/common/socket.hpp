@@ -2,6 +2,7 @@
 // The one place that creates and configures sockets. Every driver builds its sockets here, so an option added
 // to SocketOptions (later: security) reaches every program at once.
 #include <pirates/common/frames.hpp>
+#include <pirates/common/security.hpp>
 
 #include <cstddef>
 #include <string>
@@ -18,6 +19,7 @@ struct SocketOptions {
     std::string routing_id;         // non-empty: this socket's identity (before connect/bind)
     int immediate = -1;             // >= 0: ZMQ_IMMEDIATE
     bool ipv6 = false;  // ZMQ_IPV6 to start with; bind_endpoint()/connect_endpoint() set it per endpoint
+    Security security;  // CURVE server or client; plaintext when empty (security.hpp)
 };
 
 // A socket of `type` with `options` applied. Throws zmq::error_t only for an option libzmq refuses.
@@ -27,6 +29,7 @@ zmq::socket_t make_socket(zmq::context_t& context, zmq::socket_type type, const 
 SocketOptions router_options(int hwm = 1000, std::size_t max_message_bytes = 0);
 
 // A ROUTER made with router_options(hwm, max_message_bytes): what every queue and broker binds.
-zmq::socket_t make_router(zmq::context_t& context, int hwm, std::size_t max_message_bytes);
+zmq::socket_t make_router(zmq::context_t& context, int hwm, std::size_t max_message_bytes,
+                          const Security& security = {});
 
 }  // namespace pirates

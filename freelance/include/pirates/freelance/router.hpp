@@ -11,6 +11,7 @@
 // blocking API (see docs/freelance.md for why).
 #include <pirates/common/clock.hpp>
 #include <pirates/common/result.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/freelance/answer.hpp>
 
 #include <pirates/common/stop.hpp>
@@ -37,6 +38,7 @@ struct RouterOptions {
     // client when its TCP connection is stuck somewhere useless (on loopback, a connect to a port nobody
     // listens on can end connected to itself, and libzmq then never tries again).
     Duration reconnect_after{6000};
+    Security security{};  // CURVE (security.hpp); plaintext if empty
 };
 
 struct RouterClientStats {

@@ -17,6 +17,7 @@
 #include <pirates/common/held_replies.hpp>
 #include <pirates/common/limits.hpp>
 #include <pirates/common/reactor.hpp>
+#include <pirates/common/security.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -41,7 +42,8 @@ struct ServerOptions {
     Chaos chaos;
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // larger inbound frames: the client is dropped
     std::size_t max_queue_bytes = kDefaultMaxQueueBytes;      // late answers held (--slow-after)
-    int hwm = 1000;  // messages per client and direction (ZMQ_SNDHWM and ZMQ_RCVHWM)
+    int hwm = 1000;       // messages per client and direction (ZMQ_SNDHWM and ZMQ_RCVHWM)
+    Security security{};  // CURVE (security.hpp); plaintext if empty
 };
 
 struct ServerStats {

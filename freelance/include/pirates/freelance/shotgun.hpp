@@ -4,6 +4,7 @@
 // Late replies (the slower servers), duplicates and replies to abandoned requests are discarded, never
 // returned.
 #include <pirates/common/clock.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/common/stop.hpp>
 #include <pirates/freelance/answer.hpp>
 
@@ -15,6 +16,7 @@ namespace pirates::freelance {
 
 struct ShotgunOptions {
     Duration timeout{2500};  // global, per request
+    Security security{};     // CURVE (security.hpp); plaintext if empty
 };
 
 struct ShotgunClientStats {

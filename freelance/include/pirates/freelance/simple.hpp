@@ -3,6 +3,7 @@
 // attempt (and optional retries on each server). A fresh REQ socket per attempt (closed with linger 0), so a
 // late reply to an abandoned attempt can never be read as the answer to a later one.
 #include <pirates/common/clock.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/common/stop.hpp>
 #include <pirates/freelance/answer.hpp>
 
@@ -16,6 +17,7 @@ namespace pirates::freelance {
 struct SimpleOptions {
     Duration timeout{1000};       // per attempt
     int attempts_per_server = 0;  // 0: the Guide's rule, 3 attempts with a single server, 1 each with several
+    Security security{};          // CURVE (security.hpp); plaintext if empty
 };
 
 // The order of attempts, without sockets: server 0 `attempts` times, then server 1, ...

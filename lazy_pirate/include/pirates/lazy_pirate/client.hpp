@@ -15,6 +15,7 @@
 #include <pirates/common/frames.hpp>
 #include <pirates/common/outcome.hpp>
 #include <pirates/common/retry.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/common/stop.hpp>
 
 #include <cstdint>
@@ -47,6 +48,7 @@ struct ClientOptions {
     ReplyCheck check;
     // Longest single wait, so that request_stop() from another thread is noticed promptly.
     Duration poll_slice{100};
+    Security security{};  // CURVE (security.hpp); plaintext if empty
 };
 
 class Client {

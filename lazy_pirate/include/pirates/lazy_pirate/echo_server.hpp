@@ -17,6 +17,7 @@
 #include <pirates/common/outbox.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/result.hpp>
+#include <pirates/common/security.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -81,7 +82,8 @@ struct EchoServerOptions {
     Chaos chaos;
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // larger inbound frames: the peer is dropped
     std::size_t max_queue_bytes = kDefaultMaxQueueBytes;      // late answers held (--slow-after)
-    int hwm = 1000;  // messages per peer and direction (ZMQ_SNDHWM and ZMQ_RCVHWM)
+    int hwm = 1000;       // messages per peer and direction (ZMQ_SNDHWM and ZMQ_RCVHWM)
+    Security security{};  // CURVE (security.hpp); plaintext if empty
 };
 using EchoServerConfig = EchoServerOptions;
 

@@ -13,6 +13,7 @@
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
 #include <pirates/common/outcome.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/common/stop.hpp>
 #include <pirates/majordomo/client.hpp>
 
@@ -36,6 +37,7 @@ struct AsyncClientOptions {
     // the FINAL completes the request. A request retried may bring the same partials again.
     Version version = Version::v01;
     std::function<void(std::uint64_t, Frames&&)> on_partial{};
+    Security security{};  // CURVE (Security::client); plaintext if empty
 };
 using AsyncClientConfig = AsyncClientOptions;  // the former name
 

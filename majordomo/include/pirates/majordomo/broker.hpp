@@ -28,6 +28,7 @@
 #include <pirates/common/clock.hpp>
 #include <pirates/common/limits.hpp>
 #include <pirates/common/reactor.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/majordomo/broker_core.hpp>
 
 #include <atomic>
@@ -46,6 +47,8 @@ struct BrokerOptions {
     // On request_stop(), the broker first drains for up to this long: it drops new client requests
     // (BrokerCore::begin_drain) and keeps forwarding replies until no worker holds a request; 0: stop at once.
     Duration drain{0};
+    // CURVE on the ROUTER (Security::server); the program runs the context's ZapHandler. Plaintext if empty.
+    Security security{};
 };
 
 // The driver's own counters (what its socket monitor saw).

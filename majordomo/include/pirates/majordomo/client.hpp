@@ -11,6 +11,7 @@
 #include <pirates/common/frames.hpp>
 #include <pirates/common/outcome.hpp>
 #include <pirates/common/retry.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/common/stop.hpp>
 #include <pirates/majordomo/protocol.hpp>
 
@@ -28,6 +29,7 @@ struct ClientOptions {
     int attempts = 3;        // sends per request (the reference's "retries")
     // The framing spoken: 0.1, 18/MDP 0.2 (a worker may answer with PARTIALs before its FINAL), majortomo.
     Version version = Version::v01;
+    Security security{};  // CURVE (Security::client); plaintext if empty
 };
 using ClientConfig = ClientOptions;  // the former name
 

@@ -21,6 +21,7 @@
 #include <pirates/common/limits.hpp>
 #include <pirates/common/outbox.hpp>
 #include <pirates/common/peer_link.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/majordomo/protocol.hpp>
 
 #include <cstddef>
@@ -44,6 +45,8 @@ struct WorkerOptions {
     Version version = Version::v01;
     // The former name of `connect`, read when `connect` is empty.
     std::string broker{};
+    // CURVE to the broker (Security::client); plaintext if empty. Applied by the driver, unused by the core.
+    Security security{};
 
     const std::string& endpoint() const { return connect.empty() ? broker : connect; }
 };

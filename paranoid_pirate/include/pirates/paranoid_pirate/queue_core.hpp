@@ -19,6 +19,7 @@
 #include <pirates/common/heartbeat.hpp>
 #include <pirates/common/limits.hpp>
 #include <pirates/common/outbox.hpp>
+#include <pirates/common/security.hpp>
 
 #include <cstdint>
 #include <list>
@@ -43,6 +44,7 @@ struct QueueOptions {
     // On request_stop(), first stop reading clients and keep forwarding replies to requests workers hold,
     // for up to this long (until none is held); 0: stop at once.
     Duration drain{0};
+    Security security{};  // CURVE on both ROUTERs (security.hpp); plaintext if empty
 };
 using QueueConfig = QueueOptions;
 

@@ -14,6 +14,7 @@
 // socket and runs a Reactor.
 #include <pirates/common/outbox.hpp>
 #include <pirates/common/reactor.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/paranoid_pirate/worker_core.hpp>
 
 #include <functional>
@@ -25,6 +26,7 @@ namespace pirates::paranoid_pirate {
 struct WorkerOptions {
     std::string connect;  // the queue's backend
     WorkerTiming timing{};
+    Security security{};  // CURVE (security.hpp); plaintext if empty
 };
 using WorkerConfig = WorkerOptions;  // the former name
 

@@ -18,6 +18,7 @@
 #include <pirates/common/clock.hpp>
 #include <pirates/common/limits.hpp>
 #include <pirates/common/reactor.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/simple_pirate/queue_core.hpp>
 
 #include <cstdint>
@@ -36,6 +37,7 @@ struct QueueOptions {
     // (held requests still go to workers as they free up), for up to this long, until no worker holds one;
     // 0: stop at once.
     Duration drain{0};
+    Security security{};  // CURVE (security.hpp); plaintext if empty
 };
 using QueueConfig = QueueOptions;
 

@@ -19,6 +19,7 @@
 #include <pirates/common/frames.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/result.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/common/stop.hpp>
 
 #include <cstdint>
@@ -44,6 +45,7 @@ struct WorkerOptions {
     // libzmq transport (ZMTP) heartbeat, so that a queue host that vanishes without closing the connection is
     // noticed too: ping interval (0 = off); the connection drops after 3 silent intervals.
     Duration transport_heartbeat{0};
+    Security security{};  // CURVE (security.hpp); plaintext if empty
 };
 
 struct WorkerStats {

@@ -16,6 +16,7 @@
 #include <pirates/common/limits.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/result.hpp>
+#include <pirates/common/security.hpp>
 #include <pirates/titanic/core.hpp>
 #include <pirates/titanic/store.hpp>
 
@@ -45,6 +46,8 @@ struct TitanicOptions {
     // Every socket to the broker (worker connections and lanes): a larger inbound frame makes libzmq drop
     // that connection (ZMQ_MAXMSGSIZE), which then reconnects.
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;
+    // CURVE on every socket to the broker (Security::client: Titanic is a worker and a client of it).
+    Security security{};
 };
 
 struct TitanicStats {
