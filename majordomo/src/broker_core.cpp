@@ -871,6 +871,13 @@ std::optional<BrokerCore::WorkerView> BrokerCore::worker(std::string_view identi
 std::optional<BrokerCore::ServiceView> BrokerCore::service(std::string_view name) const {
     return impl_->service(name);
 }
+std::vector<std::string> BrokerCore::service_names() const {
+    std::vector<std::string> names;
+    names.reserve(impl_->services_.size());
+    for (const auto& entry : impl_->services_) names.push_back(entry.first);
+    std::sort(names.begin(), names.end());
+    return names;
+}
 std::vector<std::string> BrokerCore::expiry_order() const {
     return impl_->expiry_order();
 }

@@ -19,12 +19,18 @@ Level level();
 inline bool enabled(Level l) {
     return static_cast<int>(l) <= static_cast<int>(level());
 }
+// How lines are written: text (the default: "2026-11-30T19:10:02.123Z I mdbroker: message") or json, one
+// object a line for log collectors: {"time":"2026-11-30T19:10:02.123Z","level":"info","program":"mdbroker",
+// "msg":"message"} (--log-format on every program). The message text is the same in both.
+enum class Format { text, json };
+void set_format(Format format);
+Format format();
 // The name printed on every line (the executable's name).
 void set_name(std::string name);
 void write(Level level, std::string_view message);
 
 // Receives each line: its level, the message alone, and the whole formatted line (time, level letter, name,
-// message, newline) as stderr shows it.
+// message, newline; or the JSON object and newline) as stderr shows it.
 using Sink = std::function<void(Level level, std::string_view message, std::string_view line)>;
 // Replace the sink; an empty function restores the default (stderr).
 void set_sink(Sink sink);

@@ -124,7 +124,7 @@ struct BrokerCoreStats {
     std::uint64_t redelivery_drops = 0;     // requests dropped: given back max_redeliveries times already
     std::uint64_t busy_expired =
         0;  // busy workers expired: they had heartbeated while busy, then fell silent
-    std::uint64_t refused_draining = 0;     // client requests dropped because the broker was stopping
+    std::uint64_t refused_draining = 0;  // client requests dropped because the broker was stopping
 };
 
 // The core writes to common's Outbox (outbox.hpp), channel 0 (its one ROUTER): each message identity frame
@@ -190,6 +190,8 @@ class BrokerCore {
         std::size_t queued;
     };
     std::optional<ServiceView> service(std::string_view name) const;
+    // Names of the services known now, sorted (metrics walk them with service()).
+    std::vector<std::string> service_names() const;
     // Identities of the idle workers in expiry order (tests check the order).
     std::vector<std::string> expiry_order() const;
     // Cross-checks every structure against the others; empty when consistent, else what is wrong.
