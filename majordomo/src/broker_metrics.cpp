@@ -66,11 +66,7 @@ std::string broker_metrics(const Broker& broker) {
 
 std::unique_ptr<metrics::Exporter> serve_metrics(Broker& broker, const std::string& address,
                                                  Duration interval) {
-    auto exporter = std::make_unique<metrics::Exporter>(address);
-    exporter->publish(broker_metrics(broker));
-    metrics::Exporter* target = exporter.get();
-    broker.every(interval, [&broker, target] { target->publish(broker_metrics(broker)); });
-    return exporter;
+    return metrics::serve(broker, address, interval, broker_metrics);
 }
 
 }  // namespace pirates::majordomo

@@ -4,6 +4,7 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
+#include <pirates/paranoid_pirate/metrics.hpp>
 #include <pirates/paranoid_pirate/queue.hpp>
 
 using namespace pirates;
@@ -11,6 +12,7 @@ using namespace pirates;
 int main(int argc, char** argv) try {
     std::string frontend, backend;
     paranoid_pirate::QueueOptions config;
+    std::string metrics_address;
     CommandLine cli("ppqueue", "Paranoid Pirate queue: LRU queue of heartbeating workers");
     cli.endpoint("frontend", frontend, "endpoint to bind for clients", true)
         .endpoint("backend", backend, "endpoint to bind for workers", true)
@@ -23,6 +25,7 @@ int main(int argc, char** argv) try {
         "on SIGTERM/SIGINT, stop reading clients but keep forwarding replies to requests workers hold, "
         "for up to this long (until none is held); 0 = stop at once",
         0);
+    cli.metrics(metrics_address);
     cli.parse(argc, argv);
     install_server_signals();
 
@@ -35,6 +38,8 @@ int main(int argc, char** argv) try {
         queue.request_stop();
     });
     SummarySignalHook summary_hook([&] { queue.request_summary(); });
+    std::unique_ptr<metrics::Exporter> exporter;
+    if (!metrics_address.empty()) exporter = paranoid_pirate::serve_metrics(queue, metrics_address);
     log::info("ready: heartbeat {} ms, liveness {}", config.heartbeat.count(), config.liveness);
     notify_ready();
     queue.run();

@@ -6,6 +6,7 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
+#include <pirates/titanic/metrics.hpp>
 #include <pirates/titanic/titanic.hpp>
 
 using namespace pirates;
@@ -39,6 +40,7 @@ struct CrashIo : titanic::FileIo {
 
 int main(int argc, char** argv) try {
     titanic::TitanicOptions config;
+    std::string metrics_address;
     int compact_kb = static_cast<int>(config.compact_min_bytes / 1024);
     int max_open = static_cast<int>(config.max_open);
     std::string crash_at;
@@ -72,6 +74,7 @@ int main(int argc, char** argv) try {
         .text("crash-at", crash_at, "fault injection for tests: torn-write, before-fsync or after-fsync")
         .integer("crash-commit", crash.commit,
                  "fault injection: the commit (1, 2, ...) at which --crash-at strikes", 0);
+    cli.metrics(metrics_address);
     cli.parse(argc, argv);
     config.dispatch.backoff.max = std::max(config.dispatch.backoff.max, config.dispatch.backoff.initial);
     config.compact_min_bytes = static_cast<std::uint64_t>(compact_kb) * 1024;
@@ -102,6 +105,8 @@ int main(int argc, char** argv) try {
         server.value()->request_stop();
     });
     SummarySignalHook summary_hook([&] { server.value()->request_summary(); });
+    std::unique_ptr<metrics::Exporter> exporter;
+    if (!metrics_address.empty()) exporter = titanic::serve_metrics(*server.value(), metrics_address);
     notify_ready();
     server.value()->run();
     return 0;

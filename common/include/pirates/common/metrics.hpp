@@ -9,6 +9,7 @@
 // receive timeout), never the message loop.
 //
 // Names follow Prometheus: `<program>_<what>`, counters end in `_total`, durations in `_seconds`.
+#include <pirates/common/clock.hpp>
 #include <pirates/common/histogram.hpp>
 
 #include <atomic>
@@ -75,6 +76,20 @@ class Exporter {
     std::atomic<std::uint64_t> scrapes_{0};
     std::thread thread_;
 };
+
+// The one way every driver is exposed: binds an Exporter at `address`, publishes render(driver) at once and
+// then every `interval` from the driver's own loop (driver.every(interval, fn) runs fn on the loop's thread,
+// where reading the core is safe). Call before the driver's run(), from its thread; the exporter must outlive
+// run(). Each module wraps it as serve_metrics(driver, address).
+template <class Driver, class Render>
+std::unique_ptr<Exporter> serve(Driver& driver, const std::string& address, Duration interval,
+                                Render render) {
+    auto exporter = std::make_unique<Exporter>(address);
+    exporter->publish(render(driver));
+    Exporter* target = exporter.get();
+    driver.every(interval, [&driver, target, render] { target->publish(render(driver)); });
+    return exporter;
+}
 
 // True when `address` looks like HOST:PORT (for a flag check); the message says what is wrong otherwise.
 bool valid_address(const std::string& address, std::string* why = nullptr);
