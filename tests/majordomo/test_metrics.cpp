@@ -7,14 +7,9 @@
 #include <pirates/majordomo/client.hpp>
 #include <pirates/majordomo/worker.hpp>
 
+#include "support/http.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -25,33 +20,6 @@ using namespace pirates::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// GET `path` from 127.0.0.1:port; the whole response (head and body), or "" on failure. Bounded by 5 s.
-std::string http_get(std::uint16_t port, const std::string& path = "/metrics") {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return "";
-    timeval tv{5, 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    std::string out;
-    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
-        const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-        if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-            char buf[4096];
-            for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-                out.append(buf, static_cast<std::size_t>(n));
-        }
-    }
-    ::close(fd);
-    return out;
-}
-
-bool has_line(const std::string& text, const std::string& line) {
-    return ("\n" + text).find("\n" + line + "\n") != std::string::npos;
-}
 
 // A broker with a metrics exporter, run on its own thread.
 struct Running {
@@ -191,7 +159,7 @@ TEST_CASE(
                    {"--bind", "tcp://127.0.0.1:*", "--metrics", "127.0.0.1:0", "--log-format", "json"});
     const std::string url = broker.bound_endpoint("metrics");
     REQUIRE(url.starts_with("http://127.0.0.1:"));
-    const auto port = static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+    const auto port = url_port(url);
     std::string text;
     CHECK(eventually([&] {
         text = http_get(port);
