@@ -12,6 +12,7 @@
 #include "support/process.hpp"
 
 #include <atomic>
+#include <csignal>
 #include <thread>
 
 using namespace pirates;
