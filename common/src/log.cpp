@@ -48,7 +48,7 @@ void set_sink(Sink s) {
     sink() = std::move(s);
 }
 
-void write(Level l, std::string_view message) {
+void write(Level l, std::string_view message, const Fields& fields) {
     auto now = std::chrono::system_clock::now();
     auto secs = std::chrono::system_clock::to_time_t(now);
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
@@ -65,6 +65,12 @@ void write(Level l, std::string_view message) {
         append_json_string(line, name());
         line += ",\"msg\":";
         append_json_string(line, message);
+        for (const auto& [key, value] : fields) {
+            line += ',';
+            append_json_string(line, key);
+            line += ':';
+            append_json_string(line, value);
+        }
         line += "}\n";
     } else {
         line = fmt::format("{} {} {}{}{}\n", time, letters[static_cast<int>(l)], name(),

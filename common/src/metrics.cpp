@@ -185,7 +185,7 @@ Exporter::Exporter(const std::string& address) {
         port_ = ntohs(a->sin_port);
         url_ = fmt::format("http://{}:{}", host, port_);
     }
-    log::info("bound metrics {}", url_);
+    log::info(log::Fields{{"role", "metrics"}, {"endpoint", url_}}, "bound metrics {}", url_);
     thread_ = std::thread([this] { serve(); });
 }
 

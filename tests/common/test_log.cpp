@@ -89,7 +89,14 @@ TEST_CASE("log: --log-format json writes one JSON object a line with time, level
     log::set_name("unit");
     log::set_format(log::Format::json);
     const std::string out = capture_stderr([] { log::warn("bound broker \"{}\"", "tcp://127.0.0.1:5"); });
+    const std::string with_fields = capture_stderr([] {
+        log::info(log::Fields{{"service", "echo"}, {"endpoint", "tcp://h:1"}}, "up");
+    });
     log::set_format(log::Format::text);
+    const std::string text = capture_stderr([] { log::info(log::Fields{{"service", "echo"}}, "up"); });
+    CHECK(with_fields.ends_with(R"("msg":"up","service":"echo","endpoint":"tcp://h:1"})"
+                                "\n"));
+    CHECK(text.ends_with(" I unit: up\n"));
     CHECK(std::regex_match(
         out,
         std::regex(R"(\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","level":"warn","program":"unit",)"

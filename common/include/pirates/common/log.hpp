@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace pirates::log {
 
@@ -27,7 +28,11 @@ void set_format(Format format);
 Format format();
 // The name printed on every line (the executable's name).
 void set_name(std::string name);
-void write(Level level, std::string_view message);
+// Named values a line carries besides its message (endpoint, service, role...): --log-format json writes each
+// as a member of the line's object ("endpoint":"tcp://..."); the text format shows the message alone (which
+// says them already).
+using Fields = std::vector<std::pair<std::string_view, std::string_view>>;
+void write(Level level, std::string_view message, const Fields& fields = {});
 
 // Receives each line: its level, the message alone, and the whole formatted line (time, level letter, name,
 // message, newline; or the JSON object and newline) as stderr shows it.
@@ -50,6 +55,15 @@ void info(fmt::format_string<Args...> f, Args&&... args) {
 template <typename... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {
     if (enabled(Level::debug)) write(Level::debug, fmt::format(f, std::forward<Args>(args)...));
+}
+// The same with fields: log::info(log::Fields{{"endpoint", ep}}, "bound {}", ep).
+template <typename... Args>
+void warn(const Fields& fields, fmt::format_string<Args...> f, Args&&... args) {
+    if (enabled(Level::warn)) write(Level::warn, fmt::format(f, std::forward<Args>(args)...), fields);
+}
+template <typename... Args>
+void info(const Fields& fields, fmt::format_string<Args...> f, Args&&... args) {
+    if (enabled(Level::info)) write(Level::info, fmt::format(f, std::forward<Args>(args)...), fields);
 }
 
 }  // namespace pirates::log
