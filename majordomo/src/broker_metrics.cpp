@@ -58,9 +58,17 @@ std::string broker_metrics(const Broker& broker) {
         if (auto v = core.service(name))
             m.gauge("mdbroker_service_queued", "requests queued for the service",
                     static_cast<double>(v->queued), {{"service", name}});
-    // ---- After the merge of issue-mmi (developer A): the per-service request/reply counters and the
-    // histogram of BrokerCoreStats go here, e.g.
-    //   m.histogram("mdbroker_request_duration_seconds", "request to reply", s.request_duration);
+    // ---- After the merge of issue-mmi (developer A), the lead adds here (A's BrokerCoreStats::request_duration
+    // and BrokerCore::services(), whose ServiceView has name, requests and replies; services() can then
+    // replace service_names() above):
+    //   for (const auto& v : core.services())
+    //       m.counter("mdbroker_service_requests_total", "client requests for the service", count(v.requests),
+    //                 {{"service", v.name}});
+    //   for (const auto& v : core.services())
+    //       m.counter("mdbroker_service_replies_total", "replies forwarded for the service", count(v.replies),
+    //                 {{"service", v.name}});
+    //   m.histogram("mdbroker_request_duration_seconds", "from a request's arrival to its reply leaving",
+    //               s.request_duration);
     return m.take();
 }
 
