@@ -10,10 +10,15 @@
 #include <pirates/common/cli.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/majordomo/broker.hpp>
+#include <pirates/majordomo/broker_metrics.hpp>
 #include <pirates/majordomo/protocol.hpp>
 #include <pirates/majordomo/worker.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -182,16 +187,51 @@ struct RawSystem {
 };
 
 // (b) our broker and workers.
+// GET /metrics once from 127.0.0.1:port, reading the whole answer (what a Prometheus scrape costs the broker).
+std::size_t scrape(std::uint16_t port) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return 0;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::size_t got = 0;
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0) {
+        const char req[] = "GET /metrics HTTP/1.1\r\n\r\n";
+        if (::send(fd, req, sizeof req - 1, MSG_NOSIGNAL) > 0) {
+            char buf[4096];
+            for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got += static_cast<std::size_t>(n);
+        }
+    }
+    ::close(fd);
+    return got;
+}
+
 struct MdpSystem {
     zmq::context_t ctx{io_threads};
     std::unique_ptr<Broker> broker;
     std::thread broker_thread;
+    // With metrics: the exporter (snapshots every 100 ms, as mdbroker --metrics) and a scraper 10 times a
+    // second, ten times Prometheus' usual rate.
+    std::unique_ptr<pirates::metrics::Exporter> exporter;
+    std::atomic<bool> scraping{false};
+    std::thread scraper;
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<std::thread> threads;
-    explicit MdpSystem(int n) {
+    explicit MdpSystem(int n, bool with_metrics = false) {
         BrokerOptions options;
         options.bind = "tcp://127.0.0.1:*";
         broker = std::make_unique<Broker>(ctx, options);
+        if (with_metrics) {
+            exporter = serve_metrics(*broker, "127.0.0.1:0");
+            scraping = true;
+            scraper = std::thread([this] {
+                while (scraping.load()) {
+                    scrape(exporter->port());
+                    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the scrape interval
+                }
+            });
+        }
         broker_thread = std::thread([this] { broker->run(); });
         for (int i = 0; i < n; ++i) {
             WorkerOptions o{broker->endpoint(), "echo"};
@@ -208,6 +248,8 @@ struct MdpSystem {
         workers.clear();
         broker->request_stop();
         broker_thread.join();
+        scraping = false;
+        if (scraper.joinable()) scraper.join();
     }
 };
 
@@ -290,7 +332,7 @@ int main(int argc, char** argv) {
     std::printf("%-34s %12s %12s %8s\n", "load", "raw", "mdp", "mdp/raw");
     for (std::size_t body : {std::size_t{16}, std::size_t{4096}}) {
         std::vector<double> raw_rate1, mdp_rate1, raw_p50, mdp_p50, raw_p99, mdp_p99, raw_rate8, mdp_rate8,
-            lru_rate8, v02_rate1, v02_p50, v02_p99, v02_rate8;
+            lru_rate8, v02_rate1, v02_p50, v02_p99, v02_rate8, met_rate1, met_p99, met_rate8;
         for (int r = 0; r < repeat; ++r) {
             if (!only_throughput) {
                 {
@@ -308,6 +350,13 @@ int main(int argc, char** argv) {
                     (v == Version::v01 ? mdp_p50 : v02_p50).push_back(f.p50);
                     (v == Version::v01 ? mdp_p99 : v02_p99).push_back(f.p99);
                 }
+                {
+                    version = Version::v01;
+                    MdpSystem mdp(1, true);
+                    auto f = run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 1, 1, latency_requests);
+                    met_rate1.push_back(f.rate);
+                    met_p99.push_back(f.p99);
+                }
             }
             {
                 RawSystem raw(8, Middle::proxy);
@@ -324,6 +373,12 @@ int main(int argc, char** argv) {
                     .push_back(
                         run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 4, 16, throughput_requests)
                             .rate);
+            }
+            {
+                version = Version::v01;
+                MdpSystem mdp(8, true);
+                met_rate8.push_back(
+                    run_load(mdp.ctx, mdp.broker->endpoint(), true, body, 4, 16, throughput_requests).rate);
             }
         }
         auto row = [&](const char* what, const char* fmt_, const std::vector<double>& a,
@@ -351,6 +406,18 @@ int main(int argc, char** argv) {
             row02("1 x 1, p99 us", "%-34s %12.1f %12.1f %8.2f\n", raw_p99, v02_p99);
         }
         row02("4 x 16, 8 w, req/s", "%-34s %12.0f %12.0f %8.2f\n", raw_rate8, v02_rate8);
+        // Metrics rows: mdp without metrics (the raw column) beside mdp with --metrics and a scraper at 10 Hz.
+        auto row_metrics = [&](const char* what, const char* fmt_, const std::vector<double>& a,
+                               const std::vector<double>& b) {
+            double x = median(a), y = median(b);
+            std::printf(fmt_, fmt::format("{} B, metrics off|on, {}", body, what).c_str(), x, y,
+                        x > 0 ? y / x : 0.0);
+        };
+        if (!only_throughput) {
+            row_metrics("1 x 1 req/s", "%-34s %12.0f %12.0f %8.2f\n", mdp_rate1, met_rate1);
+            row_metrics("1 x 1 p99 us", "%-34s %12.1f %12.1f %8.2f\n", mdp_p99, met_p99);
+        }
+        row_metrics("4x16 req/s", "%-34s %12.0f %12.0f %8.2f\n", mdp_rate8, met_rate8);
         std::printf("%-34s %12s %12.0f\n", fmt::format("{} B, broker core alone, CPU ns/req", body).c_str(),
                     "-", core_ns_per_request(200000, body));
         std::fflush(stdout);

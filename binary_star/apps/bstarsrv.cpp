@@ -1,6 +1,7 @@
 // bstarsrv: one server of a Binary Star pair, with an echo service. Logs every state change.
 //   bstarsrv --primary --frontend tcp://*:5001 --state-pub tcp://*:5003 --state-sub tcp://localhost:5004
 //   bstarsrv --backup  --frontend tcp://*:5002 --state-pub tcp://*:5004 --state-sub tcp://localhost:5003
+#include <pirates/binary_star/metrics.hpp>
 #include <pirates/binary_star/server.hpp>
 #include <pirates/common/chaos.hpp>
 #include <pirates/common/cli.hpp>
@@ -18,6 +19,8 @@ int main(int argc, char** argv) try {
     bool primary = false, backup = false;
     ServerOptions config;
     Chaos chaos;
+    std::string metrics_address;
+    Duration summary_every{0};
     CommandLine cli("bstarsrv", "Binary Star server (primary or backup) with an echo service");
     cli.flag("primary", primary, "run as the primary (exactly one of --primary/--backup)")
         .flag("backup", backup, "run as the backup")
@@ -26,7 +29,10 @@ int main(int argc, char** argv) try {
         .endpoint("state-sub", config.state_sub, "the peer's state publisher, to connect to", true)
         .millis("heartbeat-ms", config.heartbeat, "state heartbeat interval")
         .bytes("max-message-bytes", config.max_message_bytes,
-               "largest client request; a client sending more is disconnected (0: no limit)");
+               "largest client request; a client sending more is disconnected (0: no limit)")
+        .millis("summary-ms", summary_every,
+                "log a one-line summary at info level at this interval; 0 = never", 0)
+        .metrics(metrics_address);
     chaos.add_flags(cli);
     CurveFlags curve;
     curve_server_flags(cli, curve);
@@ -67,13 +73,16 @@ int main(int argc, char** argv) try {
         return fmt::format(
             "state {}: served {}, refused {}, peer states {}, invalid peer messages {}, stalls {}, "
             "subscriber "
-            "reopened {}",
+            "reopened {}, fail-overs {}",
             name(server.state()), s.requests_served, s.requests_refused, s.peer_states, s.peer_invalid,
-            s.stalls, s.subscriber_reopened);
+            s.stalls, s.subscriber_reopened, s.failovers);
     };
     server.on_summary([&] { log::info("{}", summary()); });
     SummarySignalHook summary_hook([&] { server.request_summary(); });
+    if (summary_every.count() > 0) server.every(summary_every, [&] { log::info("{}", summary()); });
     server.start();  // bound and serving: ready
+    std::unique_ptr<metrics::Exporter> exporter;
+    if (!metrics_address.empty()) exporter = serve_metrics(server, metrics_address);
     notify_ready();
     auto fatal = server.run();
     const auto s = server.stats();

@@ -147,6 +147,7 @@ std::optional<Step> Server::apply(Event event) {
     }
     if (step->next != before) {
         log::info("state {} -> {} on {}", name(before), name(step->next), name(event));
+        if (before == State::passive && step->next == State::active) ++stats_.failovers;
         if (on_state_) on_state_(before, step->next, event);
     }
     return *step;

@@ -1,6 +1,7 @@
 #include <pirates/common/cli.hpp>
 #include <pirates/common/endpoint.hpp>
 #include <pirates/common/log.hpp>
+#include <pirates/common/metrics.hpp>
 #include <pirates/version.hpp>
 
 #include <CLI/CLI.hpp>
@@ -97,6 +98,9 @@ struct CommandLine::Impl {
             app.set_config("--config", "", "read options from a TOML/INI file; flags override it");
         app.add_flag("-v,--verbose", verbose, "log debug messages");
         app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
+        log_format_option =
+            app.add_option("--log-format", log_format, "text or json (one JSON object a line)");
+        log_format_option->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
         for (auto* o : {help_option, version_option}) o->configurable(false);
     }
 
@@ -137,6 +141,8 @@ struct CommandLine::Impl {
     bool quiet = false;
     std::vector<std::string>* positionals = nullptr;  // positionals(): where words that are not options go
     std::string positionals_name, positionals_help;
+    std::string log_format = "text";
+    CLI::Option* log_format_option = nullptr;
 };
 
 CommandLine::CommandLine(std::string program, std::string summary)
@@ -182,6 +188,19 @@ CommandLine& CommandLine::text(std::string name, std::string& out, std::string h
     impl_->add_value(std::move(name), "TEXT", std::move(help), required, out,
                      [&out](std::string_view v) -> std::optional<std::string> {
                          if (v.empty()) return "must not be empty";
+                         out = std::string(v);
+                         return std::nullopt;
+                     });
+    return *this;
+}
+
+CommandLine& CommandLine::metrics(std::string& out) {
+    impl_->add_value("metrics", "HOST:PORT",
+                     "serve Prometheus metrics on http://HOST:PORT/metrics (port 0: any free port, logged as "
+                     "'bound metrics URL'); empty: off",
+                     false, out, [&out](std::string_view v) -> std::optional<std::string> {
+                         std::string why;
+                         if (!v.empty() && !metrics::valid_address(std::string(v), &why)) return why;
                          out = std::string(v);
                          return std::nullopt;
                      });
@@ -304,6 +323,7 @@ std::string CommandLine::usage() const {
     line("--config FILE", "read options from a TOML/INI file (keys: long flag names); flags override it");
     line("-v, --verbose", "log debug messages");
     line("-q, --quiet", "log warnings and errors only");
+    line("--log-format FORMAT", "text or json (one JSON object a line) (default text)");
     line("--version", "print the program's name and version and exit");
     line("-h, --help", "show this help and exit");
     return u;
@@ -368,6 +388,8 @@ std::optional<std::string> CommandLine::try_parse(int argc, const char* const* a
             after_unknown = false;
         }
     }
+    if (m.log_format != "text" && m.log_format != "json")
+        m.errors.push_back(fmt::format("--log-format: '{}' is not text or json", m.log_format));
     if (parsed_all_arguments)
         for (const auto& e : m.entries)
             if (e.required && e.option->count() == 0)
@@ -393,6 +415,7 @@ void CommandLine::parse(int argc, char** argv) {
     }
     if (err) fail(*err);
     log::set_name(m.program);
+    log::set_format(m.log_format == "json" ? log::Format::json : log::Format::text);
     if (m.verbose)
         log::set_level(log::Level::debug);
     else if (m.quiet)

@@ -85,7 +85,7 @@ void bind_endpoint(zmq::socket_t& socket, const std::string& endpoint) {
 std::string bind_and_announce(zmq::socket_t& socket, const std::string& endpoint, std::string_view role) {
     bind_endpoint(socket, endpoint);
     std::string bound = socket.get(zmq::sockopt::last_endpoint);
-    log::info("bound {} {}", role, bound);
+    log::info(log::Fields{{"role", role}, {"endpoint", bound}}, "bound {} {}", role, bound);
     return bound;
 }
 

@@ -5,12 +5,14 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
+#include <pirates/freelance/metrics.hpp>
 #include <pirates/freelance/server.hpp>
 
 using namespace pirates;
 
 int main(int argc, char** argv) try {
     freelance::ServerOptions config;
+    std::string metrics_address;
     CommandLine cli("flserver", "Freelance server (10/FLP), model 1, 2 or 3");
     cli.integer("model", config.model, "1: echo, 2: seq \"OK\", 3: router with PING/PONG", 1, 3, true)
         .endpoint("bind", config.bind, "endpoint to bind (tcp://127.0.0.1:* picks a port)", true)
@@ -23,6 +25,7 @@ int main(int argc, char** argv) try {
     config.chaos.add_flags(cli);
     CurveFlags curve;
     curve_server_flags(cli, curve);
+    cli.metrics(metrics_address);
     cli.parse(argc, argv);
     config.security = server_security(cli, curve);
     config.chaos.check(cli);
@@ -48,6 +51,8 @@ int main(int argc, char** argv) try {
     };
     server.on_summary([&] { log::info("{}", summary()); });
     SummarySignalHook summary_hook([&] { server.request_summary(); });
+    std::unique_ptr<metrics::Exporter> exporter;
+    if (!metrics_address.empty()) exporter = freelance::serve_metrics(server, metrics_address);
     notify_ready();
     server.run();
     log::info("stopping: {}", summary());

@@ -6,6 +6,7 @@
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
 #include <pirates/majordomo/broker.hpp>
+#include <pirates/majordomo/broker_metrics.hpp>
 
 using namespace pirates;
 
@@ -16,7 +17,8 @@ int main(int argc, char** argv) try {
     int max_queue = static_cast<int>(options.core.max_queue);
     int max_services = static_cast<int>(options.core.max_services);
     int max_redeliveries = options.core.max_redeliveries;
-    Duration summary{5000};
+    Duration summary{0};
+    std::string metrics_address;
     options.drain = Duration{2000};
     CommandLine cli(
         "mdbroker",
@@ -50,7 +52,9 @@ int main(int argc, char** argv) try {
                  "times a request is given back to its queue by busy workers expired (hung), then dropped; "
                  "0 = never",
                  0, 1000)
-        .millis("summary-ms", summary, "interval of the one-line summary logged with -v")
+        .millis("summary-ms", summary,
+                "log a one-line summary at info level at this interval; 0 = only with -v, every 5000 ms", 0)
+        .metrics(metrics_address)
         .millis("drain-ms", options.drain,
                 "on SIGTERM/SIGINT, drop new requests but keep forwarding replies to requests workers hold, "
                 "for up to this long (until none is held), then DISCONNECT the workers; 0 = stop at once",
@@ -63,13 +67,16 @@ int main(int argc, char** argv) try {
     options.core.max_queue = static_cast<std::size_t>(max_queue);
     options.core.max_services = static_cast<std::size_t>(max_services);
     options.core.max_redeliveries = max_redeliveries;
-    if (cli.verbose()) options.summary_interval = summary;
+    if (summary.count() == 0 && cli.verbose()) summary = Duration{5000};
+    options.summary_interval = summary;
 
     install_server_signals();
     try {
         zmq::context_t context;
         auto zap = start_zap(context, curve);
         majordomo::Broker broker(context, options);
+        std::unique_ptr<metrics::Exporter> exporter;
+        if (!metrics_address.empty()) exporter = majordomo::serve_metrics(broker, metrics_address);
         StopSignalHook hook([&] {
             notify_stopping();
             broker.request_stop();

@@ -5,6 +5,7 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
+#include <pirates/paranoid_pirate/metrics.hpp>
 #include <pirates/paranoid_pirate/queue.hpp>
 
 using namespace pirates;
@@ -12,6 +13,7 @@ using namespace pirates;
 int main(int argc, char** argv) try {
     std::string frontend, backend;
     paranoid_pirate::QueueOptions config;
+    std::string metrics_address;
     CommandLine cli("ppqueue", "Paranoid Pirate queue: LRU queue of heartbeating workers");
     cli.endpoint("frontend", frontend, "endpoint to bind for clients", true)
         .endpoint("backend", backend, "endpoint to bind for workers", true)
@@ -26,6 +28,7 @@ int main(int argc, char** argv) try {
         0);
     pirates::CurveFlags curve;
     pirates::curve_server_flags(cli, curve);
+    cli.metrics(metrics_address);
     cli.parse(argc, argv);
     config.security = pirates::server_security(cli, curve);
     install_server_signals();
@@ -40,6 +43,8 @@ int main(int argc, char** argv) try {
         queue.request_stop();
     });
     SummarySignalHook summary_hook([&] { queue.request_summary(); });
+    std::unique_ptr<metrics::Exporter> exporter;
+    if (!metrics_address.empty()) exporter = paranoid_pirate::serve_metrics(queue, metrics_address);
     log::info("ready: heartbeat {} ms, liveness {}", config.heartbeat.count(), config.liveness);
     notify_ready();
     queue.run();

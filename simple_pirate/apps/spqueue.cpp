@@ -4,10 +4,12 @@
 #include <pirates/common/curve_flags.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
+#include <pirates/simple_pirate/metrics.hpp>
 #include <pirates/simple_pirate/queue.hpp>
 
 int main(int argc, char** argv) try {
     pirates::simple_pirate::QueueOptions config;
+    std::string metrics_address;
     int max_held = static_cast<int>(config.max_held);
     pirates::CommandLine cli("spqueue",
                              "Simple Pirate queue: least-recently-used routing of requests to workers.");
@@ -25,6 +27,7 @@ int main(int argc, char** argv) try {
         0);
     pirates::CurveFlags curve;
     pirates::curve_server_flags(cli, curve);
+    cli.metrics(metrics_address);
     cli.parse(argc, argv);
     config.security = pirates::server_security(cli, curve);
     config.max_held = static_cast<std::size_t>(max_held);
@@ -38,6 +41,8 @@ int main(int argc, char** argv) try {
         queue.request_stop();
     });
     pirates::SummarySignalHook summary_hook([&] { queue.request_summary(); });
+    std::unique_ptr<pirates::metrics::Exporter> exporter;
+    if (!metrics_address.empty()) exporter = pirates::simple_pirate::serve_metrics(queue, metrics_address);
     pirates::notify_ready();
     queue.run();
     return 0;

@@ -77,8 +77,30 @@ TEST_CASE("log: one line on stderr - time, level letter, program name, message")
         log::warn("answer {} of {}", 42, "everything");
         log::info("second");
     });
-    CHECK(std::regex_match(out, std::regex(R"(\d\d:\d\d:\d\d\.\d{3} W unit: answer 42 of everything
-\d\d:\d\d:\d\d\.\d{3} I unit: second
+    CHECK(std::regex_match(
+        out, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z W unit: answer 42 of everything
+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z I unit: second
+)")));
+}
+
+TEST_CASE("log: --log-format json writes one JSON object a line with time, level, program and msg") {
+    Restore restore;
+    log::set_level(log::Level::info);
+    log::set_name("unit");
+    log::set_format(log::Format::json);
+    const std::string out = capture_stderr([] { log::warn("bound broker \"{}\"", "tcp://127.0.0.1:5"); });
+    const std::string with_fields = capture_stderr([] {
+        log::info(log::Fields{{"service", "echo"}, {"endpoint", "tcp://h:1"}}, "up");
+    });
+    log::set_format(log::Format::text);
+    const std::string text = capture_stderr([] { log::info(log::Fields{{"service", "echo"}}, "up"); });
+    CHECK(with_fields.ends_with(R"("msg":"up","service":"echo","endpoint":"tcp://h:1"})"
+                                "\n"));
+    CHECK(text.ends_with(" I unit: up\n"));
+    CHECK(std::regex_match(
+        out,
+        std::regex(R"(\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z","level":"warn","program":"unit",)"
+                   R"("msg":"bound broker \\"tcp://127.0.0.1:5\\""\}
 )")));
 }
 

@@ -92,8 +92,8 @@ std::string Process::bound_endpoint(const std::string& role, Duration timeout) c
     if (!wait_for(marker, timeout)) return "";
     std::string out = output();
     auto start = out.find(marker) + marker.size();
-    auto end = out.find_first_of(" \r\n", start);
-    if (end == std::string::npos) return "";  // line not complete yet
+    auto end = out.find_first_of(" \"\r\n", start);  // '"': the end of a --log-format json message
+    if (end == std::string::npos) return "";         // line not complete yet
     return out.substr(start, end - start);
 }
 

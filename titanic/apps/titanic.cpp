@@ -7,6 +7,7 @@
 #include <pirates/common/log.hpp>
 #include <pirates/common/notify.hpp>
 #include <pirates/common/signals.hpp>
+#include <pirates/titanic/metrics.hpp>
 #include <pirates/titanic/titanic.hpp>
 
 using namespace pirates;
@@ -40,6 +41,7 @@ struct CrashIo : titanic::FileIo {
 
 int main(int argc, char** argv) try {
     titanic::TitanicOptions config;
+    std::string metrics_address;
     int compact_kb = static_cast<int>(config.compact_min_bytes / 1024);
     int max_open = static_cast<int>(config.max_open);
     std::string crash_at;
@@ -75,6 +77,7 @@ int main(int argc, char** argv) try {
                  "fault injection: the commit (1, 2, ...) at which --crash-at strikes", 0);
     pirates::CurveFlags curve;
     pirates::curve_client_flags(cli, curve);
+    cli.metrics(metrics_address);
     cli.parse(argc, argv);
     config.security = pirates::client_security(cli, curve);
     config.dispatch.backoff.max = std::max(config.dispatch.backoff.max, config.dispatch.backoff.initial);
@@ -106,6 +109,8 @@ int main(int argc, char** argv) try {
         server.value()->request_stop();
     });
     SummarySignalHook summary_hook([&] { server.value()->request_summary(); });
+    std::unique_ptr<metrics::Exporter> exporter;
+    if (!metrics_address.empty()) exporter = titanic::serve_metrics(*server.value(), metrics_address);
     notify_ready();
     server.value()->run();
     return 0;

@@ -130,7 +130,11 @@ void Titanic::turn(Duration max_wait) {
 
     // One commit for everything staged in this turn, then the answers that waited for it.
     const auto before = core_->stats().requests;
+    const auto commits_before = store_->stats().commits;
+    const auto started = std::chrono::steady_clock::now();  // real time: the disk's, whatever clock_ says
     core_->commit(now, answers_);
+    if (store_->stats().commits != commits_before)
+        stats_.commit_duration.observe(std::chrono::steady_clock::now() - started);
     const auto batch = core_->stats().requests - before;
     if (batch) {
         ++stats_.batches;

@@ -60,6 +60,7 @@ struct ServerStats {
     std::uint64_t subscriber_reopened =
         0;                          // state subscriber replaced after libzmq gave up on its connection
     std::uint64_t unroutable = 0;   // replies to clients that had gone or were not reading, dropped
+    std::uint64_t failovers = 0;    // PASSIVE -> ACTIVE: took over from a peer found gone
     StatePublisherStats state_pub;  // the publisher: connections, subscriptions dropped, ...
 };
 
@@ -104,6 +105,10 @@ class Server {
     const std::string& state_pub_endpoint() const { return state_pub_ep_; }
     // The reactor, to add the user's own sockets and timers.
     Reactor& reactor() { return reactor_; }
+    // Calls fn every `interval` on the loop's thread (a metrics exporter's snapshots, as every driver).
+    void every(Duration interval, std::function<void()> fn) {
+        reactor_.add_repeating(interval, std::move(fn));
+    }
 
   private:
     bool on_frontend();

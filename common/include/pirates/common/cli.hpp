@@ -1,5 +1,6 @@
 #pragma once
-// The command line every executable shares: --help, --version, --config FILE, -v/--verbose, -q/--quiet, plus
+// The command line every executable shares: --help, --version, --config FILE, -v/--verbose, -q/--quiet,
+// --log-format text|json, plus
 // typed options declared by each program (endpoints, timings in ms, counts). --help prints usage on stdout
 // (each option with its default, taken from the variable it sets) and exits 0; --version prints
 // "<program> <version>" and exits 0. Bad flags or values are all reported at once on stderr, one line each,
@@ -54,6 +55,8 @@ class CommandLine {
     // `out`; without this call any such word is a usage error. `name` shows in the usage line ("COMMAND
     // [NAME]"); the caller checks how many it got after parse() and calls fail() if they do not fit.
     CommandLine& positionals(std::string name, std::vector<std::string>& out, std::string help);
+    // --metrics HOST:PORT: where to serve Prometheus metrics (common/metrics.hpp); empty (the default): off.
+    CommandLine& metrics(std::string& out);
     // Another name for the option declared just before (an old or the Guide's spelling): --name works as
     // well on the command line and as a key in the config file.
     CommandLine& alias(std::string name);

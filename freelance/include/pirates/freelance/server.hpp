@@ -74,6 +74,11 @@ class Server {
     void request_summary() { reactor_.request_summary(); }
     void on_summary(std::function<void()> fn) { reactor_.on_summary(std::move(fn)); }
     const ServerStats& stats() const { return counters_; }
+    // Calls fn every `interval` on the loop's thread (it may read stats()): how a metrics exporter
+    // gets its snapshots. Call before run(), from the thread that will run it.
+    void every(Duration interval, std::function<void()> fn) {
+        reactor_.add_repeating(interval, std::move(fn));
+    }
 
   private:
     void handle(Frames message);

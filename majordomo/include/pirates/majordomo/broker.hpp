@@ -85,6 +85,11 @@ class Broker {
     const BrokerCore& core() const { return core_; }
     BrokerStats stats() const { return BrokerStats{core_.stats(), stats_}; }
     std::string summary() const;
+    // Calls fn every `interval` on the loop's thread while run() runs (it may read core() and stats()):
+    // how a metrics exporter gets its snapshots. Call before run(), from the thread that will run it.
+    void every(Duration interval, std::function<void()> fn) {
+        reactor_.add_repeating(interval, std::move(fn));
+    }
     // Counts published by the running loop after each turn, safe to read from any thread.
     struct Snapshot {
         std::size_t workers, idle, services, queued;

@@ -66,6 +66,11 @@ class Queue {
 
     const QueueStats& stats() const { return core_.stats(); }
     const QueueCore& core() const { return core_; }
+    // Calls fn every `interval` on the loop's thread (it may read core() and stats()): how a metrics exporter
+    // gets its snapshots. Call before run(), from the thread that will run it.
+    void every(Duration interval, std::function<void()> fn) {
+        reactor_.add_repeating(interval, std::move(fn));
+    }
 
   private:
     bool on_frontend();

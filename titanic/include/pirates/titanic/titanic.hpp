@@ -13,6 +13,7 @@
 //   lane whose request timed out is closed (linger 0) and reopened, so a late reply cannot be taken for the
 //   next.
 #include <pirates/common/clock.hpp>
+#include <pirates/common/histogram.hpp>
 #include <pirates/common/limits.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/common/result.hpp>
@@ -55,6 +56,7 @@ struct TitanicStats {
     std::uint64_t batches = 0;         // commits with at least one titanic.request in them
     std::uint64_t largest_batch = 0;   // titanic.request answered by one commit
     std::uint64_t lane_malformed = 0;  // replies on a lane that were not MDP client replies
+    Histogram commit_duration;         // seconds per commit that wrote the log (its fdatasync included)
 };
 
 class Titanic {
@@ -81,6 +83,11 @@ class Titanic {
     const TitanicStats& stats() const { return stats_; }
     StoreStats store_stats() const { return store_->stats(); }
     std::string summary() const;
+    // Calls fn every `interval` on the loop's thread (it may read core() and the stats): how a metrics
+    // exporter gets its snapshots. Call before run(), from the thread that will run it.
+    void every(Duration interval, std::function<void()> fn) {
+        reactor_.add_repeating(interval, std::move(fn));
+    }
 
   private:
     enum class Kind { request, reply, close };

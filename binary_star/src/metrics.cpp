@@ -1,0 +1,40 @@
+#include <pirates/binary_star/metrics.hpp>
+
+namespace pirates::binary_star {
+
+std::string server_metrics(const Server& server) {
+    const ServerStats s = server.stats();
+    auto n = [](std::uint64_t v) { return static_cast<double>(v); };
+    metrics::MetricsText m;
+    for (State st : {State::primary, State::backup, State::active, State::passive})
+        m.gauge("bstarsrv_state", "1 for the server's current state, 0 for the others",
+                server.state() == st ? 1 : 0, {{"state", std::string(name(st))}});
+    m.gauge("bstarsrv_active", "1 while this server answers clients (ACTIVE)",
+            server.state() == State::active);
+    m.counter("bstarsrv_failovers_total", "PASSIVE -> ACTIVE: took over from a peer found gone",
+              n(s.failovers));
+    m.counter("bstarsrv_requests_served_total", "client requests served", n(s.requests_served));
+    m.counter("bstarsrv_requests_refused_total", "client requests refused by the state machine",
+              n(s.requests_refused));
+    m.counter("bstarsrv_requests_unanswered_total", "requests the handler gave no reply",
+              n(s.requests_unanswered));
+    m.counter("bstarsrv_requests_malformed_total", "client messages with no body", n(s.requests_malformed));
+    m.counter("bstarsrv_peer_states_total", "valid states received from the peer", n(s.peer_states));
+    m.counter("bstarsrv_peer_invalid_total", "anything else received on the state subscriber",
+              n(s.peer_invalid));
+    m.counter("bstarsrv_heartbeats_sent_total", "states published", n(s.heartbeats_sent));
+    m.counter("bstarsrv_stalls_total", "gaps of more than a heartbeat in the server's own loop", n(s.stalls));
+    m.counter("bstarsrv_subscriber_reopened_total", "state subscriber replaced", n(s.subscriber_reopened));
+    m.counter("bstarsrv_unroutable_total", "replies to clients gone or not reading, dropped",
+              n(s.unroutable));
+    m.counter("bstarsrv_state_pub_connections_total", "connections to the state publisher",
+              n(s.state_pub.connections));
+    return m.take();
+}
+
+std::unique_ptr<metrics::Exporter> serve_metrics(Server& server, const std::string& address,
+                                                 Duration interval) {
+    return metrics::serve(server, address, interval, server_metrics);
+}
+
+}  // namespace pirates::binary_star

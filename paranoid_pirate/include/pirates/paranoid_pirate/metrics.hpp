@@ -1,0 +1,19 @@
+#pragma once
+// ppqueue's Prometheus metrics (common/metrics.hpp): queue_metrics() renders stats() and the idle workers; serve_metrics() exposes them on
+// http://HOST:PORT/metrics, published from the loop's thread.
+#include <pirates/common/metrics.hpp>
+#include <pirates/paranoid_pirate/queue.hpp>
+
+#include <memory>
+#include <string>
+
+namespace pirates::paranoid_pirate {
+
+// Read on the loop's thread only.
+std::string queue_metrics(const Queue& queue);
+
+// Call before run(), from its thread; the exporter must outlive run().
+std::unique_ptr<metrics::Exporter> serve_metrics(Queue& queue, const std::string& address,
+                                                 Duration interval = Duration{100});
+
+}  // namespace pirates::paranoid_pirate
