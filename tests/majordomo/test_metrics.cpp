@@ -106,6 +106,13 @@ TEST_CASE("metrics: an embedded broker's /metrics counts its requests and replie
     CHECK(has_line(text, "mdbroker_service_queued{service=\"echo\"} 0"));
     CHECK(has_line(text, "# TYPE mdbroker_requests_total counter"));
     CHECK(has_line(text, "# TYPE mdbroker_service_queued gauge"));
+    // Per-service counters and the request-duration histogram: one observation per answered request.
+    CHECK(has_line(text, "mdbroker_service_requests_total{service=\"echo\"} " + std::to_string(n)));
+    CHECK(has_line(text, "mdbroker_service_replies_total{service=\"echo\"} " + std::to_string(n)));
+    CHECK(has_line(text, "mdbroker_service_requests_total{service=\"nobody\"} 2"));
+    CHECK(has_line(text, "# TYPE mdbroker_request_duration_seconds histogram"));
+    CHECK(has_line(text, "mdbroker_request_duration_seconds_count " + std::to_string(n)));
+    CHECK(has_line(text, "mdbroker_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(n)));
 
     // Anything but GET /metrics is answered and dropped, and the exporter goes on serving.
     CHECK(http_get(r.exporter->port(), "/other").starts_with("HTTP/1.1 404"));
