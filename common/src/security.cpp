@@ -1,4 +1,5 @@
 #include <pirates/common/log.hpp>
+#include <pirates/common/reactor.hpp>
 #include <pirates/common/security.hpp>
 
 #include <fmt/format.h>
@@ -194,7 +195,7 @@ struct ZapHandler::Impl {
     ZapPolicy policy;
     zmq::socket_t socket;
     std::thread thread;
-    std::atomic<bool> stop{false};
+    Reactor reactor;  // the ZAP thread's loop; the destructor stops it (request_stop is thread-safe)
     std::atomic<bool> reload_asked{true};
     std::atomic<std::uint64_t> denied{0};
     std::atomic<std::uint64_t> allowed{0};
@@ -286,20 +287,23 @@ struct ZapHandler::Impl {
     }
 
     void run() {
-        while (!stop.load()) {
-            zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+        reactor.add(socket, [this] {
+            std::vector<zmq::message_t> request;
+            do {
+                zmq::message_t part;
+                if (!socket.recv(part, zmq::recv_flags::dontwait)) break;
+                request.push_back(std::move(part));
+            } while (socket.get(zmq::sockopt::rcvmore));
+            if (request.empty()) return false;
+            answer(request);
+            return true;
+        });
+        while (!reactor.stopped()) {
             try {
-                if (zmq::poll(&item, 1, std::chrono::milliseconds(50)) <= 0) continue;
-                std::vector<zmq::message_t> request;
-                do {
-                    zmq::message_t part;
-                    if (!socket.recv(part, zmq::recv_flags::dontwait)) break;
-                    request.push_back(std::move(part));
-                } while (socket.get(zmq::sockopt::rcvmore));
-                answer(request);
+                reactor.run();
             } catch (const zmq::error_t& e) {
                 if (e.num() == ETERM) return;
-                log::warn("ZAP: {}", e.what());
+                log::warn("ZAP: {}", e.what());  // the handler goes on: every handshake waits for it
             }
         }
     }
@@ -316,7 +320,7 @@ ZapHandler::ZapHandler(zmq::context_t& context, ZapPolicy policy)
 }
 
 ZapHandler::~ZapHandler() {
-    impl_->stop = true;
+    impl_->reactor.request_stop();
     if (impl_->thread.joinable()) impl_->thread.join();
 }
 
