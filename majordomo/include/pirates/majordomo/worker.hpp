@@ -35,9 +35,9 @@
 #include <pirates/common/reactor.hpp>
 #include <pirates/majordomo/worker_core.hpp>
 
+#include <deque>
 #include <functional>
 #include <memory>
-#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -102,7 +102,9 @@ class Worker {
 
     // How many brokers (connections) the worker holds: 1, or the size of the `connect` list.
     std::size_t links() const { return links_.size(); }
-    const std::string& endpoint(std::size_t link = 0) const { return links_.at(link)->core.options().connect; }
+    const std::string& endpoint(std::size_t link = 0) const {
+        return links_.at(link)->core.options().connect;
+    }
     // A socket is open to at least one broker.
     bool connected() const;
     bool connected(std::size_t link) const { return static_cast<bool>(links_.at(link)->socket); }
@@ -146,10 +148,10 @@ class Worker {
     const ClockSource& clock_;
     WorkerOptions options_;
     std::vector<std::unique_ptr<Link>> links_;  // (pointers: a Link's Outbox refers to its socket)
-    Reactor own_reactor_;         // recv() and run() turn this one
-    Reactor* reactor_ = nullptr;  // where the sockets and timers are registered
-    RequestHandler on_request_;   // set by attach()
-    std::deque<Request> ready_;   // requests read by the reactor, not yet handed out by recv()
+    Reactor own_reactor_;                       // recv() and run() turn this one
+    Reactor* reactor_ = nullptr;                // where the sockets and timers are registered
+    RequestHandler on_request_;                 // set by attach()
+    std::deque<Request> ready_;                 // requests read by the reactor, not yet handed out by recv()
     std::optional<std::size_t> handed_out_;  // recv() returned a request from this link since the last recv()
     StopSource stop_;
     // handle(): the handler's thread (started by the first call), the request it works on, its answer.
