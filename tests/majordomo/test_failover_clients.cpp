@@ -9,8 +9,10 @@
 #include <pirates/majordomo/worker.hpp>
 
 #include "support/net.hpp"
+#include "support/process.hpp"
 
 #include <atomic>
+#include <csignal>
 #include <map>
 #include <memory>
 #include <thread>
@@ -98,7 +100,7 @@ std::string mmi_service(zmq::context_t& context, const std::string& endpoint, co
 
 }  // namespace
 
-TEST_CASE("FailoverCore: no settle with one endpoint; settle then switch, round robin, with several") {
+TEST_CASE("FailoverCore: no settle with one endpoint, settle then switch, round robin, with several") {
     const TimePoint t0 = TimePoint{} + std::chrono::hours(1);
     FailoverCore one(1, 100ms);
     CHECK_FALSE(one.can_fail_over());
@@ -215,7 +217,7 @@ TEST_CASE("a sync client with one broker keeps the Lazy Pirate rule: no settle, 
     CHECK(client.stats().retries == 2);
 }
 
-TEST_CASE("the async client moves every request in flight to the other broker; late duplicates are dropped") {
+TEST_CASE("the async client moves every request in flight to the other broker, late duplicates are dropped") {
     zmq::context_t context;
     SilentBroker old(context);
     RunningBroker b(context);
@@ -356,4 +358,52 @@ TEST_CASE("recv() + reply() with two brokers: each reply goes back on the link i
     REQUIRE(rb.size() == 7);
     CHECK(ra[6] == "two!");
     CHECK(rb[6] == "one!");
+}
+
+TEST_CASE("processes: mdworker --connect A,B serves both, A killed, mdclient --connect A,B fails over to B") {
+    using pirates::test::Process;
+    auto broker = [](const char* hb) {
+        return std::make_unique<Process>(
+            "mdbroker", std::vector<std::string>{"--bind", "tcp://127.0.0.1:*", "--heartbeat-ms", hb, "-v"});
+    };
+    auto a = broker("250");
+    auto b = broker("250");
+    const std::string ea = a->bound_endpoint("broker"), eb = b->bound_endpoint("broker");
+    REQUIRE(!ea.empty());
+    REQUIRE(!eb.empty());
+    const std::string both = ea + "," + eb;
+    Process worker("mdworker",
+                   {"--connect", both, "--service", "echo", "--heartbeat-ms", "250", "--reconnect-ms", "50"});
+    REQUIRE(a->wait_for("ready for 'echo'"));
+    REQUIRE(b->wait_for("ready for 'echo'"));
+
+    // Both know the worker; mdadmin with both asks the first.
+    Process admin("mdadmin", {"--connect", both, "workers", "echo"});
+    CHECK(admin.wait_exit(20s) == 0);
+    CHECK(admin.wait_for("1"));
+
+    // Both serve, and the client with both stays on A while A answers.
+    Process first("mdclient", {"--connect", both, "--service", "echo", "--requests", "5", "--timeout-ms",
+                               "2000", "--settle-ms", "50"});
+    CHECK(first.wait_exit(30s) == 0);
+    CHECK(first.wait_for("answered 5 matched 5 retried 0"));
+    CHECK(first.wait_for("failovers 0"));
+
+    a->kill9();
+    a->wait_exit();
+    Process sync("mdclient", {"--connect", both, "--service", "echo", "--requests", "5", "--timeout-ms",
+                              "300", "--settle-ms", "50", "--retries", "3"});
+    CHECK(sync.wait_exit(30s) == 0);
+    CHECK(sync.wait_for("answered 5 matched 5 retried 1"));  // the first request's one retry, on B
+    CHECK(sync.wait_for("failovers 1"));
+    Process async("mdclient", {"--connect", both, "--service", "echo", "--requests", "20", "--async",
+                               "--timeout-ms", "300", "--settle-ms", "50", "--retries", "3"});
+    CHECK(async.wait_exit(30s) == 0);
+    CHECK(async.wait_for("answered 20 matched 20 retried 20"));  // all 20 in flight on A, moved to B
+    CHECK(async.wait_for("failovers 1"));
+    // mdadmin with A dead: B answers.
+    Process admin_b("mdadmin", {"--connect", both, "--timeout-ms", "300", "workers", "echo"});
+    CHECK(admin_b.wait_exit(20s) == 0);
+    worker.signal(SIGTERM);
+    CHECK(worker.wait_exit() == 0);
 }
