@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <map>
 #include <memory>
 #include <thread>
@@ -302,6 +303,15 @@ TEST_CASE("a request from the second broker while the worker is busy is queued, 
         });
     });
 
+    // Whatever happens below, the handler is released and the worker's thread joined (a failed REQUIRE too).
+    struct Finally {
+        std::function<void()> fn;
+        ~Finally() { fn(); }
+    } finally{[&] {
+        release = true;
+        worker.request_stop();
+        if (serving.joinable()) serving.join();
+    }};
     a.send(S{ready_a[0], "", "MDPW01", "\x02", "CA", "", "from a"});
     REQUIRE(eventually([&] { return started.load() == 1; }, 10s));
     // Busy with A's: B sends one too.
@@ -325,8 +335,7 @@ TEST_CASE("a request from the second broker while the worker is busy is queued, 
     CHECK(reply_b[0] == ready_b[0]);
     CHECK(S(reply_b.begin() + 3, reply_b.end()) == S{"\x03", "CB", "", "from b"});
 
-    worker.request_stop();
-    serving.join();
+    finally.fn();
     CHECK(order == S{"from a", "from b"});
     CHECK(worker.stats().replies == 2);
     CHECK(worker.stats().unroutable == 0);
