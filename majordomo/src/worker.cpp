@@ -81,16 +81,9 @@ struct Worker::HandlerThread {
     }
 };
 
-namespace {
-std::vector<std::string> broker_list(const WorkerOptions& options) {
-    std::vector<std::string> list = split_list(options.endpoint());
-    return list;
-}
-}  // namespace
-
 Worker::Worker(zmq::context_t& context, WorkerOptions options, const ClockSource& clock)
     : context_(context), clock_(clock), options_(std::move(options)), own_reactor_(clock) {
-    const std::vector<std::string> brokers = broker_list(options_);
+    const std::vector<std::string> brokers = split_list(options_.endpoint());  // "A,B": one link each
     for (std::size_t i = 0; i < brokers.size(); ++i) {
         WorkerOptions one = options_;
         one.connect = brokers[i];

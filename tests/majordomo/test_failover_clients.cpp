@@ -187,6 +187,8 @@ TEST_CASE("a sync client whose first broker is silent is answered by the second 
     CHECK(client.stats().retries == 1);
     CHECK(client.current() == 1);
     CHECK(took >= 400ms);  // one silent attempt and the settle: the pause is kept
+    MESSAGE("answered after one fail-over in ", std::chrono::duration_cast<Duration>(took).count(),
+            " ms (timeout 300 + settle 100)");
     // The silent broker saw the first attempt.
     S got = dead.next();
     REQUIRE(got.size() >= 5);
