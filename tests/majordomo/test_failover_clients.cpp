@@ -403,17 +403,17 @@ TEST_CASE("processes: mdworker --connect A,B serves both, A killed, mdclient --c
     a->kill9();
     a->wait_exit();
     Process sync("mdclient", {"--connect", both, "--service", "echo", "--requests", "5", "--timeout-ms",
-                              "300", "--settle-ms", "50", "--retries", "3"});
+                              "1000", "--settle-ms", "50", "--retries", "3"});
     CHECK(sync.wait_exit(30s) == 0);
     CHECK(sync.wait_for("answered 5 matched 5 retried 1"));  // the first request's one retry, on B
     CHECK(sync.wait_for("failovers 1"));
     Process async("mdclient", {"--connect", both, "--service", "echo", "--requests", "20", "--async",
-                               "--timeout-ms", "300", "--settle-ms", "50", "--retries", "3"});
+                               "--timeout-ms", "1000", "--settle-ms", "50", "--retries", "3"});
     CHECK(async.wait_exit(30s) == 0);
     CHECK(async.wait_for("answered 20 matched 20 retried 20"));  // all 20 in flight on A, moved to B
     CHECK(async.wait_for("failovers 1"));
     // mdadmin with A dead: B answers.
-    Process admin_b("mdadmin", {"--connect", both, "--timeout-ms", "300", "workers", "echo"});
+    Process admin_b("mdadmin", {"--connect", both, "--timeout-ms", "1000", "workers", "echo"});
     CHECK(admin_b.wait_exit(20s) == 0);
     worker.signal(SIGTERM);
     CHECK(worker.wait_exit() == 0);
