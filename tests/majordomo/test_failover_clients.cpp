@@ -3,6 +3,7 @@
 // a request from the second broker while the worker is busy with the first's.
 #include <doctest/doctest.h>
 #include <pirates/common/failover.hpp>
+#include <pirates/common/reactor.hpp>
 #include <pirates/majordomo/async_client.hpp>
 #include <pirates/majordomo/broker.hpp>
 #include <pirates/majordomo/client.hpp>
@@ -374,6 +375,55 @@ TEST_CASE("recv() + reply() with two brokers: each reply goes back on the link i
     REQUIRE(rb.size() == 7);
     CHECK(ra[6] == "two!");
     CHECK(rb[6] == "one!");
+}
+
+TEST_CASE(
+    "attach() with two brokers: each request goes to on_request as it comes, replies go back on its link") {
+    zmq::context_t context;
+    SilentBroker a(context), b(context);
+    Reactor reactor;  // outlives the worker attached to it
+    Worker worker(context, worker_options(a.endpoint + "," + b.endpoint));
+    std::vector<Request> held;  // answered later, outside the handler, in the reverse order
+    worker.attach(reactor, [&](Request&& r) { held.push_back(std::move(r)); });
+    // READY from both (the reactor turns on this thread: a broker's message is read between turns).
+    auto next = [&](SilentBroker& broker) {
+        S got;
+        (void)eventually([&] {
+            reactor.run_once(1ms);
+            Frames m;
+            while (m.recv(broker.router, ZMQ_DONTWAIT)) {
+                S one = strings(m);
+                m.clear();
+                if (!(one.size() == 4 && one[3] == "\x04")) {
+                    got = one;
+                    return true;
+                }
+            }
+            return false;
+        });
+        return got;
+    };
+    S ready_a = next(a), ready_b = next(b);
+    REQUIRE(ready_a.size() == 5);
+    REQUIRE(ready_b.size() == 5);
+    a.send(S{ready_a[0], "", "MDPW01", "\x02", "CA", "", "for a"});
+    b.send(S{ready_b[0], "", "MDPW01", "\x02", "CB", "", "for b"});
+    REQUIRE(eventually([&] {
+        reactor.run_once(1ms);
+        return held.size() == 2;
+    }));
+    while (!held.empty()) {
+        Request r = std::move(held.back());
+        held.pop_back();
+        const std::string body = strings(r.body).at(0);
+        CHECK(worker.reply(std::move(r), make_frames({body + "!"})));
+    }
+    S ra = next(a), rb = next(b);
+    REQUIRE(ra.size() == 7);
+    REQUIRE(rb.size() == 7);
+    CHECK(ra[6] == "for a!");
+    CHECK(rb[6] == "for b!");
+    worker.detach();
 }
 
 TEST_CASE("processes: mdworker --connect A,B serves both, A killed, mdclient --connect A,B fails over to B") {
