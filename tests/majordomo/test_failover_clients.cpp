@@ -83,12 +83,12 @@ struct SilentBroker {
     }
 };
 
-WorkerOptions worker_options(std::string connect) {
+WorkerOptions worker_options(std::string connect, Duration heartbeat = 50ms, int liveness = 3) {
     WorkerOptions wo;
     wo.connect = std::move(connect);
     wo.service = "echo";
-    wo.heartbeat = 50ms;
-    wo.liveness = 3;
+    wo.heartbeat = heartbeat;
+    wo.liveness = liveness;
     wo.reconnect = BackoffPolicy{50ms, 200ms, 0.0};
     return wo;
 }
@@ -106,6 +106,11 @@ struct EchoWorker {
         if (thread.joinable()) thread.join();
     }
 };
+
+// Against the fake brokers (which never heartbeat): the worker counts them dead after 1 s of silence, long
+// enough that the connection whose READY the test read is still the one in use when the test sends to it.
+constexpr Duration kFakeHeartbeat{100};
+constexpr int kFakeLiveness = 10;
 
 // mmi.service through one broker: "200" when it knows a worker for `service`.
 std::string mmi_service(zmq::context_t& context, const std::string& endpoint, const std::string& service) {
@@ -291,7 +296,7 @@ TEST_CASE("the async client moves every request in flight to the other broker, l
 TEST_CASE("a request from the second broker while the worker is busy is queued, kept alive and served next") {
     zmq::context_t context;
     SilentBroker a(context), b(context);
-    Worker worker(context, worker_options(a.endpoint + "," + b.endpoint));
+    Worker worker(context, worker_options(a.endpoint + "," + b.endpoint, kFakeHeartbeat, kFakeLiveness));
     S ready_a = a.next();
     S ready_b = b.next();
     REQUIRE(ready_a.size() == 5);
@@ -327,7 +332,7 @@ TEST_CASE("a request from the second broker while the worker is busy is queued, 
     // Let many heartbeat intervals pass (B says nothing: a broker does not heartbeat a busy worker): more
     // than the liveness, so an expiring link would have been replaced. B counts the worker's heartbeats.
     int heartbeats = 0;
-    while (heartbeats < 10) {
+    while (heartbeats < kFakeLiveness + 5) {
         S m = b.next();
         REQUIRE(!m.empty());
         REQUIRE(m[0] == ready_b[0]);  // the same connection: no new READY
@@ -354,7 +359,7 @@ TEST_CASE("a request from the second broker while the worker is busy is queued, 
 TEST_CASE("recv() + reply() with two brokers: each reply goes back on the link its request came on") {
     zmq::context_t context;
     SilentBroker a(context), b(context);
-    Worker worker(context, worker_options(a.endpoint + "," + b.endpoint));
+    Worker worker(context, worker_options(a.endpoint + "," + b.endpoint, kFakeHeartbeat, kFakeLiveness));
     S ready_a = a.next(), ready_b = b.next();
     REQUIRE(ready_a.size() == 5);
     REQUIRE(ready_b.size() == 5);
@@ -382,7 +387,7 @@ TEST_CASE(
     zmq::context_t context;
     SilentBroker a(context), b(context);
     Reactor reactor;  // outlives the worker attached to it
-    Worker worker(context, worker_options(a.endpoint + "," + b.endpoint));
+    Worker worker(context, worker_options(a.endpoint + "," + b.endpoint, kFakeHeartbeat, kFakeLiveness));
     std::vector<Request> held;  // answered later, outside the handler, in the reverse order
     worker.attach(reactor, [&](Request&& r) { held.push_back(std::move(r)); });
     // READY from both (the reactor turns on this thread: a broker's message is read between turns).
