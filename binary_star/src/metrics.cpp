@@ -29,6 +29,14 @@ std::string server_metrics(const Server& server) {
               n(s.unroutable));
     m.counter("bstarsrv_state_pub_connections_total", "connections to the state publisher",
               n(s.state_pub.connections));
+    if (!server.pairing().options().witness.empty()) {
+        const PairingStats p = server.pairing().stats();
+        m.gauge("bstarsrv_lease_held", "1 while this server holds the witness's lease",
+                server.pairing().lease_held());
+        m.counter("bstarsrv_lease_requests_total", "lease requests sent to the witness", n(p.lease_requests));
+        m.counter("bstarsrv_lease_granted_total", "GRANTED replies from the witness", n(p.lease_granted));
+        m.counter("bstarsrv_lease_denied_total", "DENIED replies from the witness", n(p.lease_denied));
+    }
     return m.take();
 }
 

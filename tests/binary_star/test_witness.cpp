@@ -40,7 +40,7 @@ TEST_CASE("witness core: nothing granted in the quiet time after start (a lease 
     CHECK(w.holder(t0 + max_ttl) == State::primary);
 }
 
-TEST_CASE("witness core: the holder renews; the other is denied while the lease runs, granted after it") {
+TEST_CASE("witness core: the holder renews, the other is denied while the lease runs, granted after it") {
     const TimePoint start = t0 + max_ttl;
     WitnessCore w(max_ttl, t0);
     REQUIRE(w.on_request(req(State::primary, 300ms, 1), start)->reply.granted);
@@ -77,7 +77,7 @@ TEST_CASE("witness core: a lease longer than the maximum or a role that is not P
     CHECK_FALSE(w.holder(t0 + 2s).has_value());
 }
 
-TEST_CASE("lease core: a grant runs from when the request was SENT; stale and unknown replies are ignored") {
+TEST_CASE("lease core: a grant runs from when the request was SENT, stale and unknown replies are ignored") {
     LeaseCore lease(300ms);
     CHECK_FALSE(lease.held(t0));
     const auto r1 = lease.request(State::backup, t0);
@@ -130,7 +130,7 @@ TEST_CASE("lease: the server's view ends no later than the witness's, whatever t
     }
 }
 
-TEST_CASE("witness wire: requests and replies round-trip; anything else is an Error") {
+TEST_CASE("witness wire: requests and replies round-trip, anything else is an Error") {
     auto r = decode_lease_request(encode_lease_request(req(State::backup, 300ms, 42)));
     REQUIRE(r);
     CHECK(r->role == State::backup);
@@ -183,42 +183,46 @@ TEST_CASE("table with a witness") {
     auto run = [](State s, Event e, bool expired, bool silent, bool lease, std::optional<State> peer = {}) {
         return witnessed_transition(s, e, WitnessFacts{expired, silent, lease, peer});
     };
+    auto ok = [](Result<Step> r) {
+        REQUIRE(r);
+        return r.value();
+    };
     using S = State;
     using E = Event;
     // PRIMARY: a client request makes it active only with the peer expired AND the lease.
-    CHECK(*run(S::primary, E::client_request, true, true, true) == Step{S::active, true});
-    CHECK(*run(S::primary, E::client_request, true, true, false) == Step{S::primary, false});
-    CHECK(*run(S::primary, E::client_request, false, false, true) == Step{S::primary, false});
-    CHECK(*run(S::primary, E::peer_backup, false, false, false) == Step{S::active, true});
-    CHECK(*run(S::primary, E::peer_active, false, false, false) == Step{S::passive, true});
+    CHECK(ok(run(S::primary, E::client_request, true, true, true)) == Step{S::active, true});
+    CHECK(ok(run(S::primary, E::client_request, true, true, false)) == Step{S::primary, false});
+    CHECK(ok(run(S::primary, E::client_request, false, false, true)) == Step{S::primary, false});
+    CHECK(ok(run(S::primary, E::peer_backup, false, false, false)) == Step{S::active, true});
+    CHECK(ok(run(S::primary, E::peer_active, false, false, false)) == Step{S::passive, true});
     CHECK_FALSE(run(S::primary, E::peer_primary, false, false, true));
     // BACKUP: the Guide's.
-    CHECK(*run(S::backup, E::client_request, true, true, true) == Step{S::backup, false});
-    CHECK(*run(S::backup, E::peer_active, false, false, false) == Step{S::passive, true});
+    CHECK(ok(run(S::backup, E::client_request, true, true, true)) == Step{S::backup, false});
+    CHECK(ok(run(S::backup, E::peer_active, false, false, false)) == Step{S::passive, true});
     CHECK_FALSE(run(S::backup, E::peer_backup, false, false, false));
     // ACTIVE: two actives are no longer fatal, the lease holder stays.
-    CHECK(*run(S::active, E::peer_active, false, false, true) == Step{S::active, true});
-    CHECK(*run(S::active, E::peer_active, false, false, false) == Step{S::passive, true});
+    CHECK(ok(run(S::active, E::peer_active, false, false, true)) == Step{S::active, true});
+    CHECK(ok(run(S::active, E::peer_active, false, false, false)) == Step{S::passive, true});
     // The lease check: only a silent peer and no lease make it passive.
-    CHECK(*run(S::active, E::lease_lost, true, true, false) == Step{S::passive, true});
-    CHECK(*run(S::active, E::lease_lost, true, true, true) == Step{S::active, true});
-    CHECK(*run(S::active, E::lease_lost, false, false, false) == Step{S::active, true});
+    CHECK(ok(run(S::active, E::lease_lost, true, true, false)) == Step{S::passive, true});
+    CHECK(ok(run(S::active, E::lease_lost, true, true, true)) == Step{S::active, true});
+    CHECK(ok(run(S::active, E::lease_lost, false, false, false)) == Step{S::active, true});
     // The stall rule does not keep an active without a lease: silent counts, not expired.
-    CHECK(*run(S::active, E::lease_lost, false, true, false) == Step{S::passive, true});
-    CHECK(*run(S::active, E::client_request, true, true, false) == Step{S::passive, false});
-    CHECK(*run(S::active, E::client_request, false, false, false) == Step{S::active, true});
-    CHECK(*run(S::active, E::client_request, true, true, true) == Step{S::active, true});
-    CHECK(*run(S::active, E::peer_passive, false, false, false) == Step{S::active, true});
+    CHECK(ok(run(S::active, E::lease_lost, false, true, false)) == Step{S::passive, true});
+    CHECK(ok(run(S::active, E::client_request, true, true, false)) == Step{S::passive, false});
+    CHECK(ok(run(S::active, E::client_request, false, false, false)) == Step{S::active, true});
+    CHECK(ok(run(S::active, E::client_request, true, true, true)) == Step{S::active, true});
+    CHECK(ok(run(S::active, E::peer_passive, false, false, false)) == Step{S::active, true});
     // PASSIVE: two passives are not fatal; the lease holder takes a request.
-    CHECK(*run(S::passive, E::peer_passive, false, false, false) == Step{S::passive, true});
-    CHECK(*run(S::passive, E::client_request, true, true, true) == Step{S::active, true});
-    CHECK(*run(S::passive, E::client_request, true, true, false) == Step{S::passive, false});
-    CHECK(*run(S::passive, E::client_request, false, false, true, S::passive) == Step{S::active, true});
-    CHECK(*run(S::passive, E::client_request, false, false, true, S::active) == Step{S::passive, false});
-    CHECK(*run(S::passive, E::client_request, false, false, false, S::passive) == Step{S::passive, false});
-    CHECK(*run(S::passive, E::peer_primary, false, false, false) == Step{S::active, true});
-    CHECK(*run(S::passive, E::peer_backup, false, false, false) == Step{S::active, true});
-    CHECK(*run(S::passive, E::lease_lost, true, true, false) == Step{S::passive, true});
+    CHECK(ok(run(S::passive, E::peer_passive, false, false, false)) == Step{S::passive, true});
+    CHECK(ok(run(S::passive, E::client_request, true, true, true)) == Step{S::active, true});
+    CHECK(ok(run(S::passive, E::client_request, true, true, false)) == Step{S::passive, false});
+    CHECK(ok(run(S::passive, E::client_request, false, false, true, S::passive)) == Step{S::active, true});
+    CHECK(ok(run(S::passive, E::client_request, false, false, true, S::active)) == Step{S::passive, false});
+    CHECK(ok(run(S::passive, E::client_request, false, false, false, S::passive)) == Step{S::passive, false});
+    CHECK(ok(run(S::passive, E::peer_primary, false, false, false)) == Step{S::active, true});
+    CHECK(ok(run(S::passive, E::peer_backup, false, false, false)) == Step{S::active, true});
+    CHECK(ok(run(S::passive, E::lease_lost, true, true, false)) == Step{S::passive, true});
 }
 
 TEST_CASE("without a witness the Guide's rules hold: two passives and two actives are fatal") {
@@ -396,7 +400,7 @@ TEST_CASE("scenario: the active dies: the backup takes over once the active's le
     CHECK(took_over - died <= 5 * World::hb);
 }
 
-TEST_CASE("scenario: the active cut from both its peer and the witness goes passive; the backup takes over") {
+TEST_CASE("scenario: the active cut from both its peer and the witness goes passive, the backup takes over") {
     World w;
     w.run(5);
     w.hears = {false, false};
@@ -442,7 +446,7 @@ TEST_CASE("scenario: the witness down while the pair is healthy: nothing changes
     CHECK_FALSE(w.fatal);
 }
 
-TEST_CASE("scenario: the witness down and the channel cut: both passive; healed, not fatal, one takes over") {
+TEST_CASE("scenario: the witness down and the channel cut: both passive, healed, not fatal, one takes over") {
     World w;
     w.run(5);
     w.reaches = {false, false};

@@ -16,7 +16,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr Duration max_lease = 500ms;  // the witness's quiet time after start, too
+// The lease is 10 heartbeats rather than the default 3: on a loaded 2-core machine the witness or the active
+// can be starved for a few hundred ms, and a lost lease, though safe, would make the liveness checks flaky.
+constexpr Duration lease = 500ms;
+constexpr Duration max_lease = 1000ms;  // the witness's quiet time after start, too
 
 std::unique_ptr<Process> start_witness(const std::string& bind = "tcp://127.0.0.1:*") {
     return std::make_unique<Process>(
@@ -81,7 +84,8 @@ Samples watch(Pair& pair, std::vector<Probe*> probes, Duration duration) {
 struct WitnessedPair {
     std::unique_ptr<Process> witness = start_witness();
     std::string endpoint = witness->bound_endpoint("witness");
-    Pair pair{{"--witness", endpoint}, hb, {"--witness", endpoint}};
+    std::vector<std::string> flags{"--witness", endpoint, "--lease-ms", std::to_string(lease.count())};
+    Pair pair{flags, hb, flags};
 
     WitnessedPair() {
         REQUIRE_FALSE(endpoint.empty());
@@ -108,8 +112,8 @@ TEST_CASE("witnessed pair: the state channel cut, clients on both sides: never t
     CHECK(to_primary.answered > 0);
     CHECK(pair.backup->count("-> ACTIVE") == 0);
     CHECK(pair.backup->count("witness: lease held") == 0);
-    // The backup did ask (and was denied): its peer had expired.
-    CHECK(w.witness->count("lease: ") == 1);  // only the primary's first grant
+    // The backup asked (its peer had expired) and was denied every time.
+    CHECK(w.witness->count("-> BACKUP") == 0);
     // Healed: nothing changes, nobody stops.
     pair.proxy.cut_both(false);
     const auto healed = watch(pair, {&to_primary, &to_backup}, 500ms);
@@ -145,10 +149,11 @@ TEST_CASE("witnessed pair: the active killed: the backup takes over once the lea
         10000ms));
     const auto took = std::chrono::duration_cast<Duration>(*to_backup.first_answer - killed);
     MESSAGE("take-over: first answer from the backup " << took.count() << " ms after kill -9 (heartbeat "
-                                                       << hb.count() << " ms, lease " << 3 * hb.count()
+                                                       << hb.count() << " ms, lease " << lease.count()
                                                        << " ms)");
-    // The lease the primary renewed last, at most a heartbeat before the kill, runs 3 heartbeats.
-    CHECK(took >= 2 * hb);
+    // The lease the primary renewed last, at most a heartbeat (plus a loaded machine's delays) before the
+    // kill, had to run out first.
+    CHECK(took >= lease / 2);
     CHECK(pair.backup->wait_for("state PASSIVE -> ACTIVE on CLIENT_REQUEST"));
     CHECK(w.witness->wait_for("lease: PRIMARY -> BACKUP"));
 }
