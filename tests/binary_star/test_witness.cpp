@@ -238,8 +238,7 @@ TEST_CASE("without a witness the Guide's rules hold: two passives and two active
     CHECK(core.on_event(Event::lease_lost, t0 + 1h)->next == State::active);
 }
 
-TEST_CASE(
-    "who asks the witness: ACTIVE always; PRIMARY/PASSIVE with the peer expired or passive; BACKUP never") {
+TEST_CASE("who asks the witness: ACTIVE always, PRIMARY/PASSIVE if the peer expired or is passive") {
     ServerCore a(State::primary, 100ms, t0 + 200ms);
     a.use_witness();
     CHECK_FALSE(a.wants_lease(t0));

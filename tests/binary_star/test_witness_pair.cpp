@@ -174,9 +174,7 @@ TEST_CASE("witnessed pair: the witness down while the pair is healthy: nothing c
     CHECK(pair.backup->count("-> ACTIVE") == 0);
 }
 
-TEST_CASE(
-    "witnessed pair: witness down and the channel cut: the active goes passive; the witness back, one "
-    "serves") {
+TEST_CASE("witnessed pair: witness down and channel cut: the active goes passive until the witness is back") {
     WitnessedPair w;
     Pair& pair = w.pair;
     w.witness->signal(SIGTERM);
@@ -203,9 +201,7 @@ TEST_CASE(
     CHECK(pair.backup->running());
 }
 
-TEST_CASE(
-    "bstarwitness: malformed requests are dropped; a restarted witness grants nothing during its quiet "
-    "time") {
+TEST_CASE("bstarwitness: malformed requests dropped, no lease granted during the quiet time after start") {
     auto witness = start_witness();
     const std::string ep = witness->bound_endpoint("witness");
     REQUIRE_FALSE(ep.empty());
