@@ -6,6 +6,7 @@
 #include <pirates/binary_star/witness.hpp>
 
 #include "pair.hpp"
+#include "support/http.hpp"
 
 #include <array>
 #include <csignal>
@@ -24,7 +25,8 @@ constexpr Duration max_lease = 1000ms;  // the witness's quiet time after start,
 std::unique_ptr<Process> start_witness(const std::string& bind = "tcp://127.0.0.1:*") {
     return std::make_unique<Process>(
         "bstarwitness",
-        std::vector<std::string>{"--bind", bind, "--max-lease-ms", std::to_string(max_lease.count())});
+        std::vector<std::string>{"--bind", bind, "--max-lease-ms", std::to_string(max_lease.count()),
+                                 "--metrics", "127.0.0.1:0"});
 }
 
 // A client of one server: a DEALER sending ["", n] every `every`, counting the replies.
@@ -138,6 +140,14 @@ TEST_CASE("the same cut without a witness: two actives (the Guide's hole, as a c
 TEST_CASE("witnessed pair: the active killed: the backup takes over once the lease has run out") {
     WitnessedPair w;
     Pair& pair = w.pair;
+    const auto port = url_port(w.witness->bound_endpoint("metrics"));
+    REQUIRE(port != 0);
+    std::string text;
+    CHECK(eventually([&] {
+        text = http_get(port);
+        return has_line(text, "bstarwitness_lease_holder{role=\"PRIMARY\"} 1");
+    }));
+    CHECK(has_line(text, "bstarwitness_lease_holder{role=\"BACKUP\"} 0"));
     Probe to_backup(pair.context, pair.backup_frontend, 10ms);
     const TimePoint killed = Clock::now();
     pair.primary->kill9();
@@ -156,6 +166,10 @@ TEST_CASE("witnessed pair: the active killed: the backup takes over once the lea
     CHECK(took >= lease / 2);
     CHECK(pair.backup->wait_for("state PASSIVE -> ACTIVE on CLIENT_REQUEST"));
     CHECK(w.witness->wait_for("lease: PRIMARY -> BACKUP"));
+    CHECK(eventually([&] {
+        text = http_get(port);
+        return has_line(text, "bstarwitness_lease_holder{role=\"BACKUP\"} 1");
+    }));
 }
 
 TEST_CASE("witnessed pair: the witness down while the pair is healthy: nothing changes") {
