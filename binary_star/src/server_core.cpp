@@ -86,9 +86,14 @@ Result<Step> witnessed_transition(State current, Event event, const WitnessFacts
             return stay;
         case State::passive:
             if (event == Event::peer_passive) return stay;
-            if (event == Event::client_request)
-                return f.lease && (f.peer_expired || f.peer == State::passive) ? Step{State::active, true}
-                                                                               : Step{State::passive, false};
+            if (event == Event::client_request) {
+                // Take over from a peer gone, with the lease; or, the primary, resume next to a peer heard
+                // to be passive (both passive after a healed cut or a lost lease: no lease needed, the peer
+                // is alive, as in a healthy pair).
+                const bool take_over = f.peer_expired && f.lease;
+                const bool resume = f.primary && !f.peer_silent && f.peer == State::passive;
+                return take_over || resume ? Step{State::active, true} : Step{State::passive, false};
+            }
             break;
     }
     if (event == Event::lease_lost) return stay;
@@ -96,10 +101,14 @@ Result<Step> witnessed_transition(State current, Event event, const WitnessFacts
 }
 
 ServerCore::ServerCore(State initial, Duration heartbeat, TimePoint peer_expiry)
-    : state_(initial), heartbeat_(heartbeat), peer_expiry_(peer_expiry), heard_expiry_(peer_expiry) {}
+    : state_(initial),
+      role_(initial),
+      heartbeat_(heartbeat),
+      peer_expiry_(peer_expiry),
+      heard_expiry_(peer_expiry) {}
 
 WitnessFacts ServerCore::facts(TimePoint now) const {
-    return WitnessFacts{peer_expired(now), peer_silent(now), lease_held(now), peer_};
+    return WitnessFacts{peer_expired(now), peer_silent(now), lease_held(now), peer_, role_ == State::primary};
 }
 
 bool ServerCore::wants_lease(TimePoint now) const {
@@ -109,7 +118,7 @@ bool ServerCore::wants_lease(TimePoint now) const {
             return true;
         case State::primary:
         case State::passive:
-            return peer_expired(now) || peer_ == State::passive;
+            return peer_expired(now);
         case State::backup:
             return false;
     }

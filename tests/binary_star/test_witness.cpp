@@ -180,8 +180,9 @@ TEST_CASE("witness wire: requests and replies round-trip, anything else is an Er
 
 // The table with a witness, every row server_core.hpp lists, and the Guide's rows it keeps.
 TEST_CASE("table with a witness") {
-    auto run = [](State s, Event e, bool expired, bool silent, bool lease, std::optional<State> peer = {}) {
-        return witnessed_transition(s, e, WitnessFacts{expired, silent, lease, peer});
+    auto run = [](State s, Event e, bool expired, bool silent, bool lease, std::optional<State> peer = {},
+                  bool primary = false) {
+        return witnessed_transition(s, e, WitnessFacts{expired, silent, lease, peer, primary});
     };
     auto ok = [](Result<Step> r) {
         REQUIRE(r);
@@ -217,9 +218,19 @@ TEST_CASE("table with a witness") {
     CHECK(ok(run(S::passive, E::peer_passive, false, false, false)) == Step{S::passive, true});
     CHECK(ok(run(S::passive, E::client_request, true, true, true)) == Step{S::active, true});
     CHECK(ok(run(S::passive, E::client_request, true, true, false)) == Step{S::passive, false});
-    CHECK(ok(run(S::passive, E::client_request, false, false, true, S::passive)) == Step{S::active, true});
-    CHECK(ok(run(S::passive, E::client_request, false, false, true, S::active)) == Step{S::passive, false});
-    CHECK(ok(run(S::passive, E::client_request, false, false, false, S::passive)) == Step{S::passive, false});
+    // Both passive and hearing each other: the primary resumes (no lease needed), the backup does not, lease
+    // or not.
+    CHECK(ok(run(S::passive, E::client_request, false, false, false, S::passive, true)) ==
+          Step{S::active, true});
+    CHECK(ok(run(S::passive, E::client_request, false, false, true, S::passive, false)) ==
+          Step{S::passive, false});
+    CHECK(ok(run(S::passive, E::client_request, false, false, false, S::passive, false)) ==
+          Step{S::passive, false});
+    // Not if the peer is silent (that needs the lease), nor next to an active peer.
+    CHECK(ok(run(S::passive, E::client_request, false, true, false, S::passive, true)) ==
+          Step{S::passive, false});
+    CHECK(ok(run(S::passive, E::client_request, false, false, true, S::active, true)) ==
+          Step{S::passive, false});
     CHECK(ok(run(S::passive, E::peer_primary, false, false, false)) == Step{S::active, true});
     CHECK(ok(run(S::passive, E::peer_backup, false, false, false)) == Step{S::active, true});
     CHECK(ok(run(S::passive, E::lease_lost, true, true, false)) == Step{S::passive, true});
@@ -238,7 +249,7 @@ TEST_CASE("without a witness the Guide's rules hold: two passives and two active
     CHECK(core.on_event(Event::lease_lost, t0 + 1h)->next == State::active);
 }
 
-TEST_CASE("who asks the witness: ACTIVE always, PRIMARY/PASSIVE if the peer expired or is passive") {
+TEST_CASE("who asks the witness: ACTIVE always, PRIMARY/PASSIVE if the peer expired, BACKUP never") {
     ServerCore a(State::primary, 100ms, t0 + 200ms);
     a.use_witness();
     CHECK_FALSE(a.wants_lease(t0));
@@ -253,7 +264,7 @@ TEST_CASE("who asks the witness: ACTIVE always, PRIMARY/PASSIVE if the peer expi
     CHECK_FALSE(b.wants_lease(t0 + 100ms));
     CHECK(b.wants_lease(t0 + 200ms));  // the peer expired
     REQUIRE(b.on_event(Event::peer_passive, t0 + 300ms));
-    CHECK(b.wants_lease(t0 + 300ms));  // both passive: one must get the lease
+    CHECK_FALSE(b.wants_lease(t0 + 300ms));  // both passive, hearing each other: the primary resumes
 }
 
 namespace {
@@ -445,7 +456,7 @@ TEST_CASE("scenario: the witness down while the pair is healthy: nothing changes
     CHECK_FALSE(w.fatal);
 }
 
-TEST_CASE("scenario: the witness down and the channel cut: both passive, healed, not fatal, one takes over") {
+TEST_CASE("scenario: the witness down and the channel cut: both passive - healed: the primary resumes") {
     World w;
     w.run(5);
     w.reaches = {false, false};
@@ -454,17 +465,52 @@ TEST_CASE("scenario: the witness down and the channel cut: both passive, healed,
     w.run(10);
     CHECK(w.state(0) == State::passive);
     CHECK(w.state(1) == State::passive);
-    // The channel heals, the witness still down: two passives, not fatal, nobody can serve.
+    // The channel heals, the witness still down: two passives are not fatal; they hear each other, and the
+    // primary takes its next client request.
     w.hears = {true, true};
     w.run(5);
     CHECK_FALSE(w.fatal);
-    CHECK(w.state(0) == State::passive);
+    CHECK(w.state(0) == State::active);
     CHECK(w.state(1) == State::passive);
-    // The witness comes back: the lease goes to one, whose next client request makes it active.
+    // The witness back: nothing changes, the active gets the lease.
     w.reaches = {true, true};
     w.run(5);
     CHECK_FALSE(w.fatal);
+    CHECK(w.state(0) == State::active);
+    CHECK(w.core[0].lease_held(w.now));
+}
+
+TEST_CASE("scenario: the witness down and the channel cut: both passive - the witness back: one takes over") {
+    World w;
+    w.run(5);
+    w.reaches = {false, false};
+    w.hears = {false, false};
+    w.has_clients = {true, true};
+    w.run(10);
+    REQUIRE(w.state(0) == State::passive);
+    REQUIRE(w.state(1) == State::passive);
+    w.reaches = {true, true};
+    w.run(5);
     CHECK(((w.state(0) == State::active) != (w.state(1) == State::active)));
+    w.hears = {true, true};
+    w.run(5);
+    CHECK_FALSE(w.fatal);
+    CHECK(((w.state(0) == State::active) != (w.state(1) == State::active)));
+}
+
+TEST_CASE("scenario: a brief silence of the peer while the witness is down: the active drops, then resumes") {
+    World w;
+    w.run(5);
+    w.reaches = {false, false};
+    w.run(5);
+    w.hears[0] = false;  // the primary misses 3 of the backup's states
+    w.run(3);
+    CHECK(w.state(0) == State::passive);
+    w.hears[0] = true;
+    w.run(3);
+    CHECK(w.state(0) == State::active);
+    CHECK(w.state(1) == State::passive);
+    CHECK_FALSE(w.fatal);
 }
 
 TEST_CASE("scenario: the primary restarts next to an active backup: it comes back passive") {

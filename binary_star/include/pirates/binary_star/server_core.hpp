@@ -28,10 +28,13 @@
 //   ACTIVE   PEER_ACTIVE -> stays ACTIVE if lease, else PASSIVE (not fatal: the lease holder wins);
 //            LEASE_LOST (checked on every turn of the loop) and CLIENT_REQUEST -> PASSIVE if silent and no
 //            lease (a CLIENT_REQUEST then refused), else stays ACTIVE and serves
-//   PASSIVE  PEER_PASSIVE stays PASSIVE (not fatal: both may be passive after a cut heals);
-//            CLIENT_REQUEST -> ACTIVE if lease and (expired or the peer's last word was PASSIVE), else refused
+//   PASSIVE  PEER_PASSIVE stays PASSIVE (not fatal: both may be passive after a cut heals, or after the active
+//            lost its lease while the peer was briefly silent); CLIENT_REQUEST -> ACTIVE if expired and lease
+//            (take-over), or, for the server configured PRIMARY only, if the peer is not silent and its last
+//            word was PASSIVE (resume: two passives that hear each other; no lease needed, as in a healthy
+//            pair), else refused
 // Who asks the witness (wants_lease(), every heartbeat): ACTIVE always; PRIMARY and PASSIVE while the peer
-// is expired or its last word was PASSIVE; BACKUP never. So an ACTIVE keeps its lease while it can reach the
+// is expired; BACKUP never. So an ACTIVE keeps its lease while it can reach the
 // witness, and the passive side can only get it after the active's lease has run out at the witness; a
 // server that reaches neither its peer nor the witness is PASSIVE within one lease TTL. An ACTIVE without a
 // lease (witness down) stays active while it hears its peer: the witness is needed only for a take-over.
@@ -87,6 +90,7 @@ struct WitnessFacts {
     bool peer_silent = false;   // not heard for 2 heartbeats (without the stall rule)
     bool lease = false;         // we hold the witness's lease now
     std::optional<State> peer;  // the peer's last word, if it was ever heard
+    bool primary = false;       // this server was configured PRIMARY
 };
 // The table with a witness: a pure function.
 Result<Step> witnessed_transition(State current, Event event, const WitnessFacts& facts);
@@ -130,6 +134,7 @@ class ServerCore {
 
   private:
     State state_;
+    State role_;  // the configured role
     Duration heartbeat_;
     TimePoint peer_expiry_;
     TimePoint heard_expiry_;  // last heard + 2 x heartbeat (no stall rule)
