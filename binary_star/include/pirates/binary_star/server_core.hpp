@@ -34,10 +34,10 @@
 //            word was PASSIVE (resume: two passives that hear each other; no lease needed, as in a healthy
 //            pair), else refused
 // Who asks the witness (wants_lease(), every heartbeat): ACTIVE always; PRIMARY and PASSIVE while the peer
-// is expired; BACKUP never. So an ACTIVE keeps its lease while it can reach the
-// witness, and the passive side can only get it after the active's lease has run out at the witness; a
-// server that reaches neither its peer nor the witness is PASSIVE within one lease TTL. An ACTIVE without a
-// lease (witness down) stays active while it hears its peer: the witness is needed only for a take-over.
+// is expired; BACKUP never. So an ACTIVE keeps its lease while it can reach the witness, and the passive side
+// can only get it after the active's lease has run out at the witness; a server that reaches neither its
+// peer nor the witness is PASSIVE within one lease TTL. An ACTIVE without a lease (witness down) stays active
+// while it hears its peer: the witness is needed only for a take-over.
 //
 // A fatal combination is an Error value; the server stops on it (the reference does too).
 // (*) Not in docs/protocols.md's table (where an unlisted event leaves the state), but asked for by the
