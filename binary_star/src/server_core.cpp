@@ -85,7 +85,9 @@ Result<Step> witnessed_transition(State current, Event event, const WitnessFacts
                 return f.peer_silent && !f.lease ? Step{State::passive, false} : stay;
             return stay;
         case State::passive:
-            if (event == Event::peer_passive) return stay;
+            // Two passives that hear each other (after a healed cut, or an active's lost lease): the primary
+            // resumes at once, as a PRIMARY hearing BACKUP does; no lease needed, the peer has just spoken.
+            if (event == Event::peer_passive) return f.primary ? Step{State::active, true} : stay;
             if (event == Event::client_request) {
                 // Take over from a peer gone, with the lease; or, the primary, resume next to a peer heard
                 // to be passive (both passive after a healed cut or a lost lease: no lease needed, the peer

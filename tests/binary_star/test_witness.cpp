@@ -215,7 +215,10 @@ TEST_CASE("table with a witness") {
     CHECK(ok(run(S::active, E::client_request, true, true, true)) == Step{S::active, true});
     CHECK(ok(run(S::active, E::peer_passive, false, false, false)) == Step{S::active, true});
     // PASSIVE: two passives are not fatal; the lease holder takes a request.
-    CHECK(ok(run(S::passive, E::peer_passive, false, false, false)) == Step{S::passive, true});
+    CHECK(ok(run(S::passive, E::peer_passive, false, false, false, S::passive, false)) ==
+          Step{S::passive, true});
+    CHECK(ok(run(S::passive, E::peer_passive, false, false, false, S::passive, true)) ==
+          Step{S::active, true});
     CHECK(ok(run(S::passive, E::client_request, true, true, true)) == Step{S::active, true});
     CHECK(ok(run(S::passive, E::client_request, true, true, false)) == Step{S::passive, false});
     // Both passive and hearing each other: the primary resumes (no lease needed), the backup does not, lease
@@ -466,7 +469,7 @@ TEST_CASE("scenario: the witness down and the channel cut: both passive - healed
     CHECK(w.state(0) == State::passive);
     CHECK(w.state(1) == State::passive);
     // The channel heals, the witness still down: two passives are not fatal; they hear each other, and the
-    // primary takes its next client request.
+    // primary resumes.
     w.hears = {true, true};
     w.run(5);
     CHECK_FALSE(w.fatal);
@@ -507,6 +510,7 @@ TEST_CASE("scenario: a brief silence of the peer while the witness is down: the 
     w.run(3);
     CHECK(w.state(0) == State::passive);
     w.hears[0] = true;
+    w.has_clients = {false, false};  // it resumes on hearing the peer's PASSIVE, no client needed
     w.run(3);
     CHECK(w.state(0) == State::active);
     CHECK(w.state(1) == State::passive);

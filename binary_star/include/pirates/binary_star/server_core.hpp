@@ -28,11 +28,11 @@
 //   ACTIVE   PEER_ACTIVE -> stays ACTIVE if lease, else PASSIVE (not fatal: the lease holder wins);
 //            LEASE_LOST (checked on every turn of the loop) and CLIENT_REQUEST -> PASSIVE if silent and no
 //            lease (a CLIENT_REQUEST then refused), else stays ACTIVE and serves
-//   PASSIVE  PEER_PASSIVE stays PASSIVE (not fatal: both may be passive after a cut heals, or after the active
-//            lost its lease while the peer was briefly silent); CLIENT_REQUEST -> ACTIVE if expired and lease
-//            (take-over), or, for the server configured PRIMARY only, if the peer is not silent and its last
-//            word was PASSIVE (resume: two passives that hear each other; no lease needed, as in a healthy
-//            pair), else refused
+//   PASSIVE  PEER_PASSIVE is not fatal (both may be passive after a cut heals, or after the active lost its
+//            lease while the peer was briefly silent): the server configured PRIMARY -> ACTIVE (resume, as a
+//            PRIMARY hearing BACKUP does; no lease needed, the peer has just spoken), the BACKUP stays PASSIVE;
+//            CLIENT_REQUEST -> ACTIVE if expired and lease (take-over), or, on the PRIMARY only, if the peer is
+//            not silent and its last word was PASSIVE (resume), else refused
 // Who asks the witness (wants_lease(), every heartbeat): ACTIVE always; PRIMARY and PASSIVE while the peer
 // is expired; BACKUP never. So an ACTIVE keeps its lease while it can reach the witness, and the passive side
 // can only get it after the active's lease has run out at the witness; a server that reaches neither its
