@@ -153,21 +153,31 @@ TEST_CASE("witnessed pair: the state channel cut, clients on both sides: never t
                     << to_primary.answered << "/" << to_primary.sent << ", backup " << to_backup.answered
                     << "/" << to_backup.sent);
     CHECK(s.both_active == 0);
-    CHECK(s.backup_active == 0);
-    CHECK(to_backup.answered == 0);
     CHECK(to_primary.answered > 0);
-    CHECK(pair.backup->count("-> ACTIVE") == 0);
-    CHECK(pair.backup->count("witness: lease held") == 0);
-    // The backup asked (its peer had expired) and was denied every time.
-    CHECK(w.witness->count("-> BACKUP") == 0);
-    // Healed: nothing changes, nobody stops.
+    if (pair.primary->count("on LEASE_LOST") == 0) {
+        // The primary kept its lease: the backup asked (its peer had expired) and was denied every time.
+        CHECK(s.backup_active == 0);
+        CHECK(to_backup.answered == 0);
+        CHECK(pair.backup->count("-> ACTIVE") == 0);
+        CHECK(pair.backup->count("witness: lease held") == 0);
+        CHECK(w.witness->count("-> BACKUP") == 0);
+    } else {
+        // On a loaded machine the primary (or the witness) can be starved for longer than the lease: then the
+        // primary gives up first and the backup may take over, one after the other (seen once in 15 runs with
+        // a sanitizer build beside). Never both.
+        MESSAGE("the primary lost its lease (starved past it): the backup could take over");
+    }
+    // Healed: one active, one passive, nobody stops.
     pair.proxy.cut_both(false);
     const auto healed = watch(pair, {&to_primary, &to_backup}, 500ms);
     CHECK(healed.both_active == 0);
     CHECK(pair.primary->running());
     CHECK(pair.backup->running());
-    CHECK(pair.proxy.last_state(StateProxy::primary_to_backup) == 3);
-    CHECK(pair.proxy.last_state(StateProxy::backup_to_primary) == 4);
+    CHECK(eventually([&] {
+        const int a = pair.proxy.last_state(StateProxy::primary_to_backup);
+        const int b = pair.proxy.last_state(StateProxy::backup_to_primary);
+        return (a == 3 && b == 4) || (a == 4 && b == 3);
+    }));
 }
 
 TEST_CASE("the same cut without a witness: two actives (the Guide's hole, as a contrast)") {
