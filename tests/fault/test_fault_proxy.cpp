@@ -133,7 +133,7 @@ TEST_CASE("fault proxy: relays both ways and counts bytes and connections") {
     CHECK(eventually([&] { return proxy.counters().open == 0; }));
 }
 
-TEST_CASE("fault proxy: the target may be given later; until then connections are closed at once") {
+TEST_CASE("fault proxy: the target may be given later, until then connections are closed at once") {
     FaultProxy proxy;
     auto early = connect_to(proxy.port());
     CHECK(closed_within(early));
@@ -186,7 +186,7 @@ TEST_CASE("fault proxy: delay holds the bytes at least that long, in order") {
     CHECK(read_some(link.server, 1) == "x");
 }
 
-TEST_CASE("fault proxy: cut closes every connection; with refuse, new ones too until heal") {
+TEST_CASE("fault proxy: cut closes every connection, with refuse, new ones too until heal") {
     Target target;
     FaultProxy proxy(target.address());
     auto a = open_link(proxy, target);
@@ -227,7 +227,7 @@ TEST_CASE("fault proxy: throttle passes at most that many bytes a second") {
     CHECK(Clock::now() - sent >= 240ms);
 }
 
-TEST_CASE("fault proxy: corrupt flips every Nth byte and only those; a probability flips about that many") {
+TEST_CASE("fault proxy: corrupt flips every Nth byte and only those, a probability flips about that many") {
     Target target;
     FaultProxy proxy(target.address());
     auto link = open_link(proxy, target);

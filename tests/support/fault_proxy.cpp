@@ -44,8 +44,6 @@ sockaddr_storage resolve(const std::string& host, int port, socklen_t& len) {
     return out;
 }
 
-void nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
-
 // Connect within connect_timeout; -1 when the target refuses or does not answer.
 int connect_to(const std::string& host, int port) {
     socklen_t len = 0;
@@ -138,7 +136,11 @@ FaultProxy::FaultProxy(const std::string& target, const std::string& listen) {
     port_ = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
                                              : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
     wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!target.empty()) set_target(target);
+    if (!target.empty()) {  // no thread yet to wait for
+        auto [to_host, to_port] = split_host_port(target);
+        target_host_ = to_host == "0.0.0.0" ? "127.0.0.1" : to_host;
+        target_port_ = to_port;
+    }
     thread_ = std::thread([this] { run(); });
 }
 
