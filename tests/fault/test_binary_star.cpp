@@ -44,8 +44,8 @@ struct Pair {
         auto start = [](const char* role, const std::string& sub) {
             return std::make_unique<Process>(
                 "bstarsrv", std::vector<std::string>{role, "--frontend", "tcp://127.0.0.1:*", "--state-pub",
-                                                     "tcp://127.0.0.1:*", "--state-sub", sub, "--heartbeat-ms",
-                                                     std::to_string(hb.count()), "-v"});
+                                                     "tcp://127.0.0.1:*", "--state-sub", sub,
+                                                     "--heartbeat-ms", std::to_string(hb.count()), "-v"});
         };
         primary = start("--primary", to_primary.endpoint());
         backup = start("--backup", to_backup.endpoint());
@@ -94,7 +94,8 @@ binary_star::Client make_client(zmq::context_t& context, const std::vector<std::
 
 }  // namespace
 
-TEST_CASE("binary star: the state channel blackholed while clients use the active - the backup stays passive") {
+TEST_CASE(
+    "binary star: the state channel blackholed while clients use the active - the backup stays passive") {
     Pair pair;
     FaultProxy to_p(port_part(pair.primary_frontend)), to_b(port_part(pair.backup_frontend));
     zmq::context_t context;
@@ -107,14 +108,16 @@ TEST_CASE("binary star: the state channel blackholed while clients use the activ
     pair.state_channel_drop();
     // Long past the peer's expiry (2 heartbeats) on both sides: requests keep going to the primary, first time.
     const TimePoint until_time = Clock::now() + 40 * hb;
-    int served = 0;
+    int served = 0, elsewhere = 0, retried = 0;
     while (Clock::now() < until_time) {
         auto r = client.request(std::string("during"));
         REQUIRE(r.ok());
-        CHECK(r->server == 0);
-        CHECK(r.attempts == 1);
+        elsewhere += r->server != 0;
+        retried += r.attempts != 1;
         ++served;
     }
+    CHECK(elsewhere == 0);
+    CHECK(retried == 0);
     CHECK(pair.to_primary.counters().dropped[1] > 0);  // the backup's heartbeats went nowhere
     CHECK(pair.to_backup.counters().dropped[1] > 0);
     pair.state_channel_heal();
@@ -127,7 +130,7 @@ TEST_CASE("binary star: the state channel blackholed while clients use the activ
         CHECK(r->server == 0);
     }
     pair.stop_sampling();
-    MESSAGE(served << " requests served during the cut; " << pair.samples << " state samples");
+    MESSAGE(served << " requests served during the cut; " << pair.samples.load() << " state samples");
     CHECK(pair.both_active == 0);
     CHECK(pair.backup->count("-> ACTIVE") == 0);
     CHECK(pair.primary->running());
@@ -135,7 +138,8 @@ TEST_CASE("binary star: the state channel blackholed while clients use the activ
     CHECK(pair.primary->count("fatal") + pair.backup->count("fatal") == 0);
 }
 
-TEST_CASE("binary star: client links to the active cut, state channel up - the backup refuses, no fail-over") {
+TEST_CASE(
+    "binary star: client links to the active cut, state channel up - the backup refuses, no fail-over") {
     Pair pair;
     FaultProxy to_p(port_part(pair.primary_frontend)), to_b(port_part(pair.backup_frontend));
     zmq::context_t context;
@@ -168,7 +172,8 @@ TEST_CASE("binary star: client links to the active cut, state channel up - the b
     CHECK(pair.primary->count("fatal") + pair.backup->count("fatal") == 0);
 }
 
-TEST_CASE("binary star: known hole - state channel cut with clients on both sides makes two actives (no witness)") {
+TEST_CASE(
+    "binary star: known hole - state channel cut with clients on both sides makes two actives (no witness)") {
     // docs/binary_star.md, "What Binary Star cannot protect against": the pair cannot tell a dead peer from a
     // partition that leaves clients on both sides. This test pins that behaviour down: two actives, found and
     // stopped (fatal: dual actives) once the channel heals. A witness (--witness) is the fix, tested with it.
@@ -191,7 +196,7 @@ TEST_CASE("binary star: known hole - state channel cut with clients on both side
     CHECK(eventually([&] { return pair.both_active > 0; }, slack));
     pair.state_channel_heal();
     // Each hears ACTIVE from an active peer: the pair stops.
-    CHECK(eventually([&] { return pair.primary->count("dual actives") + pair.backup->count("dual actives") > 0; },
-                     slack));
+    CHECK(eventually(
+        [&] { return pair.primary->count("dual actives") + pair.backup->count("dual actives") > 0; }, slack));
     pair.stop_sampling();
 }

@@ -124,8 +124,8 @@ TEST_CASE("fault proxy: relays both ways and counts bytes and connections") {
     CHECK(read_some(link.client, 6) == "world!");
     CHECK(eventually([&] {
         const auto c = proxy.counters();
-        return c.written[0] == 5 && c.written[1] == 6 && c.read[0] == 5 && c.read[1] == 6 && c.accepted == 1 &&
-               c.open == 1;
+        return c.written[0] == 5 && c.written[1] == 6 && c.read[0] == 5 && c.read[1] == 6 &&
+               c.accepted == 1 && c.open == 1;
     }));
     // A close on one side closes the other.
     link.client = Fd{};
@@ -245,7 +245,8 @@ TEST_CASE("fault proxy: corrupt flips every Nth byte and only those, a probabili
     send_all(link.server, payload);
     const std::string back = read_some(link.client, payload.size());
     REQUIRE(back.size() == payload.size());
-    const auto flipped = static_cast<std::size_t>(std::count(back.begin(), back.end(), static_cast<char>(~'b')));
+    const auto flipped =
+        static_cast<std::size_t>(std::count(back.begin(), back.end(), static_cast<char>(~'b')));
     CHECK(flipped > 800);
     CHECK(flipped < 1200);
     CHECK(flipped + static_cast<std::size_t>(std::count(back.begin(), back.end(), 'b')) == payload.size());

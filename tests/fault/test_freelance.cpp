@@ -17,9 +17,9 @@ using namespace pirates::test::fault;
 
 TEST_CASE("freelance model 3: one server blackholed - requests fail over once, within the global timeout") {
     FaultProxy link;
-    auto far = std::make_unique<Process>("flserver", std::vector<std::string>{"--model", "3", "--bind",
-                                                                              "tcp://127.0.0.1:*", "--identity",
-                                                                              link.endpoint()});
+    auto far = std::make_unique<Process>(
+        "flserver", std::vector<std::string>{"--model", "3", "--bind", "tcp://127.0.0.1:*", "--identity",
+                                             link.endpoint()});
     auto near = std::make_unique<Process>(
         "flserver", std::vector<std::string>{"--model", "3", "--bind", "tcp://127.0.0.1:*"});
     const auto far_bound = far->bound_endpoint("server");
@@ -60,11 +60,11 @@ TEST_CASE("freelance model 3: one server blackholed - requests fail over once, w
         const TimePoint sent = Clock::now();
         Reply r = client.request(make_frames({"hello"}));
         REQUIRE_MESSAGE(r, "request " << requests << " after the drop: " << (r ? "" : r.reason));
-        CHECK(r->server == near_ep);
-        CHECK(r.attempts >= 1);
-        CHECK(r.attempts <= 2);
-        CHECK(Clock::now() - sent < o.request_timeout + slack);  // a bound with CI's slack; the client
-                                                                  // enforces request_timeout itself
+        if (r->server != near_ep || r.attempts < 1 || r.attempts > 2 ||
+            Clock::now() - sent >=
+                o.request_timeout + slack)  // slack for CI; the client enforces the timeout
+            FAIL_CHECK("request " << requests << ": from " << r->server << " in " << r.attempts
+                                  << " attempts");
         ++by_attempts[r.attempts];
         ++requests;
     }

@@ -27,7 +27,9 @@ constexpr std::size_t read_size = 64 << 10;
 constexpr Duration idle_poll{50};
 constexpr Duration connect_timeout{2000};
 
-int index(FaultProxy::Direction d) { return static_cast<int>(d); }
+int index(FaultProxy::Direction d) {
+    return static_cast<int>(d);
+}
 
 sockaddr_storage resolve(const std::string& host, int port, socklen_t& len) {
     addrinfo hints{};
@@ -287,7 +289,8 @@ void FaultProxy::run() {
                 if (due && rate > 0 && flow.tokens < 1.0) {  // wait for the throttle's next byte instead
                     due = false;
                     const double wait_s = (1.0 - flow.tokens) / static_cast<double>(rate);
-                    wake = std::min(wake, now + std::chrono::ceil<Duration>(std::chrono::duration<double>(wait_s)));
+                    wake = std::min(wake,
+                                    now + std::chrono::ceil<Duration>(std::chrono::duration<double>(wait_s)));
                 }
                 fds.push_back({due ? conn->fd[static_cast<std::size_t>(1 - d)] : -1, POLLOUT, 0});
             }
@@ -376,7 +379,8 @@ void FaultProxy::run() {
                     std::size_t want = chunk.bytes.size() - chunk.sent;
                     if (f.throttle > 0) want = std::min(want, static_cast<std::size_t>(flow.tokens));
                     if (want == 0) break;
-                    const ssize_t n = ::send(conn.fd[1 - d], chunk.bytes.data() + chunk.sent, want, MSG_NOSIGNAL);
+                    const ssize_t n =
+                        ::send(conn.fd[1 - d], chunk.bytes.data() + chunk.sent, want, MSG_NOSIGNAL);
                     if (n < 0) {
                         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) conn.dead = true;
                         break;

@@ -38,7 +38,7 @@ class FaultProxy {
     struct Faults {
         Duration delay{0};
         bool drop = false;
-        std::size_t throttle = 0;     // bytes per second, 0: no limit
+        std::size_t throttle = 0;       // bytes per second, 0: no limit
         std::size_t corrupt_every = 0;  // flip every Nth byte, 0: never
         double corrupt_probability = 0.0;
         bool operator==(const Faults&) const = default;

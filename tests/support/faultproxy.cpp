@@ -94,10 +94,11 @@ void run_command(FaultProxy& proxy, const std::string& line) {
 
 int main(int argc, char** argv) try {
     std::string listen = "tcp://127.0.0.1:*", target;
-    CommandLine cli("faultproxy",
-                    "TCP relay that cuts, blackholes, delays, throttles or corrupts bytes on command (stdin: "
-                    "drop|delay MS|throttle BPS|corrupt-every N|corrupt P [to-target|to-client|both], pass [DIR], "
-                    "cut [refuse], heal, target HOST:PORT, stats)");
+    CommandLine cli(
+        "faultproxy",
+        "TCP relay that cuts, blackholes, delays, throttles or corrupts bytes on command (stdin: "
+        "drop|delay MS|throttle BPS|corrupt-every N|corrupt P [to-target|to-client|both], pass [DIR], "
+        "cut [refuse], heal, target HOST:PORT, stats)");
     cli.endpoint("listen", listen, "TCP endpoint to accept connections on (port * for any)")
         .endpoint("target", target, "TCP endpoint to relay each connection to (or the 'target' command)");
     cli.parse(argc, argv);
@@ -106,7 +107,8 @@ int main(int argc, char** argv) try {
     install_stop_signals();
 
     FaultProxy proxy(target, listen);
-    log::info(log::Fields{{"role", "proxy"}, {"endpoint", proxy.endpoint()}}, "bound proxy {}", proxy.endpoint());
+    log::info(log::Fields{{"role", "proxy"}, {"endpoint", proxy.endpoint()}}, "bound proxy {}",
+              proxy.endpoint());
     std::string pending;
     bool open = true;
     while (!stop_requested()) {
