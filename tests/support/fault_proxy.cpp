@@ -113,7 +113,8 @@ std::pair<std::string, int> split_host_port(const std::string& address) {
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
     if (host == "*") host = "0.0.0.0";
     if (port == "*") return {host, 0};
-    if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit))
+    if (port.empty() || port.size() > 5 ||
+        !std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
         throw std::invalid_argument("bad port in " + address);
     const int p = std::stoi(port);
     if (p > 65535) throw std::invalid_argument("bad port in " + address);
