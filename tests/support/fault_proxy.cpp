@@ -304,6 +304,8 @@ void FaultProxy::run() {
         }
         now = Clock::now();
 
+        const std::size_t polled = conns.size();  // the ones fds describes; new ones are read next time
+
         // 3. New connections: relayed, or closed at once when there is nowhere to relay them.
         if (fds[1].revents & POLLIN) {
             for (;;) {
@@ -326,7 +328,7 @@ void FaultProxy::run() {
         }
 
         // 4. Read what arrived and treat it under this direction's faults.
-        for (std::size_t i = 0; i < conns.size(); ++i) {
+        for (std::size_t i = 0; i < polled; ++i) {
             Connection& conn = *conns[i];
             for (std::size_t d = 0; d < 2; ++d) {
                 const pollfd& p = fds[2 + i * 4 + d];
