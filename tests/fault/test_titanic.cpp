@@ -35,9 +35,11 @@ TEST_CASE("titanic: broker link cut mid-dispatch - every acknowledged request is
 
     auto client = std::make_unique<Process>(
         "ticlient", std::vector<std::string>{"--connect", endpoint, "--service", "echo", "--requests", "3",
-                                             "--poll-ms", "50", "--timeout-ms", "500", "--retries", "10"});
+                                             "--poll-ms", "50", "--timeout-ms", "2000", "--retries", "10"});
     // Acknowledged: stored by Titanic, the client told so.
-    REQUIRE(client->wait_for("request 3 stored as", slack));
+    const bool stored = client->wait_for("request 3 stored as", 30000ms);  // three fsyncs, maybe sanitized
+    if (!stored) MESSAGE("ticlient:\n" << client->output() << "titanic:\n" << titanic->output());
+    REQUIRE(stored);
     // Titanic has dispatched #2 and waits for its answer: cut its link to the broker, refusing reconnection.
     REQUIRE(worker->wait_for("request 2: ", slack));
     link.cut(true);
