@@ -18,10 +18,10 @@ using namespace pirates::test;
 
 namespace {
 
-const std::vector<std::string> all_programs = {"lpclient", "lpserver",    "spqueue",  "spworker", "ppqueue",
-                                               "ppworker", "mdbroker",    "mdclient", "mdworker", "mdadmin",
-                                               "titanic",  "ticlient",    "bstarsrv", "bstarcli", "flclient",
-                                               "flserver", "bstarwitness"};
+const std::vector<std::string> all_programs = {
+    "lpclient", "lpserver", "spqueue",  "spworker", "ppqueue",      "ppworker",
+    "mdbroker", "mdclient", "mdworker", "mdadmin",  "titanic",      "ticlient",
+    "bstarsrv", "bstarcli", "flclient", "flserver", "bstarwitness", "faultproxy"};
 
 // A server started with `endpoint` as the one under test, plus whatever else it needs to start.
 struct Server {
