@@ -83,6 +83,7 @@ int main(int argc, char** argv) try {
     server.start();  // bound and serving: ready
     std::unique_ptr<metrics::Exporter> exporter;
     if (!metrics_address.empty()) exporter = serve_metrics(server, metrics_address);
+    ZapHooks zap_hooks(zap.get(), exporter.get(), "bstarsrv");
     notify_ready();
     auto fatal = server.run();
     const auto s = server.stats();
