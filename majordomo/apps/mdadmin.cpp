@@ -3,6 +3,7 @@
 // interval (watch). Exit 0 on an answer, 1 when the broker does not answer (or does not know the command or
 // the service), 2 on a usage error.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/json.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
@@ -114,7 +115,11 @@ int main(int argc, char** argv) try {
         .positionals("COMMAND [NAME]", words,
                      "services (table of services), stats (counters and table), workers NAME (its worker "
                      "count), watch (the table, redrawn every --interval-ms until SIGINT/SIGTERM)");
+    CurveFlags curve;
+    curve_client_flags(cli, curve);
     cli.parse(argc, argv);
+    ClientOptions options{broker, timeout, 1, Version::v01};
+    options.security = client_security(cli, curve);
     const auto version = parse_version(mdp);
     if (!version) cli.fail("--mdp must be 0.1, 0.2 or majortomo");
     if (words.empty()) cli.fail("a command is needed: services, stats, workers NAME or watch");
@@ -129,7 +134,8 @@ int main(int argc, char** argv) try {
     install_stop_signals();
 
     zmq::context_t context;
-    Client client(context, ClientOptions{broker, timeout, 1, *version});
+    options.version = *version;
+    Client client(context, options);
     StopSignalHook hook([&] { client.request_stop(); });
 
     if (command == "workers") {
