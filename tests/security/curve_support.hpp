@@ -3,8 +3,8 @@
 // folder of admitted public keys, and the flags servers and clients take.
 #include "support/process.hpp"
 
-#include <fmt/format.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,7 +64,7 @@ inline std::vector<std::string> client_curve(const std::string& own,
 // Runs a program to its end and returns its exit code.
 inline std::optional<int> run(const std::string& program, std::vector<std::string> args) {
     Process p(program, std::move(args));
-    return p.wait_exit(Duration{15000});
+    return p.wait_exit(Duration{30000});
 }
 
 }  // namespace pirates::test::curve
