@@ -1,26 +1,18 @@
 #pragma once
-// A Binary Star server on the common Reactor: the driver around ServerCore (the fail-over FSM).
+// A Binary Star server on the common Reactor: a frontend for clients beside a Pairing (pairing.hpp: the
+// fail-over state machine, the state channel to the peer, the heartbeat and the stall watch).
 //
 //   frontend   ROUTER, binds: client requests (at most max_message_bytes each; a client sending more is
-//              disconnected by libzmq). Each goes through the state machine first; a refused one is dropped
-//              unanswered (the client's timeout moves it to the other server). A served one goes to the
-//              user's request handler, and its reply goes back with the client's envelope.
-//   state-pub  binds: a PUB on the wire, our state as one frame ("1".."4") every heartbeat. Built on
-//              StatePublisher (a ZMQ_STREAM socket speaking ZMTP), which applies only subscriptions to
-//              everything and keeps nothing else a connection sends: a stranger cannot load it.
-//   state-sub  SUB, connects to the peer's publisher, subscribed to everything: each message is a peer event.
-//              A message over kMaxStateMessageBytes makes libzmq drop the connection, and, being a protocol
-//              error, never reconnect: a socket monitor sees that and opens a new subscriber.
+//              disconnected by libzmq). Each is judged by Pairing::admit_client_request() first; a refused one
+//              is dropped unanswered (the client's timeout moves it to the other server). A served one goes to
+//              the user's request handler, and its reply goes back with the client's envelope.
 //
-// The loop: per turn the state subscriber is read first, then the publisher's socket, then the frontend, each
-// at most Reactor::max_burst messages, then the timers (heartbeat, and the stall watch, ServerCore::awake).
-// Before a client request may make this server active (the peer looks expired), the state subscriber is
-// drained once more, so that a state the peer sent before the request is never judged after it.
+// The loop: per turn the state subscriber is read first, then the publisher's socket (both the Pairing's),
+// then the frontend, each at most Reactor::max_burst messages, then the timers.
 //
 // A fatal combination (two primaries, two backups, two actives, two passives) stops the server: run() returns
 // the Error.
-#include <pirates/binary_star/server_core.hpp>
-#include <pirates/binary_star/state_publisher.hpp>
+#include <pirates/binary_star/pairing.hpp>
 #include <pirates/common/clock.hpp>
 #include <pirates/common/frames.hpp>
 #include <pirates/common/limits.hpp>
@@ -33,9 +25,6 @@
 #include <string>
 
 namespace pirates::binary_star {
-
-// Largest message accepted on the state subscriber: a state is one byte.
-inline constexpr std::size_t kMaxStateMessageBytes = 256;
 
 struct ServerOptions {
     State role = State::primary;  // PRIMARY or BACKUP
@@ -64,6 +53,9 @@ struct ServerStats {
     StatePublisherStats state_pub;  // the publisher: connections, subscriptions dropped, ...
 };
 
+// The Pairing's part of a pair's options.
+PairingOptions pairing_options(const ServerOptions& options);
+
 using ServerConfig = ServerOptions;  // the former name
 
 class Server {
@@ -79,7 +71,7 @@ class Server {
     Server& operator=(const Server&) = delete;
 
     void on_request(RequestHandler handler) { on_request_ = std::move(handler); }
-    void on_state_change(StateHandler handler) { on_state_ = std::move(handler); }
+    void on_state_change(StateHandler handler) { pairing_.on_state_change(std::move(handler)); }
 
     // Bind the frontend and the publisher (logging "bound frontend EP" and "bound state-pub EP"), connect the
     // subscriber, start the heartbeat. Called by run() if not called before.
@@ -94,15 +86,12 @@ class Server {
     void request_summary() { reactor_.request_summary(); }
     void on_summary(std::function<void()> fn) { reactor_.on_summary(std::move(fn)); }
 
-    State state() const { return fsm_.state(); }
-    ServerStats stats() const {
-        ServerStats s = stats_;
-        s.state_pub = statepub_.stats();
-        return s;
-    }
-    const StatePublisher& state_publisher() const { return statepub_; }
+    State state() const { return pairing_.state(); }
+    ServerStats stats() const;
+    const StatePublisher& state_publisher() const { return pairing_.state_publisher(); }
     const std::string& frontend_endpoint() const { return frontend_ep_; }
-    const std::string& state_pub_endpoint() const { return state_pub_ep_; }
+    const std::string& state_pub_endpoint() const { return pairing_.state_pub_endpoint(); }
+    const Pairing& pairing() const { return pairing_; }
     // The reactor, to add the user's own sockets and timers.
     Reactor& reactor() { return reactor_; }
     // Calls fn every `interval` on the loop's thread (a metrics exporter's snapshots, as every driver).
@@ -112,34 +101,14 @@ class Server {
 
   private:
     bool on_frontend();
-    bool on_peer_state();
-    // (Re)create the state subscriber and its monitor, and connect it.
-    void open_subscriber();
-    bool on_subscriber_event();
-    void publish_state();
-    // ServerCore::awake(), logging a stall.
-    void awake();
-    // Run the FSM, log and report a change; on a fatal error record it, stop, and return nullopt.
-    std::optional<Step> apply(Event event);
-    void fatal(Error e);
 
     ServerOptions config_;
-    zmq::context_t& context_;
-    const ClockSource& clock_;
-    ServerCore fsm_;
     Reactor reactor_;
+    Pairing pairing_;  // after reactor_: it adds its sockets and timers to it
     zmq::socket_t frontend_;
-    StatePublisher statepub_;
-    zmq::socket_t statesub_;
-    zmq::socket_t statesub_events_;  // the subscriber's socket monitor (PAIR)
-    std::uint64_t subscriber_opened_ = 0;
-    std::optional<Reactor::TimerId> reopen_timer_;
     std::string frontend_ep_;
-    std::string state_pub_ep_;
     RequestHandler on_request_;
-    StateHandler on_state_;
-    ServerStats stats_;
-    std::optional<Error> fatal_;
+    ServerStats stats_;  // the frontend's counters; the rest come from pairing_
     bool started_ = false;
 };
 

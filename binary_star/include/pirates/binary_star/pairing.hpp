@@ -1,0 +1,116 @@
+#pragma once
+// Pairing: one server's half of a Binary Star pair, on the owner's Reactor. It is everything a Binary Star
+// server has besides its frontend: the fail-over state machine (ServerCore), the state publisher (our state
+// every heartbeat), the state subscriber (the peer's states, each a peer event) with its socket monitor, and
+// the stall watch. Any server becomes one of a pair by owning a Pairing and asking it, for each client
+// request, whether to serve it (admit_client_request()): bstarsrv (binary_star::Server) and mdbroker
+// --primary/--backup are both built this way.
+//
+//   state-pub  binds: a PUB on the wire, our state as one frame ("1".."4") every heartbeat. Built on
+//              StatePublisher (a ZMQ_STREAM socket speaking ZMTP), which applies only subscriptions to
+//              everything and keeps nothing else a connection sends: a stranger cannot load it.
+//   state-sub  SUB, connects to the peer's publisher, subscribed to everything: each message is a peer event.
+//              A message over kMaxStateMessageBytes makes libzmq drop the connection, and, being a protocol
+//              error, never reconnect: the socket monitor sees that and a new subscriber is opened.
+//
+// start() adds its sockets to the reactor in this order: state subscriber, its monitor, publisher. The owner
+// adds its frontend after them, so that on each turn the peer's states are read before client requests.
+//
+// A fatal combination (two primaries, two backups, two actives, two passives) stops the reactor; fatal()
+// then says why.
+#include <pirates/binary_star/server_core.hpp>
+#include <pirates/binary_star/state_publisher.hpp>
+#include <pirates/common/clock.hpp>
+#include <pirates/common/reactor.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+namespace pirates::binary_star {
+
+// Largest message accepted on the state subscriber: a state is one byte.
+inline constexpr std::size_t kMaxStateMessageBytes = 256;
+
+struct PairingOptions {
+    State role = State::primary;  // PRIMARY or BACKUP
+    std::string state_pub;        // endpoint to bind our state publisher on
+    std::string state_sub;        // the peer's publisher, to connect to
+    Duration heartbeat{1000};
+};
+
+struct PairingStats {
+    std::uint64_t requests_refused = 0;  // client requests the state machine refused
+    std::uint64_t peer_states = 0;       // valid states received from the peer
+    std::uint64_t peer_invalid = 0;      // anything else received on the state subscriber
+    std::uint64_t heartbeats_sent = 0;
+    std::uint64_t stalls = 0;  // gaps of more than a heartbeat in our own loop (ServerCore::awake)
+    std::uint64_t subscriber_reopened =
+        0;                          // state subscriber replaced after libzmq gave up on its connection
+    std::uint64_t failovers = 0;    // PASSIVE -> ACTIVE: took over from a peer found gone
+    StatePublisherStats state_pub;  // the publisher: connections, subscriptions dropped, ...
+};
+
+class Pairing {
+  public:
+    // Called after every change of state, with the event that caused it.
+    using StateHandler = std::function<void(State from, State to, Event cause)>;
+
+    Pairing(zmq::context_t& context, PairingOptions options, Reactor& reactor,
+            const ClockSource& clock = steady_clock());
+    Pairing(const Pairing&) = delete;
+    Pairing& operator=(const Pairing&) = delete;
+
+    void on_state_change(StateHandler handler) { on_state_ = std::move(handler); }
+
+    // Bind the publisher (logging "bound state-pub EP"), connect the subscriber, add the sockets to the
+    // reactor and start the heartbeat and the stall watch.
+    void start();
+    // The owner calls this on every turn of its loop before it handles anything (ServerCore::awake).
+    void awake();
+    // Judge one client request by the Binary Star rules: true to serve it, false to drop it unanswered (the
+    // client's timeout moves it to the other server). If it may make us active, the peer's queued states are
+    // heard first. False too once a fatal combination has stopped the reactor.
+    bool admit_client_request();
+
+    State state() const { return fsm_.state(); }
+    bool active() const { return fsm_.state() == State::active; }
+    const std::optional<Error>& fatal() const { return fatal_; }
+    PairingStats stats() const {
+        PairingStats s = stats_;
+        s.state_pub = statepub_.stats();
+        return s;
+    }
+    const StatePublisher& state_publisher() const { return statepub_; }
+    const std::string& state_pub_endpoint() const { return state_pub_ep_; }
+    const PairingOptions& options() const { return options_; }
+
+  private:
+    bool on_peer_state();
+    // (Re)create the state subscriber and its monitor, and connect it.
+    void open_subscriber();
+    bool on_subscriber_event();
+    void publish_state();
+    // Run the FSM, log and report a change; on a fatal error record it, stop, and return nullopt.
+    std::optional<Step> apply(Event event);
+    void fail(Error e);
+
+    PairingOptions options_;
+    zmq::context_t& context_;
+    Reactor& reactor_;
+    const ClockSource& clock_;
+    ServerCore fsm_;
+    StatePublisher statepub_;
+    zmq::socket_t statesub_;
+    zmq::socket_t statesub_events_;  // the subscriber's socket monitor (PAIR)
+    std::uint64_t subscriber_opened_ = 0;
+    std::optional<Reactor::TimerId> reopen_timer_;
+    std::string state_pub_ep_;
+    StateHandler on_state_;
+    PairingStats stats_;
+    std::optional<Error> fatal_;
+    bool started_ = false;
+};
+
+}  // namespace pirates::binary_star
