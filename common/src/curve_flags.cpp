@@ -58,9 +58,11 @@ std::optional<ZapPolicy> zap_policy(const CurveFlags& flags) {
     return ZapPolicy{flags.clients, flags.allow_any};
 }
 
-std::unique_ptr<ZapHandler> start_zap(zmq::context_t& context, const CurveFlags& flags) {
+std::unique_ptr<ZapHandler> start_zap(zmq::context_t& context, const CurveFlags& flags,
+                                      std::map<std::string, std::set<std::string>> fixed_domains) {
     auto policy = zap_policy(flags);
     if (!policy) return nullptr;
+    policy->fixed_domains = std::move(fixed_domains);
     return std::make_unique<ZapHandler>(context, *policy);
 }
 

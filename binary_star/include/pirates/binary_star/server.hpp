@@ -33,8 +33,10 @@ struct ServerOptions {
     std::string state_sub;        // the peer's publisher, to connect to
     Duration heartbeat{1000};
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // per client request (0: no limit)
-    // CURVE on the frontend (clients). The state channel between the pair stays plaintext (docs/security.md).
+    // CURVE on the frontend (clients).
     Security security{};
+    // CURVE on the state channel to the peer (pair_security()); plaintext when empty (docs/security.md).
+    PairSecurity state_security{};
 };
 
 struct ServerStats {

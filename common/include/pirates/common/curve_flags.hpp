@@ -37,7 +37,9 @@ std::optional<ZapPolicy> zap_policy(const CurveFlags& flags);
 
 // A server program's ZAP handler on `context` when CURVE is on (nullptr when plaintext). Start it before the
 // objects that bind; it must be destroyed before the context (declare it after the context).
-std::unique_ptr<ZapHandler> start_zap(zmq::context_t& context, const CurveFlags& flags);
+// `fixed_domains` adds ZAP domains that admit only the keys listed (ZapPolicy::fixed_domains).
+std::unique_ptr<ZapHandler> start_zap(zmq::context_t& context, const CurveFlags& flags,
+                                      std::map<std::string, std::set<std::string>> fixed_domains = {});
 
 // The rest of a server program's ZAP wiring, declared in main after its exporter (if any):
 //   SIGHUP makes `zap` re-read its key folder ("SIGHUP: client keys re-read at the next handshake"); without
