@@ -16,7 +16,8 @@ using namespace pirates::test::curve;
 namespace {
 
 std::vector<std::string> md_client(const std::string& ep) {
-    return {"--connect", ep, "--service", "echo", "--requests", "1", "--timeout-ms", "400", "--retries", "1"};
+    return {"--connect",    ep,     "--service", "echo", "--requests", "1",
+            "--timeout-ms", "1500", "--retries", "1"};
 }
 
 // The value of an unlabelled sample `name` in Prometheus text, -1 when absent.
@@ -56,8 +57,8 @@ TEST_CASE("lpserver with CURVE: SIGHUP re-reads the key folder and does not stop
     Process server("lpserver", with({"--bind", "tcp://127.0.0.1:*"}, server_curve(keys)));
     const std::string ep = server.bound_endpoint("server");
     REQUIRE(!ep.empty());
-    const std::vector<std::string> base{"--connect",    ep,    "--requests", "1",
-                                        "--timeout-ms", "400", "--retries",  "1"};
+    const std::vector<std::string> base{"--connect",    ep,     "--requests", "1",
+                                        "--timeout-ms", "1500", "--retries",  "1"};
     CHECK(run("lpclient", with(base, client_curve("client.key_secret"))) == 0);
     keys.remove_quietly("client.key");
     server.signal(SIGHUP);
