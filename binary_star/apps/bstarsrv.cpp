@@ -39,15 +39,27 @@ int main(int argc, char** argv) try {
     chaos.add_flags(cli);
     CurveFlags curve;
     curve_server_flags(cli, curve);
+    std::string curve_peer;
+    cli.text("curve-peer", curve_peer,
+             "the peer's public certificate (NAME.key): CURVE on the state channel too, admitting only the "
+             "peer (needs --curve-secret)");
     cli.parse(argc, argv);
     config.security = server_security(cli, curve);
+    std::map<std::string, std::set<std::string>> peer_domain;
+    if (!curve_peer.empty()) {
+        if (!config.security.enabled()) cli.fail("--curve-peer needs --curve-secret");
+        auto peer = load_certificate(curve_peer);
+        if (!peer) cli.fail(peer.error().reason);
+        config.state_security = pair_security(config.security.own, peer->public_key);
+        peer_domain[zap_peer_domain] = {peer->public_key};
+    }
     chaos.check(cli);
     if (primary == backup) cli.fail("give exactly one of --primary and --backup");
     config.role = primary ? State::primary : State::backup;
     install_server_signals();
 
     zmq::context_t context(1);
-    auto zap = start_zap(context, curve);
+    auto zap = start_zap(context, curve, std::move(peer_domain));
     Server server(context, config);
     long n = 0;
     server.on_request([&](Frames request) -> std::optional<Frames> {
@@ -86,6 +98,7 @@ int main(int argc, char** argv) try {
     server.start();  // bound and serving: ready
     std::unique_ptr<metrics::Exporter> exporter;
     if (!metrics_address.empty()) exporter = serve_metrics(server, metrics_address);
+    ZapHooks zap_hooks(zap.get(), exporter.get(), "bstarsrv");
     notify_ready();
     auto fatal = server.run();
     const auto s = server.stats();

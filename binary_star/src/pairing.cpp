@@ -24,10 +24,19 @@ Pairing::Pairing(zmq::context_t& context, PairingOptions options, Reactor& react
         throw std::invalid_argument("binary_star: the role is PRIMARY or BACKUP");
 }
 
+PairSecurity pair_security(const Certificate& own, const std::string& peer_public_key) {
+    PairSecurity s{Security::server(own), Security::client(own, peer_public_key)};
+    s.pub.domain = zap_peer_domain;
+    return s;
+}
+
 void Pairing::open_subscriber() {
     // Replacing the members in place: the reactor polls whatever socket they hold on its next turn.
     SocketOptions sub_options;
-    sub_options.max_message_bytes = kMaxStateMessageBytes;
+    // libzmq applies the limit to the handshake's commands too, and CURVE's INITIATE is larger than a state.
+    sub_options.max_message_bytes =
+        options_.sub_security.enabled() ? kMaxCurveCommandBytes : kMaxStateMessageBytes;
+    sub_options.security = options_.sub_security;
     statesub_ = make_socket(context_, zmq::socket_type::sub, sub_options);
     statesub_.set(zmq::sockopt::subscribe, "");
     const std::string monitor = fmt::format("inproc://pirates-bstar-statesub-{}-{}",
@@ -81,7 +90,16 @@ void Pairing::start() {
     fsm_ = ServerCore(options_.role, options_.heartbeat, clock_.now() + 2 * options_.heartbeat);
     if (!options_.witness.empty()) fsm_.use_witness();
     fsm_.awake(clock_.now());
-    state_pub_ep_ = statepub_.bind(options_.state_pub, "state-pub");
+    if (options_.pub_security.enabled()) {
+        SocketOptions pub_options;
+        pub_options.security = options_.pub_security;
+        pub_options.max_message_bytes = kMaxCurveCommandBytes;  // subscriptions and the handshake only
+        pub_options.sndhwm = 10;                                // a state is only worth its newest value
+        curve_pub_.emplace(make_socket(context_, zmq::socket_type::pub, pub_options));
+        state_pub_ep_ = bind_and_announce(*curve_pub_, options_.state_pub, "state-pub");
+    } else {
+        state_pub_ep_ = statepub_.bind(options_.state_pub, "state-pub");
+    }
     open_subscriber();
     log::info("state {} (heartbeat {} ms, peer publisher {})", name(fsm_.state()), options_.heartbeat.count(),
               options_.state_sub);
@@ -104,10 +122,11 @@ void Pairing::start() {
             return on_witness_reply();
         });
     }
-    reactor_.add(statepub_.socket(), [this] {
-        awake();
-        return statepub_.on_readable(clock_.now());
-    });
+    if (!curve_pub_)  // a PUB has nothing to read; StatePublisher handles its connections' subscriptions
+        reactor_.add(statepub_.socket(), [this] {
+            awake();
+            return statepub_.on_readable(clock_.now());
+        });
     // The heartbeat runs on its own timer: nothing that arrives moves it (every socket's burst per turn is
     // bounded, so a flood delays it by one turn at most).
     reactor_.add_repeating(options_.heartbeat, [this] {
@@ -133,7 +152,10 @@ void Pairing::awake() {
 
 void Pairing::publish_state() {
     // Never blocks: a subscriber whose queue is full misses this one; with no subscriber it is dropped.
-    statepub_.publish(encode_state(fsm_.state()).to_string_view(), clock_.now());
+    if (curve_pub_)
+        (void)curve_pub_->send(encode_state(fsm_.state()), zmq::send_flags::dontwait);
+    else
+        statepub_.publish(encode_state(fsm_.state()).to_string_view(), clock_.now());
     ++stats_.heartbeats_sent;
 }
 

@@ -7,8 +7,12 @@
 namespace pirates::binary_star {
 
 PairingOptions pairing_options(const ServerOptions& options) {
-    return PairingOptions{options.role,      options.state_pub, options.state_sub,
-                          options.heartbeat, options.witness,   options.lease_ttl};
+    PairingOptions p{options.role, options.state_pub, options.state_sub, options.heartbeat};
+    p.witness = options.witness;
+    p.lease_ttl = options.lease_ttl;
+    p.pub_security = options.state_security.pub;
+    p.sub_security = options.state_security.sub;
+    return p;
 }
 
 Server::Server(zmq::context_t& context, ServerOptions options, const ClockSource& clock)

@@ -1,5 +1,7 @@
 #include <pirates/common/curve_flags.hpp>
 
+#include <pirates/common/log.hpp>
+
 #include <fmt/format.h>
 
 namespace pirates {
@@ -56,10 +58,31 @@ std::optional<ZapPolicy> zap_policy(const CurveFlags& flags) {
     return ZapPolicy{flags.clients, flags.allow_any};
 }
 
-std::unique_ptr<ZapHandler> start_zap(zmq::context_t& context, const CurveFlags& flags) {
+std::unique_ptr<ZapHandler> start_zap(zmq::context_t& context, const CurveFlags& flags,
+                                      std::map<std::string, std::set<std::string>> fixed_domains) {
     auto policy = zap_policy(flags);
     if (!policy) return nullptr;
+    policy->fixed_domains = std::move(fixed_domains);
     return std::make_unique<ZapHandler>(context, *policy);
+}
+
+ZapHooks::ZapHooks(ZapHandler* zap, metrics::Exporter* exporter, const std::string& program) {
+    if (zap) {
+        reload_ = std::make_unique<ReloadSignalHook>([zap] {
+            zap->reload();
+            log::info("SIGHUP: client keys re-read at the next handshake");
+        });
+        summary_ = std::make_unique<SummarySignalHook>([zap] {
+            log::info("ZAP: auth-denied {} admitted {} keys {}", zap->auth_denied(), zap->auth_allowed(),
+                      zap->known_keys());
+        });
+    }
+    if (exporter) {
+        exporter->add_source([zap, name = program + "_auth_denied_total"](metrics::MetricsText& m) {
+            m.counter(name, "CURVE handshakes refused by the ZAP handler (unknown key, not CURVE)",
+                      zap ? static_cast<double>(zap->auth_denied()) : 0.0);
+        });
+    }
 }
 
 Security server_security(const CommandLine& cli, const CurveFlags& flags) {

@@ -200,6 +200,11 @@ void Exporter::publish(std::string text) {
     text_ = std::move(text);
 }
 
+void Exporter::add_source(Source source) {
+    std::lock_guard lock(mutex_);
+    sources_.push_back(std::move(source));
+}
+
 void Exporter::serve() {
     while (!stop_.load()) {
         pollfd p{listener_, POLLIN, 0};
@@ -242,6 +247,11 @@ void Exporter::answer(int fd) {
     } else if (path == "/metrics" || path.starts_with("/metrics?")) {
         std::lock_guard lock(mutex_);
         body = text_;
+        if (!sources_.empty()) {
+            MetricsText extra;
+            for (const auto& source : sources_) source(extra);
+            body += extra.text();
+        }
     } else {
         status = "404 Not Found";
         type = "text/plain";

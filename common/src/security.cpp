@@ -179,7 +179,7 @@ void apply_security(zmq::socket_t& socket, const Security& security) {
         case Security::Mode::server:
             socket.set(zmq::sockopt::curve_server, 1);
             socket.set(zmq::sockopt::curve_secretkey, security.own.secret_key);
-            socket.set(zmq::sockopt::zap_domain, zap_domain);
+            socket.set(zmq::sockopt::zap_domain, security.domain);
             return;
         case Security::Mode::client:
             socket.set(zmq::sockopt::curve_serverkey, security.server_key);
@@ -259,8 +259,15 @@ struct ZapHandler::Impl {
             std::string mechanism = text(5);
             if (mechanism == "CURVE" && request.size() >= 7 && request[6].size() == 32) {
                 key_text = z85_of(request[6].data<std::uint8_t>());
-                refresh();
-                if (policy.allow_any || keys.count(key_text) != 0) {
+                const auto fixed = policy.fixed_domains.find(text(2));
+                bool admitted = false;
+                if (fixed != policy.fixed_domains.end()) {
+                    admitted = fixed->second.count(key_text) != 0;
+                } else {
+                    refresh();
+                    admitted = policy.allow_any || keys.count(key_text) != 0;
+                }
+                if (admitted) {
                     status = "200";
                     reason = "OK";
                 } else {

@@ -23,6 +23,7 @@ struct Hooks {
     std::mutex mutex;
     std::map<std::uint64_t, std::function<void()>> hooks;    // stop (SIGINT, SIGTERM)
     std::map<std::uint64_t, std::function<void()>> summary;  // SIGUSR1
+    std::map<std::uint64_t, std::function<void()>> reload;   // SIGHUP
     std::uint64_t next_id = 1;
     bool watcher_started = false;
 };
@@ -44,6 +45,13 @@ void run_summary_hooks() {
     for (auto& [id, fn] : h.summary) fn();
 }
 
+void run_reload_hooks() {
+    auto& h = hooks();
+    std::lock_guard lock(h.mutex);
+    if (h.reload.empty()) log::info("SIGHUP ignored");
+    for (auto& [id, fn] : h.reload) fn();
+}
+
 // One byte per signal in the pipe: 's' stop, 'u' SIGUSR1, 'h' SIGHUP.
 void watch() {
     for (;;) {
@@ -53,7 +61,7 @@ void watch() {
             if (c == 'u')
                 run_summary_hooks();
             else if (c == 'h')
-                log::info("SIGHUP ignored");
+                run_reload_hooks();
             else
                 run_hooks();
         } else if (n < 0 && errno != EINTR) {
@@ -149,6 +157,23 @@ SummarySignalHook::~SummarySignalHook() {
 
 void request_summary() {
     run_summary_hooks();
+}
+
+ReloadSignalHook::ReloadSignalHook(std::function<void()> on_reload) {
+    auto& h = hooks();
+    std::lock_guard lock(h.mutex);
+    id_ = h.next_id++;
+    h.reload.emplace(id_, std::move(on_reload));
+}
+
+ReloadSignalHook::~ReloadSignalHook() {
+    auto& h = hooks();
+    std::lock_guard lock(h.mutex);
+    h.reload.erase(id_);
+}
+
+void request_reload() {
+    run_reload_hooks();
 }
 
 }  // namespace pirates

@@ -53,6 +53,7 @@ int main(int argc, char** argv) try {
     SummarySignalHook summary_hook([&] { server.request_summary(); });
     std::unique_ptr<metrics::Exporter> exporter;
     if (!metrics_address.empty()) exporter = freelance::serve_metrics(server, metrics_address);
+    ZapHooks zap_hooks(zap.get(), exporter.get(), "flserver");
     notify_ready();
     server.run();
     log::info("stopping: {}", summary());

@@ -20,11 +20,12 @@ int main(int argc, char** argv) try {
     config.security = pirates::server_security(cli, curve);
     config.chaos.check(cli);
 
-    pirates::install_stop_signals();
+    pirates::install_server_signals();
     zmq::context_t context;
     auto zap = pirates::start_zap(context, curve);
     pirates::lazy_pirate::EchoServer server(context, config);
     pirates::StopSignalHook hook([&] { server.request_stop(); });
+    pirates::ZapHooks zap_hooks(zap.get(), nullptr, "lpserver");
     server.run();
     return 0;
 } catch (...) {

@@ -3,6 +3,7 @@
 // interval (watch). Exit 0 on an answer, 1 when the broker does not answer (or does not know the command or
 // the service), 2 on a usage error.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/curve_flags.hpp>
 #include <pirates/common/json.hpp>
 #include <pirates/common/log.hpp>
 #include <pirates/common/signals.hpp>
@@ -118,6 +119,8 @@ int main(int argc, char** argv) try {
         .positionals("COMMAND [NAME]", words,
                      "services (table of services), stats (counters and table), workers NAME (its worker "
                      "count), watch (the table, redrawn every --interval-ms until SIGINT/SIGTERM)");
+    CurveFlags curve;
+    curve_client_flags(cli, curve);
     cli.parse(argc, argv);
     const auto version = parse_version(mdp);
     if (!version) cli.fail("--mdp must be 0.1, 0.2 or majortomo");
@@ -136,6 +139,7 @@ int main(int argc, char** argv) try {
     broker = fmt::format("{}", fmt::join(brokers, ","));
     ClientOptions co{broker, timeout, static_cast<int>(brokers.size()), *version};
     co.settle = Duration{0};  // an admin asks the next broker at once: no Binary Star pause to wait out
+    co.security = client_security(cli, curve);
     Client client(context, co);
     StopSignalHook hook([&] { client.request_stop(); });
 

@@ -77,6 +77,7 @@ int main(int argc, char** argv) try {
         majordomo::Broker broker(context, options);
         std::unique_ptr<metrics::Exporter> exporter;
         if (!metrics_address.empty()) exporter = majordomo::serve_metrics(broker, metrics_address);
+        ZapHooks zap_hooks(zap.get(), exporter.get(), "mdbroker");
         StopSignalHook hook([&] {
             notify_stopping();
             broker.request_stop();

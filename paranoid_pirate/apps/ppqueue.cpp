@@ -45,6 +45,7 @@ int main(int argc, char** argv) try {
     SummarySignalHook summary_hook([&] { queue.request_summary(); });
     std::unique_ptr<metrics::Exporter> exporter;
     if (!metrics_address.empty()) exporter = paranoid_pirate::serve_metrics(queue, metrics_address);
+    ZapHooks zap_hooks(zap.get(), exporter.get(), "ppqueue");
     log::info("ready: heartbeat {} ms, liveness {}", config.heartbeat.count(), config.liveness);
     notify_ready();
     queue.run();

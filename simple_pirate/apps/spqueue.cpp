@@ -43,6 +43,7 @@ int main(int argc, char** argv) try {
     pirates::SummarySignalHook summary_hook([&] { queue.request_summary(); });
     std::unique_ptr<pirates::metrics::Exporter> exporter;
     if (!metrics_address.empty()) exporter = pirates::simple_pirate::serve_metrics(queue, metrics_address);
+    pirates::ZapHooks zap_hooks(zap.get(), exporter.get(), "spqueue");
     pirates::notify_ready();
     queue.run();
     return 0;

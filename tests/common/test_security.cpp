@@ -4,6 +4,7 @@
 #include <pirates/common/security.hpp>
 #include <pirates/common/socket.hpp>
 
+#include "support/http.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
 
@@ -206,6 +207,48 @@ TEST_CASE("ZAP: --curve-allow-any admits any key, still encrypted") {
         round_trip(ctx, server, Security::client(cert("stranger.key_secret"), server_cert.public_key), "x"));
     CHECK_FALSE(round_trip(ctx, server, Security{}, "plaintext", Duration{300}));
     CHECK(zap.auth_denied() == 0);
+}
+
+TEST_CASE("ZAP: a domain with fixed keys admits only those, whatever the folder or allow-any say") {
+    zmq::context_t ctx;
+    ZapPolicy policy{{}, true};
+    policy.fixed_domains[zap_peer_domain] = {cert("peer.key").public_key};
+    ZapHandler zap(ctx, policy);
+    auto server_cert = cert("server.key_secret");
+    auto peer_only = Security::server(server_cert);
+    peer_only.domain = zap_peer_domain;
+    EchoServer server(ctx, peer_only);
+    CHECK(round_trip(ctx, server, Security::client(cert("peer.key_secret"), server_cert.public_key), "peer"));
+    CHECK_FALSE(round_trip(ctx, server, Security::client(cert("stranger.key_secret"), server_cert.public_key),
+                           "stranger", Duration{300}));
+    CHECK(eventually([&] { return zap.auth_denied() == 1; }));
+    // The ordinary domain still follows the policy (allow-any here).
+    EchoServer open(ctx, Security::server(server_cert));
+    CHECK(round_trip(ctx, open, Security::client(cert("stranger.key_secret"), server_cert.public_key), "x"));
+}
+
+TEST_CASE("ZapHooks: the exporter serves <program>_auth_denied_total, 0 without CURVE") {
+    zmq::context_t ctx;
+    TempDir clients;
+    fs::copy_file(certs() / "client.key", clients.path / "client.key");
+    ZapHandler zap(ctx, ZapPolicy{clients.path, false});
+    auto server_cert = cert("server.key_secret");
+    EchoServer server(ctx, Security::server(server_cert));
+    metrics::Exporter exporter("127.0.0.1:0");
+    exporter.publish("driver_up 1\n");
+    ZapHooks hooks(&zap, &exporter, "demo");
+    CHECK(has_line(http_get(exporter.port()), "demo_auth_denied_total 0"));
+    CHECK_FALSE(round_trip(ctx, server, Security::client(cert("stranger.key_secret"), server_cert.public_key),
+                           "x", Duration{300}));
+    CHECK(eventually([&] { return zap.auth_denied() >= 1; }));
+    const std::string text = http_get(exporter.port());
+    CHECK(has_line(text, "driver_up 1"));
+    CHECK(has_line(text, fmt::format("demo_auth_denied_total {}", zap.auth_denied())));
+    CHECK(has_line(text, "# TYPE demo_auth_denied_total counter"));
+
+    metrics::Exporter plain("127.0.0.1:0");
+    ZapHooks no_zap(nullptr, &plain, "plain");
+    CHECK(has_line(http_get(plain.port()), "plain_auth_denied_total 0"));
 }
 
 TEST_CASE("curve flags: plaintext by default, usage errors, certificates loaded") {

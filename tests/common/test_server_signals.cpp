@@ -40,6 +40,28 @@ TEST_CASE("SIGUSR1 runs the summary hooks on the loop's thread, SIGHUP is logged
     log::set_sink({});
 }
 
+TEST_CASE("SIGHUP runs the reload hooks while one lives, and is only logged without one") {
+    install_server_signals();
+    clear_stop_request();
+    std::atomic<int> reloads{0};
+    {
+        ReloadSignalHook hook([&] { ++reloads; });
+        std::raise(SIGHUP);
+        CHECK(test::eventually([&] { return reloads.load() == 1; }));
+        request_reload();
+        CHECK(reloads.load() == 2);
+    }
+    std::atomic<bool> ignored{false};
+    log::set_sink([&](log::Level, std::string_view message, std::string_view) {
+        if (message.find("SIGHUP ignored") != std::string_view::npos) ignored = true;
+    });
+    std::raise(SIGHUP);
+    CHECK(test::eventually([&] { return ignored.load(); }));
+    log::set_sink({});
+    CHECK(reloads.load() == 2);
+    CHECK_FALSE(stop_requested());
+}
+
 TEST_CASE("drain: runs a stopped loop again while busy, up to its limit, and a new stop ends it") {
     Reactor r;
     int busy = 3;

@@ -46,8 +46,8 @@ std::vector<std::string> peer_args(std::vector<std::string> args, const std::str
 }
 
 std::vector<std::string> client_args(const std::string& ep, int requests = 2) {
-    return {"--connect",    ep,    "--service", "echo", "--requests", std::to_string(requests),
-            "--timeout-ms", "400", "--retries", "1"};
+    return {"--connect",    ep,     "--service", "echo", "--requests", std::to_string(requests),
+            "--timeout-ms", "1500", "--retries", "1"};
 }
 
 std::vector<std::string> worker_args(const std::string& ep) {

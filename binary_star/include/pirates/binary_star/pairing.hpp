@@ -9,7 +9,11 @@
 //   state-pub  binds: a PUB on the wire, our state as one frame ("1".."4") every heartbeat. Built on
 //              StatePublisher (a ZMQ_STREAM socket speaking ZMTP), which applies only subscriptions to
 //              everything and keeps nothing else a connection sends: a stranger cannot load it.
+//              Under CURVE (PairingOptions::pub_security set) it is a real ZMQ PUB instead, a CURVE server whose
+//              handshakes are judged in the ZAP domain zap_peer_domain, where the owner's ZapHandler admits
+//              only the peer's key (pair_security()): a stranger cannot complete the handshake.
 //   state-sub  SUB, connects to the peer's publisher, subscribed to everything: each message is a peer event.
+//              Under CURVE, a CURVE client that expects the peer's key.
 //              A message over kMaxStateMessageBytes makes libzmq drop the connection, and, being a protocol
 //              error, never reconnect: the socket monitor sees that and a new subscriber is opened.
 //
@@ -27,6 +31,7 @@
 #include <pirates/binary_star/witness.hpp>
 #include <pirates/common/clock.hpp>
 #include <pirates/common/reactor.hpp>
+#include <pirates/common/security.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -37,6 +42,8 @@ namespace pirates::binary_star {
 
 // Largest message accepted on the state subscriber: a state is one byte.
 inline constexpr std::size_t kMaxStateMessageBytes = 256;
+// Under CURVE the limit must let the handshake's commands through (INITIATE carries a vouch and metadata).
+inline constexpr std::size_t kMaxCurveCommandBytes = 1024;
 
 struct PairingOptions {
     State role = State::primary;  // PRIMARY or BACKUP
@@ -47,12 +54,24 @@ struct PairingOptions {
     std::string witness;
     // The lease asked of the witness; 0 = 3 x heartbeat. A take-over waits for the active's lease to run out.
     Duration lease_ttl{0};
+    // CURVE on the state channel; both plaintext (the default): our own ZMTP publisher, as the Guide's pair.
+    Security pub_security{};  // Security::server, domain zap_peer_domain
+    Security sub_security{};  // Security::client with the peer's public key
 };
 
 // The lease TTL `options` give (3 x heartbeat unless set).
 inline Duration lease_ttl(const PairingOptions& options) {
     return options.lease_ttl.count() > 0 ? options.lease_ttl : 3 * options.heartbeat;
 }
+
+// The state channel's CURVE settings for a server holding `own` (its secret certificate) whose peer's public
+// key is `peer_public_key`. The owner's ZapHandler must admit the peer in zap_peer_domain
+// (ZapPolicy::fixed_domains).
+struct PairSecurity {
+    Security pub;
+    Security sub;
+};
+PairSecurity pair_security(const Certificate& own, const std::string& peer_public_key);
 
 struct PairingStats {
     std::uint64_t requests_refused = 0;  // client requests the state machine refused
@@ -127,6 +146,7 @@ class Pairing {
     const ClockSource& clock_;
     ServerCore fsm_;
     StatePublisher statepub_;
+    std::optional<zmq::socket_t> curve_pub_;  // the publisher under CURVE (then statepub_ stays unbound)
     zmq::socket_t statesub_;
     zmq::socket_t statesub_events_;  // the subscriber's socket monitor (PAIR)
     std::uint64_t subscriber_opened_ = 0;

@@ -35,8 +35,10 @@ struct ServerOptions {
     std::string witness;    // the pair's witness (PairingOptions::witness); empty: none
     Duration lease_ttl{0};  // the lease asked of it; 0 = 3 x heartbeat
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // per client request (0: no limit)
-    // CURVE on the frontend (clients). The state channel between the pair stays plaintext (docs/security.md).
+    // CURVE on the frontend (clients).
     Security security{};
+    // CURVE on the state channel to the peer (pair_security()); plaintext when empty (docs/security.md).
+    PairSecurity state_security{};
 };
 
 struct ServerStats {

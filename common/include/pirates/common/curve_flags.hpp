@@ -5,7 +5,9 @@
 // Declare them before CommandLine::parse(), then turn them into a Security (and, on a server, a ZapPolicy).
 // With none given, the Security is plaintext: the program speaks as the Guide's programs do.
 #include <pirates/common/cli.hpp>
+#include <pirates/common/metrics.hpp>
 #include <pirates/common/security.hpp>
+#include <pirates/common/signals.hpp>
 
 #include <memory>
 #include <optional>
@@ -35,7 +37,24 @@ std::optional<ZapPolicy> zap_policy(const CurveFlags& flags);
 
 // A server program's ZAP handler on `context` when CURVE is on (nullptr when plaintext). Start it before the
 // objects that bind; it must be destroyed before the context (declare it after the context).
-std::unique_ptr<ZapHandler> start_zap(zmq::context_t& context, const CurveFlags& flags);
+// `fixed_domains` adds ZAP domains that admit only the keys listed (ZapPolicy::fixed_domains).
+std::unique_ptr<ZapHandler> start_zap(zmq::context_t& context, const CurveFlags& flags,
+                                      std::map<std::string, std::set<std::string>> fixed_domains = {});
+
+// The rest of a server program's ZAP wiring, declared in main after its exporter (if any):
+//   SIGHUP makes `zap` re-read its key folder ("SIGHUP: client keys re-read at the next handshake"); without
+//     CURVE (zap null) SIGHUP stays logged and ignored;
+//   SIGUSR1 also logs the handler's counters ("ZAP: auth-denied N admitted M keys K") beside the summary;
+//   `exporter` (when not null) serves <program>_auth_denied_total, 0 without CURVE.
+// `zap` and `exporter` must outlive it; the exporter reads the counter (an atomic) at each scrape.
+class ZapHooks {
+  public:
+    ZapHooks(ZapHandler* zap, metrics::Exporter* exporter, const std::string& program);
+
+  private:
+    std::unique_ptr<ReloadSignalHook> reload_;
+    std::unique_ptr<SummarySignalHook> summary_;
+};
 
 // The same, exiting with status 2 and the reason (cli.fail) when the flags are unusable.
 Security server_security(const CommandLine& cli, const CurveFlags& flags);

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,6 +59,11 @@ class Exporter {
     Exporter& operator=(const Exporter&) = delete;
     // Thread-safe: replaces the text every later scrape gets.
     void publish(std::string text);
+    // Samples that do not come from the driver (e.g. a ZapHandler's denials, owned by main): `source` renders
+    // its families at each scrape, after the published text, on the HTTP thread. So it may read only what is
+    // safe from any thread (atomics) and must outlive the exporter. Thread-safe.
+    using Source = std::function<void(MetricsText&)>;
+    void add_source(Source source);
     // "http://HOST:PORT" as bound.
     const std::string& url() const { return url_; }
     std::uint16_t port() const { return port_; }
@@ -72,6 +78,7 @@ class Exporter {
     std::string url_;
     std::mutex mutex_;
     std::string text_;
+    std::vector<Source> sources_;
     std::atomic<bool> stop_{false};
     std::atomic<std::uint64_t> scrapes_{0};
     std::thread thread_;

@@ -10,7 +10,9 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 namespace zmq {
@@ -46,12 +48,15 @@ Result<std::filesystem::path> write_certificate_pair(const Certificate& cert,
 
 // The ZAP domain pirates server sockets announce.
 inline constexpr const char* zap_domain = "pirates";
+// The ZAP domain of Binary Star's state publisher under CURVE: only the peer's key is admitted there.
+inline constexpr const char* zap_peer_domain = "pirates-peer";
 
 struct Security {
     enum class Mode { plaintext, server, client };
     Mode mode = Mode::plaintext;
-    Certificate own;         // server and client: this side's pair
-    std::string server_key;  // client: the server's public key (Z85)
+    Certificate own;                  // server and client: this side's pair
+    std::string server_key;           // client: the server's public key (Z85)
+    std::string domain = zap_domain;  // server: the ZAP domain its handshakes are judged in
 
     bool enabled() const { return mode != Mode::plaintext; }
     static Security server(Certificate own);
@@ -65,6 +70,9 @@ void apply_security(zmq::socket_t& socket, const Security& security);
 struct ZapPolicy {
     std::filesystem::path clients_dir;  // public certificates of admitted clients and workers
     bool allow_any = false;             // admit every CURVE client (encryption without authentication)
+    // Domains with keys of their own: a handshake in one of them is admitted only if its key is listed here
+    // (whatever clients_dir and allow_any say), e.g. zap_peer_domain -> {the Binary Star peer's key}.
+    std::map<std::string, std::set<std::string>> fixed_domains = {};
 };
 
 // The ZAP handler (RFC 27) of one context: a thread answering inproc://zeromq.zap.01. It admits a CURVE peer

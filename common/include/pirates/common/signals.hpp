@@ -11,10 +11,12 @@
 //
 // Servers (brokers, queues, Titanic, servers) call install_server_signals() instead: the same, and also
 //   SIGUSR1: runs every SummarySignalHook (each server logs its one-line summary) and carries on;
-//   SIGHUP:  logged ("SIGHUP ignored") and ignored; it never stops a server.
+//   SIGHUP:  runs every ReloadSignalHook (a CURVE server re-reads its client key folder) and carries on; with
+//            no hook, logged ("SIGHUP ignored") and ignored. It never stops a server.
 //     install_server_signals();
 //     StopSignalHook stop([&] { broker.request_stop(); });
 //     SummarySignalHook summary([&] { broker.request_summary(); });
+//     ReloadSignalHook reload([&] { zap->reload(); });
 // Clients keep SIGHUP's default (a client started from a terminal ends with it).
 #include <cstdint>
 #include <functional>
@@ -54,6 +56,22 @@ class SummarySignalHook {
 
 // Runs the SIGUSR1 hooks now, as the signal would (tests).
 void request_summary();
+
+// Runs `on_reload` each time SIGHUP arrives (after install_server_signals()), for as long as it lives.
+// With no hook registered, SIGHUP is logged and otherwise ignored.
+class ReloadSignalHook {
+  public:
+    explicit ReloadSignalHook(std::function<void()> on_reload);
+    ~ReloadSignalHook();
+    ReloadSignalHook(const ReloadSignalHook&) = delete;
+    ReloadSignalHook& operator=(const ReloadSignalHook&) = delete;
+
+  private:
+    std::uint64_t id_;
+};
+
+// Runs the SIGHUP hooks now, as the signal would (tests).
+void request_reload();
 
 // Exit code of a client stopped by SIGINT/SIGTERM before all its requests were answered (128 + SIGINT, as a
 // shell reports Ctrl-C): a clean stop, but not a success. Servers stopped by a signal exit 0.
