@@ -1,5 +1,5 @@
 #pragma once
-// For the Titanic targets: one scratch store directory per process (under $TMPDIR), emptied before each
+// For the Titanic targets: one scratch store directory per process (/dev/shm, else $TMPDIR), emptied before each
 // input, and a FileIo without fsync (durability is the kernel's business, not the fuzzer's: recovery is
 // tested by reading back what was written, and an fsync per commit would cost most of the run).
 #include <pirates/titanic/io.hpp>
@@ -22,7 +22,12 @@ class NoSyncIo final : public titanic::FileIo {
 class ScratchDir {
   public:
     ScratchDir() {
-        std::string pattern = (std::filesystem::temp_directory_path() / "pirates-fuzz-XXXXXX").string();
+        // In memory where there is a tmpfs: the store targets spend their time in file system calls.
+        std::error_code ec;
+        const std::filesystem::path base = std::filesystem::is_directory("/dev/shm", ec)
+                                               ? std::filesystem::path("/dev/shm")
+                                               : std::filesystem::temp_directory_path();
+        std::string pattern = (base / "pirates-fuzz-XXXXXX").string();
         if (!::mkdtemp(pattern.data())) std::abort();
         path_ = pattern;
     }
