@@ -7,7 +7,11 @@
 namespace pirates::binary_star {
 
 PairingOptions pairing_options(const ServerOptions& options) {
-    PairingOptions p{options.role, options.state_pub, options.state_sub, options.heartbeat};
+    PairingOptions p;
+    p.role = options.role;
+    p.state_pub = options.state_pub;
+    p.state_sub = options.state_sub;
+    p.heartbeat = options.heartbeat;
     p.witness = options.witness;
     p.lease_ttl = options.lease_ttl;
     p.pub_security = options.state_security.pub;

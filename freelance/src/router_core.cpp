@@ -181,6 +181,22 @@ TimePoint RouterClientCore::next_deadline() const {
     return next;
 }
 
+std::string RouterClientCore::check_invariants() const {
+    std::string bad;
+    if (index_.size() != servers_.size()) bad += "index and server list sizes differ; ";
+    for (std::size_t i = 0; i < servers_.size(); ++i) {
+        auto it = index_.find(servers_[i].endpoint);
+        if (it == index_.end() || it->second != i) bad += "server not indexed to its place; ";
+    }
+    if (!servers_.empty() && cursor_ >= servers_.size()) bad += "round-robin cursor past the servers; ";
+    if (pending_) {
+        if (pending_->server && *pending_->server >= servers_.size()) bad += "request sent to no server; ";
+        if (pending_->sequence != sequence_) bad += "request in flight is not the latest; ";
+        if (done_ && done_->sequence == pending_->sequence) bad += "request both in flight and done; ";
+    }
+    return bad;
+}
+
 std::vector<Outgoing> RouterClientCore::take_outgoing() {
     std::vector<Outgoing> out;
     out.swap(outbox_);

@@ -827,7 +827,9 @@ std::string BrokerCore::Impl::check_invariants() const {
     if (expiry_.size() + busy_.size() + busy_beating_.size() != workers_.size())
         fail("expiry + busy list sizes != worker count");
     std::size_t idle = 0, queued = 0, bytes = 0, in_ttl = 0;
-    for (const auto& [name, s] : services_) {
+    for (const auto& entry : services_) {
+        const std::string& name = entry.first;  // not a structured binding: lambdas below capture `s`, and
+        const Service& s = entry.second;        // clang 14 cannot capture a binding
         if (s.name != name) fail("service name mismatch");
         if (s.workers == 0 && s.queue.empty()) fail("empty service '" + name + "' kept");
         if (!s.queue.empty() && !s.idle.empty())

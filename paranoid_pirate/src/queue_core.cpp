@@ -129,6 +129,18 @@ void QueueCore::purge(TimePoint now) {
     }
 }
 
+std::string QueueCore::check_invariants() const {
+    std::string bad;
+    if (index_.size() != idle_.size()) bad += "index and idle list sizes differ; ";
+    for (auto it = idle_.begin(); it != idle_.end(); ++it) {
+        auto found = index_.find(it->id);
+        if (found == index_.end() || found->second != it) bad += "idle worker not indexed to its node; ";
+        if (it != idle_.begin() && std::prev(it)->expiry > it->expiry)
+            bad += "idle list not in expiry order; ";
+    }
+    return bad;
+}
+
 void QueueCore::tick(TimePoint now, Outbox& out) {
     purge(now);
     if (!heartbeat_.due(now)) return;

@@ -32,9 +32,10 @@ std::optional<WorkerRequest> WorkerCore::on_message(Frames&& message, TimePoint 
     ++stats_.requests;
     // Built in place: every Frames made or moved costs its deque an allocation, on each request.
     const std::size_t start = body_start(message);
-    Frames envelope;
-    for (std::size_t i = 0; i < start; ++i) envelope.add(message.pop());
-    return std::optional<WorkerRequest>(std::in_place, std::move(envelope), std::move(message));
+    std::optional<WorkerRequest> request(std::in_place);  // (no aggregate paren-init: clang 14 lacks it)
+    for (std::size_t i = 0; i < start; ++i) request->envelope.add(message.pop());
+    request->body = std::move(message);
+    return request;
 }
 
 WorkerCore::Actions WorkerCore::tick(TimePoint now, Outbox& out) {

@@ -195,6 +195,49 @@ TimePoint Dispatcher::next_deadline() const {
     return next;
 }
 
+std::string Dispatcher::check_invariants() const {
+    std::string bad;
+    auto known = [&](const Queue* q) {
+        auto it = q ? services_.find(q->name) : services_.end();
+        return it != services_.end() && &it->second == q;
+    };
+    std::vector<bool> free(lanes_.size(), false);
+    for (int lane : free_lanes_) {
+        if (lane < 0 || static_cast<std::size_t>(lane) >= lanes_.size() ||
+            free[static_cast<std::size_t>(lane)])
+            bad += "free lane list wrong; ";
+        else
+            free[static_cast<std::size_t>(lane)] = true;
+    }
+    for (std::size_t i = 0; i < lanes_.size(); ++i) {
+        const Lane& l = lanes_[i];
+        if ((l.stage == Lane::Stage::idle) != (i < free.size() && free[i]))
+            bad += "lane free list disagrees; ";
+        if (l.stage != Lane::Stage::idle && (!known(l.queue) || !l.queue->busy))
+            bad += "busy lane without its busy queue; ";
+    }
+    std::size_t waiting = 0, scheduled = 0;
+    for (const auto& [name, q] : services_) {
+        if (q.name != name) bad += "queue name mismatch; ";
+        waiting += q.waiting.size();
+        if (q.waiting.empty() && !q.busy) bad += "empty idle queue kept; ";
+        if (q.scheduled) {
+            ++scheduled;
+            if (q.busy) bad += "busy queue scheduled; ";
+            if (q.slot->second != &q) bad += "queue's schedule slot is another's; ";
+        } else if (!q.busy && !q.waiting.empty()) {
+            bad += "queue with waiting requests neither busy nor scheduled; ";
+        }
+    }
+    if (scheduled != schedule_.size()) bad += "schedule holds queues not marked scheduled; ";
+    if (waiting != where_.size()) bad += "waiting lists and their index differ in size; ";
+    for (const auto& [id, at] : where_)
+        if (!known(at.first) || *at.second != id) bad += "waiting index points to the wrong place; ";
+    for (const auto& [q, id] : storing_)
+        if (!known(q) || !q->busy) bad += "reply being stored for a queue that is not busy; ";
+    return bad;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // TitanicCore
 
@@ -319,6 +362,16 @@ void TitanicCore::commit(TimePoint now, std::vector<Answer>& out) {
     }
     held_.clear();
     staged_requests_ = 0;
+}
+
+std::string TitanicCore::check_invariants() const {
+    std::string bad = dispatcher_.check_invariants();
+    std::size_t requests = 0;
+    for (const auto& h : held_)
+        if (h.kind == Held::Kind::request) ++requests;
+    if (requests != staged_requests_) bad += "staged request count wrong; ";
+    if (dispatcher_.pending() > store_.stats().open) bad += "more requests to dispatch than open; ";
+    return bad;
 }
 
 }  // namespace pirates::titanic

@@ -46,9 +46,12 @@ class JsonWriter {
 
 // A parsed JSON value, as a simple tree (for admin tools and tests reading what JsonWriter wrote). Numbers
 // are doubles (exact for integers up to 2^53); an object keeps its members in their order.
+struct JsonMember;
 struct JsonValue {
     using Array = std::vector<JsonValue>;
-    using Object = std::vector<std::pair<std::string, JsonValue>>;
+    // Members as (first: name, second: value). Not a std::pair: clang 14 with libstdc++ 12 cannot instantiate
+    // pair<string, JsonValue> inside the variant while JsonValue is incomplete.
+    using Object = std::vector<JsonMember>;
     std::variant<std::nullptr_t, bool, double, std::string, Array, Object> value;
 
     bool is_null() const { return std::holds_alternative<std::nullptr_t>(value); }
@@ -58,6 +61,11 @@ struct JsonValue {
     const Object* object() const { return std::get_if<Object>(&value); }
     // The member `name` of an object (the first of that name); nullptr if absent or not an object.
     const JsonValue* find(std::string_view name) const;
+};
+struct JsonMember {
+    JsonMember(std::string name, JsonValue v) : first(std::move(name)), second(std::move(v)) {}
+    std::string first;
+    JsonValue second;
 };
 
 // Parses one JSON text (RFC 8259, surrounding whitespace allowed; nesting at most 64 deep). nullopt when it

@@ -101,6 +101,8 @@ class RouterClientCore {
     std::size_t server_count() const { return servers_.size(); }
     const RouterClientStats& stats() const { return counters_; }
     const RouterOptions& options() const { return options_; }
+    // Empty when the servers, their index, the round-robin cursor and the request in flight agree.
+    std::string check_invariants() const;
 
   private:
     struct Server {

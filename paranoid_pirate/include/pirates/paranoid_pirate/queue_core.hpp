@@ -90,6 +90,8 @@ class QueueCore {
     const QueueStats& stats() const { return stats_; }
     const QueueOptions& options() const { return options_; }
     const QueueOptions& config() const { return options_; }
+    // Empty when the idle list and its index agree (one node per worker, expiry order); else what is wrong.
+    std::string check_invariants() const;
 
   private:
     struct Idle {

@@ -112,6 +112,8 @@ class Dispatcher {
     std::size_t pending() const { return where_.size(); }
     std::size_t services() const { return services_.size(); }
     int lanes_busy() const;
+    // Empty when lanes, queues, the schedule and the index of waiting requests agree; else what is wrong.
+    std::string check_invariants() const;
 
   private:
     struct Queue {
@@ -182,6 +184,8 @@ class TitanicCore {
     const TitanicCoreStats& stats() const { return counters_; }
     const Dispatcher& dispatcher() const { return dispatcher_; }
     Store& store() { return store_; }
+    // The dispatcher's check_invariants(), plus the held answers against the staged requests.
+    std::string check_invariants() const;
 
   private:
     struct Held {
