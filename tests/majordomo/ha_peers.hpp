@@ -153,10 +153,7 @@ class FailoverClient {
           name_(std::move(name)) {
         thread_ = std::thread([this, &context] { loop(context); });
     }
-    ~FailoverClient() {
-        stop();
-        thread_.join();
-    }
+    ~FailoverClient() { join(); }
     FailoverClient(const FailoverClient&) = delete;
     FailoverClient& operator=(const FailoverClient&) = delete;
 

@@ -251,6 +251,8 @@ TEST_CASE("the killed primary restarts passive and never takes over while the ba
     pair.primary =
         start_broker("--primary", pair.primary_ep, pair.primary_pub, pair.proxy.primary_state_sub());
     REQUIRE(pair.primary->wait_for("state PRIMARY -> PASSIVE on PEER_ACTIVE"));
+    // Its next heartbeat says so on the wire (until then the proxy remembers the killed one's ACTIVE).
+    REQUIRE(eventually([&] { return pair.proxy.last_state(StateProxy::primary_to_backup) == 4; }));
     // The worker registers with it again (its heartbeat draws a DISCONNECT from a broker that does not know it).
     REQUIRE(pair.serves_on_both("echo"));
     const std::size_t served_by_primary = worker.served_by(0);
