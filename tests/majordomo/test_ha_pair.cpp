@@ -10,6 +10,7 @@
 
 #include "binary_star/state_proxy.hpp"
 #include "ha_peers.hpp"
+#include "support/http.hpp"
 #include "support/net.hpp"
 #include "support/process.hpp"
 
@@ -33,12 +34,23 @@ constexpr Duration settle = 2 * state_hb;
 constexpr Duration slack{1500};
 
 std::unique_ptr<Process> start_broker(const char* role, const std::string& bind, const std::string& pub,
-                                      const std::string& sub) {
-    return std::make_unique<Process>(
-        "mdbroker",
-        std::vector<std::string>{role, "--bind", bind, "--state-pub", pub, "--state-sub", sub,
-                                 "--state-heartbeat-ms", std::to_string(state_hb.count()), "--heartbeat-ms",
-                                 std::to_string(mdp_hb.count()), "--liveness", "10", "-v"});
+                                      const std::string& sub, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{role,
+                                  "--bind",
+                                  bind,
+                                  "--state-pub",
+                                  pub,
+                                  "--state-sub",
+                                  sub,
+                                  "--state-heartbeat-ms",
+                                  std::to_string(state_hb.count()),
+                                  "--heartbeat-ms",
+                                  std::to_string(mdp_hb.count()),
+                                  "--liveness",
+                                  "10",
+                                  "-v"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return std::make_unique<Process>("mdbroker", std::move(args));
 }
 
 // Two mdbroker processes, settled: the primary ACTIVE, the backup PASSIVE.
@@ -48,10 +60,11 @@ struct BrokerPair {
     std::unique_ptr<Process> primary, backup;
     std::string primary_ep, backup_ep, primary_pub, backup_pub;
 
-    BrokerPair() {
-        primary =
-            start_broker("--primary", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", proxy.primary_state_sub());
-        backup = start_broker("--backup", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", proxy.backup_state_sub());
+    explicit BrokerPair(std::vector<std::string> extra = {}) {
+        primary = start_broker("--primary", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*",
+                               proxy.primary_state_sub(), extra);
+        backup = start_broker("--backup", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", proxy.backup_state_sub(),
+                              extra);
         primary_ep = primary->bound_endpoint("broker");
         primary_pub = primary->bound_endpoint("state-pub");
         backup_ep = backup->bound_endpoint("broker");
@@ -321,4 +334,59 @@ TEST_CASE("state channel cut, clients on the primary only: the backup never beco
     CHECK(pair.backup->count("-> ACTIVE") == 0);
     CHECK(pair.primary->running());
     CHECK(pair.backup->running());
+}
+
+TEST_CASE("metrics and summary say which broker of the pair is active; a single broker says single") {
+    BrokerPair pair({"--metrics", "127.0.0.1:0"});
+    const auto primary_port = url_port(pair.primary->bound_endpoint("metrics"));
+    const auto backup_port = url_port(pair.backup->bound_endpoint("metrics"));
+    REQUIRE(primary_port != 0);
+    REQUIRE(backup_port != 0);
+    std::string p, b;
+    CHECK(eventually([&] {
+        p = http_get(primary_port);
+        b = http_get(backup_port);
+        return has_line(p, "mdbroker_ha_active 1") && has_line(b, "mdbroker_ha_active 0");
+    }));
+    CHECK(has_line(p, "mdbroker_ha_state{state=\"ACTIVE\"} 1"));
+    CHECK(has_line(p, "mdbroker_ha_state{state=\"PASSIVE\"} 0"));
+    CHECK(has_line(b, "mdbroker_ha_state{state=\"PASSIVE\"} 1"));
+    CHECK(has_line(b, "mdbroker_ha_state{state=\"SINGLE\"} 0"));
+    CHECK(has_line(b, "mdbroker_ha_failovers_total 0"));
+    // A request to the passive one is refused, and counted.
+    CHECK_FALSE(ha::ask(pair.context, pair.backup_ep, "echo", "refuse me", 3 * state_hb).has_value());
+    CHECK(eventually(
+        [&] { return has_line(http_get(backup_port), "mdbroker_requests_refused_passive_total 1"); }));
+    pair.backup->signal(SIGUSR1);
+    CHECK(pair.backup->wait_for("ha passive state PASSIVE refused-passive 1 dropped-passive 0 failovers 0"));
+
+    Process single("mdbroker", {"--bind", "tcp://127.0.0.1:*", "--metrics", "127.0.0.1:0"});
+    const auto single_port = url_port(single.bound_endpoint("metrics"));
+    std::string s;
+    CHECK(eventually([&] {
+        s = http_get(single_port);
+        return has_line(s, "mdbroker_ha_active 1");
+    }));
+    CHECK(has_line(s, "mdbroker_ha_state{state=\"SINGLE\"} 1"));
+    CHECK(ha::ha_of(pair.context, single.bound_endpoint("broker")) == "single");
+    single.signal(SIGUSR1);
+    CHECK(single.wait_for("redelivery-drops 0 ha single"));
+}
+
+TEST_CASE("two primaries: the pair's fatal combination stops mdbroker with exit 1 and says why") {
+    zmq::context_t context{1};
+    StateProxy proxy{context};
+    auto one = start_broker("--primary", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", proxy.primary_state_sub());
+    auto two = start_broker("--primary", "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", proxy.backup_state_sub());
+    const std::string one_pub = one->bound_endpoint("state-pub"), two_pub = two->bound_endpoint("state-pub");
+    REQUIRE_FALSE(one_pub.empty());
+    REQUIRE_FALSE(two_pub.empty());
+    proxy.connect(one_pub, two_pub);
+    proxy.start();
+    // The first to hear the other stops; the other may stop too, or not hear it in time (then it stays PRIMARY,
+    // as a lone primary does).
+    REQUIRE(eventually([&] { return !one->running() || !two->running(); }, 10000ms));
+    Process& stopped = one->running() ? *two : *one;
+    CHECK(stopped.wait_exit() == 1);
+    CHECK(stopped.count("broker of a pair stopping: fatal: dual primaries") == 1);
 }
