@@ -177,6 +177,13 @@ class FailoverClient {
         return static_cast<std::size_t>(
             std::count_if(answers_.begin(), answers_.end(), [&](const Answer& a) { return a.answered > t; }));
     }
+    // When the first answer from `broker` after `t` came (nullopt: none yet).
+    std::optional<TimePoint> first_answer(std::size_t broker, TimePoint t) const {
+        std::lock_guard lock(mutex_);
+        for (const Answer& a : answers_)
+            if (a.broker == broker && a.answered > t) return a.answered;
+        return std::nullopt;
+    }
     // Requests given up after `attempts` (none, in a passing test), and replies that matched no request.
     int failed() const { return failed_; }
     int strays() const { return strays_; }
@@ -278,17 +285,23 @@ inline std::optional<std::vector<std::string>> ask(zmq::context_t& context, cons
     return std::nullopt;
 }
 
-// mmi.stats's "ha" value ("active", "passive", "single"), or "" if the broker did not answer.
-inline std::string ha_of(zmq::context_t& context, const std::string& broker,
-                         Duration timeout = Duration{3000}) {
+// A string member of mmi.stats ("ha": "active", "passive", "single"; "ha_state": "PRIMARY", ..., "PASSIVE"), or
+// "" if the broker did not answer or has no such member.
+inline std::string stats_string(zmq::context_t& context, const std::string& broker, const std::string& member,
+                                Duration timeout = Duration{3000}) {
     auto r = ask(context, broker, "mmi.stats", "", timeout);
     if (!r || r->size() != 2 || (*r)[0] != "200") return "";
     const std::string& json = (*r)[1];
-    const std::string key = "\"ha\":\"";
+    const std::string key = "\"" + member + "\":\"";
     const auto at = json.find(key);
     if (at == std::string::npos) return "";
     const auto end = json.find('"', at + key.size());
     return json.substr(at + key.size(), end - at - key.size());
+}
+
+inline std::string ha_of(zmq::context_t& context, const std::string& broker,
+                         Duration timeout = Duration{3000}) {
+    return stats_string(context, broker, "ha", timeout);
 }
 
 }  // namespace pirates::test::ha
