@@ -28,6 +28,9 @@ int main(int argc, char** argv) try {
         .endpoint("state-pub", config.state_pub, "endpoint to bind the state publisher on", true)
         .endpoint("state-sub", config.state_sub, "the peer's state publisher, to connect to", true)
         .millis("heartbeat-ms", config.heartbeat, "state heartbeat interval")
+        .endpoint("witness", config.witness,
+                  "the pair's witness (bstarwitness), to connect to: a take-over then needs its lease")
+        .millis("lease-ms", config.lease_ttl, "the lease asked of the witness; 0 = 3 x heartbeat", 0)
         .bytes("max-message-bytes", config.max_message_bytes,
                "largest client request; a client sending more is disconnected (0: no limit)")
         .millis("summary-ms", summary_every,

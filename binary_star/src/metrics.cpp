@@ -29,12 +29,42 @@ std::string server_metrics(const Server& server) {
               n(s.unroutable));
     m.counter("bstarsrv_state_pub_connections_total", "connections to the state publisher",
               n(s.state_pub.connections));
+    if (!server.pairing().options().witness.empty()) {
+        const PairingStats p = server.pairing().stats();
+        m.gauge("bstarsrv_lease_held", "1 while this server holds the witness's lease",
+                server.pairing().lease_held());
+        m.counter("bstarsrv_lease_requests_total", "lease requests sent to the witness", n(p.lease_requests));
+        m.counter("bstarsrv_lease_granted_total", "GRANTED replies from the witness", n(p.lease_granted));
+        m.counter("bstarsrv_lease_denied_total", "DENIED replies from the witness", n(p.lease_denied));
+    }
     return m.take();
 }
 
 std::unique_ptr<metrics::Exporter> serve_metrics(Server& server, const std::string& address,
                                                  Duration interval) {
     return metrics::serve(server, address, interval, server_metrics);
+}
+
+std::string witness_metrics(const Witness& witness) {
+    const WitnessStats& s = witness.stats();
+    auto n = [](std::uint64_t v) { return static_cast<double>(v); };
+    metrics::MetricsText m;
+    const auto holder = witness.holder();
+    for (State role : {State::primary, State::backup})
+        m.gauge("bstarwitness_lease_holder", "1 for the server holding the lease now, 0 for the other",
+                holder == role, {{"role", std::string(name(role))}});
+    m.counter("bstarwitness_granted_total", "lease requests granted (renewals included)", n(s.granted));
+    m.counter("bstarwitness_denied_total", "lease requests denied", n(s.denied));
+    m.counter("bstarwitness_new_holders_total", "grants that were not renewals", n(s.new_holders));
+    m.counter("bstarwitness_malformed_total", "messages that were not lease requests, dropped",
+              n(s.malformed));
+    m.counter("bstarwitness_refused_total", "requests for a lease over the maximum, dropped", n(s.refused));
+    return m.take();
+}
+
+std::unique_ptr<metrics::Exporter> serve_metrics(Witness& witness, const std::string& address,
+                                                 Duration interval) {
+    return metrics::serve(witness, address, interval, witness_metrics);
 }
 
 }  // namespace pirates::binary_star

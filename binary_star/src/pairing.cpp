@@ -18,7 +18,8 @@ Pairing::Pairing(zmq::context_t& context, PairingOptions options, Reactor& react
       // A subscriber that has not subscribed to everything this long after connecting is not the peer.
       statepub_(context, std::max(2 * options_.heartbeat, Duration{1000})),
       statesub_(make_socket(context, zmq::socket_type::sub)),
-      statesub_events_(make_socket(context, zmq::socket_type::pair)) {
+      statesub_events_(make_socket(context, zmq::socket_type::pair)),
+      lease_(lease_ttl(options_)) {
     if (options_.role != State::primary && options_.role != State::backup)
         throw std::invalid_argument("binary_star: the role is PRIMARY or BACKUP");
 }
@@ -78,6 +79,7 @@ void Pairing::start() {
     // next to an active backup hears it before it could take a client request and make two actives. (The
     // reference starts with the peer already expired.)
     fsm_ = ServerCore(options_.role, options_.heartbeat, clock_.now() + 2 * options_.heartbeat);
+    if (!options_.witness.empty()) fsm_.use_witness();
     fsm_.awake(clock_.now());
     state_pub_ep_ = statepub_.bind(options_.state_pub, "state-pub");
     open_subscriber();
@@ -89,6 +91,19 @@ void Pairing::start() {
         return on_peer_state();
     });
     reactor_.add(statesub_events_, [this] { return on_subscriber_event(); });
+    if (!options_.witness.empty()) {
+        SocketOptions witness_options;
+        witness_options.immediate = 1;  // no queue for a witness not connected: a late request is no use
+        witness_options.sndhwm = 4;
+        witness_options.max_message_bytes = kMaxStateMessageBytes;
+        witness_ = make_socket(context_, zmq::socket_type::dealer, witness_options);
+        connect_endpoint(witness_, options_.witness);
+        log::info("witness {} (lease {} ms)", options_.witness, lease_.ttl().count());
+        reactor_.add(witness_, [this] {
+            awake();
+            return on_witness_reply();
+        });
+    }
     reactor_.add(statepub_.socket(), [this] {
         awake();
         return statepub_.on_readable(clock_.now());
@@ -98,6 +113,7 @@ void Pairing::start() {
     reactor_.add_repeating(options_.heartbeat, [this] {
         awake();
         publish_state();
+        ask_witness();
     });
     // The stall watch: an idle server still says it is awake at least every half heartbeat.
     reactor_.add_repeating(std::max(options_.heartbeat / 2, Duration{1}), [this] { awake(); });
@@ -105,7 +121,9 @@ void Pairing::start() {
 
 void Pairing::awake() {
     const TimePoint before = fsm_.peer_expiry();
-    if (!fsm_.awake(clock_.now())) return;
+    const bool stalled = fsm_.awake(clock_.now());
+    check_lease();
+    if (!stalled) return;
     ++stats_.stalls;
     if (fsm_.peer_expiry() != before)
         log::info(
@@ -156,6 +174,7 @@ bool Pairing::on_peer_state() {
 
 bool Pairing::admit_client_request() {
     if (fatal_) return false;
+    check_lease();
     if (fsm_.state() != State::active && fsm_.peer_expired(clock_.now())) {
         // This request may make us active: first hear whatever the peer said before it, so that a state
         // queued behind a stall (or arriving just as it ends) is not judged after the request.
@@ -171,6 +190,53 @@ bool Pairing::admit_client_request() {
         return false;
     }
     return true;
+}
+
+// The witness link: separate from the rest so that it merges easily.
+
+void Pairing::ask_witness() {
+    if (!witness_ || fatal_ || !fsm_.wants_lease(clock_.now())) return;
+    const LeaseRequest request = lease_.request(options_.role, clock_.now());
+    Frames m = encode_lease_request(request);
+    // Never blocks: a witness not connected (ZMQ_IMMEDIATE) or not reading misses this one.
+    if (m.send(witness_, ZMQ_DONTWAIT))
+        ++stats_.lease_requests;
+    else
+        log::debug("witness: lease request {} not sent (not connected)", request.seq);
+}
+
+bool Pairing::on_witness_reply() {
+    Frames m;
+    if (!recv_nowait(witness_, m)) return false;
+    auto reply = decode_lease_reply(m);
+    if (!reply || !lease_.on_reply(*reply)) {
+        ++stats_.witness_invalid;
+        log::debug("witness: dropped {}: {}", reply ? "a stale reply" : "an invalid reply",
+                   reply ? printable(m) : reply.error().reason);
+        return true;
+    }
+    if (reply->granted)
+        ++stats_.lease_granted;
+    else
+        ++stats_.lease_denied;
+    fsm_.lease_until(lease_.expiry());
+    check_lease();
+    return true;
+}
+
+void Pairing::check_lease() {
+    if (!witness_ || fatal_) return;
+    const TimePoint now = clock_.now();
+    const bool held = fsm_.lease_held(now);
+    if (held != lease_logged_) {
+        lease_logged_ = held;
+        if (held)
+            log::info("witness: lease held (until {} ms from now)",
+                      std::chrono::duration_cast<Duration>(lease_.expiry() - now).count());
+        else
+            log::info("witness: lease not held");
+    }
+    if (fsm_.state() == State::active) apply(Event::lease_lost);
 }
 
 }  // namespace pirates::binary_star

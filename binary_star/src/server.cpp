@@ -7,7 +7,8 @@
 namespace pirates::binary_star {
 
 PairingOptions pairing_options(const ServerOptions& options) {
-    return PairingOptions{options.role, options.state_pub, options.state_sub, options.heartbeat};
+    return PairingOptions{options.role,      options.state_pub, options.state_sub,
+                          options.heartbeat, options.witness,   options.lease_ttl};
 }
 
 Server::Server(zmq::context_t& context, ServerOptions options, const ClockSource& clock)

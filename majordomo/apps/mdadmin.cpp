@@ -106,7 +106,11 @@ int main(int argc, char** argv) try {
     Duration timeout{2000}, interval{1000};
     CommandLine cli("mdadmin",
                     "Majordomo admin: asks a running mdbroker about its services, workers and counters.");
-    cli.endpoint("connect", broker, "broker endpoint", true)
+    std::vector<std::string> brokers;
+    cli.endpoints("connect", brokers,
+                  "broker endpoint, or two (A,B: asks A, and B if A does not answer within --timeout-ms; "
+                  "the first that answers is shown)",
+                  true)
         .flag("json", json, "print the broker's JSON (mmi.stats) or a JSON object instead of a table")
         .millis("timeout-ms", timeout, "how long to wait for the broker's answer")
         .millis("interval-ms", interval, "watch: time between two redraws")
@@ -129,7 +133,10 @@ int main(int argc, char** argv) try {
     install_stop_signals();
 
     zmq::context_t context;
-    Client client(context, ClientOptions{broker, timeout, 1, *version});
+    broker = fmt::format("{}", fmt::join(brokers, ","));
+    ClientOptions co{broker, timeout, static_cast<int>(brokers.size()), *version};
+    co.settle = Duration{0};  // an admin asks the next broker at once: no Binary Star pause to wait out
+    Client client(context, co);
     StopSignalHook hook([&] { client.request_stop(); });
 
     if (command == "workers") {

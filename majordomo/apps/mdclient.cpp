@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 using namespace pirates;
 using namespace pirates::majordomo;
@@ -29,7 +31,11 @@ int main(int argc, char** argv) try {
     Duration timeout{2500};
     CommandLine cli("mdclient",
                     "Majordomo client: sends requests to a service and checks the echoed replies.");
-    cli.endpoint("connect", broker, "broker endpoint", true)
+    std::vector<std::string> brokers;
+    Duration settle{2000};
+    cli.endpoints("connect", brokers,
+                  "broker endpoint, or two (A,B: a Binary Star pair; on a timeout, fail over to the other)",
+                  true)
         .text("service", service, "service name", true)
         .integer("requests", requests, "number of requests", 0)
         .flag("async", async, "many requests in flight on one socket (AsyncClient)")
@@ -37,11 +43,13 @@ int main(int argc, char** argv) try {
         .millis("timeout-ms", timeout, "timeout per attempt")
         .integer("retries", attempts, "attempts per request, as the reference counts them", 1, 1000)
         .alias("attempts")
+        .millis("settle-ms", settle, "with two brokers: pause before failing over to the other", 0)
         .text("mdp", mdp, "protocol: 0.1, 0.2 (prints each PARTIAL reply as it arrives) or majortomo");
     CurveFlags curve;
     curve_client_flags(cli, curve);
     cli.parse(argc, argv);
     const Security security = client_security(cli, curve);
+    broker = fmt::format("{}", fmt::join(brokers, ","));
     const auto version = parse_version(mdp);
     if (!version) cli.fail("--mdp must be 0.1, 0.2 or majortomo");
     install_stop_signals();
@@ -49,7 +57,7 @@ int main(int argc, char** argv) try {
     zmq::context_t context;
     const auto start = Clock::now();
     long answered = 0, matched = 0, failed = 0;
-    std::uint64_t retried = 0;
+    std::uint64_t retried = 0, failovers = 0;
     auto check = [&](long i, const Outcome<Frames>& c) {
         if (!c.ok()) {
             ++failed;
@@ -68,6 +76,7 @@ int main(int argc, char** argv) try {
     if (!async) {
         ClientOptions co{broker, timeout, attempts, *version};
         co.security = security;
+        co.settle = settle;
         Client client(context, co);
         StopSignalHook hook([&] { client.request_stop(); });  // SIGINT/SIGTERM: the request is `interrupted`
         for (long i = 1; i <= requests && !stop_requested() && !client.stop_requested(); ++i) {
@@ -79,9 +88,11 @@ int main(int argc, char** argv) try {
             }));
         }
         retried = client.stats().retries;
+        failovers = client.stats().failovers;
     } else {
         AsyncClientOptions o{broker, timeout, attempts, *version};
         o.security = security;
+        o.settle = settle;
         o.on_partial = [](std::uint64_t id, Frames&& partial) {
             std::printf("mdclient: request id %llu partial %s\n", static_cast<unsigned long long>(id),
                         printable(partial).c_str());
@@ -107,11 +118,14 @@ int main(int argc, char** argv) try {
             index.erase(it);
         }
         retried = client.stats().retries;
+        failovers = client.stats().failovers;
     }
 
     double secs = std::chrono::duration<double>(Clock::now() - start).count();
     std::printf("mdclient: sent %d answered %ld matched %ld retried %llu failed %ld time %.3f s\n", requests,
                 answered, matched, static_cast<unsigned long long>(retried), failed, secs);
+    if (brokers.size() > 1)
+        std::printf("mdclient: failovers %llu\n", static_cast<unsigned long long>(failovers));
     std::fflush(stdout);
     if (answered == requests && matched == requests) return 0;
     return stop_requested() ? exit_interrupted : 1;

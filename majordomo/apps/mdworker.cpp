@@ -8,7 +8,11 @@
 #include <pirates/majordomo/protocol.hpp>
 #include <pirates/majordomo/worker.hpp>
 
+#include <fmt/format.h>
+
+#include <string>
 #include <thread>
+#include <vector>
 
 using namespace pirates;
 
@@ -18,7 +22,10 @@ int main(int argc, char** argv) try {
     std::string mdp = "0.1";
     int partials = 0;
     CommandLine cli("mdworker", "Majordomo echo worker: registers for a service and echoes every request.");
-    cli.endpoint("connect", options.connect, "broker endpoint", true)
+    std::vector<std::string> brokers;
+    cli.endpoints("connect", brokers,
+                  "broker endpoint, or two (A,B: a Binary Star pair; registers with both, serves either)",
+                  true)
         .text("service", options.service, "service name to serve", true)
         .millis("heartbeat-ms", options.heartbeat, "heartbeat interval")
         .integer("liveness", options.liveness, "silent heartbeats before the broker counts as dead", 1, 100)
@@ -31,6 +38,7 @@ int main(int argc, char** argv) try {
     curve_client_flags(cli, curve);
     cli.parse(argc, argv);
     options.security = client_security(cli, curve);
+    options.connect = fmt::format("{}", fmt::join(brokers, ","));
     chaos.check(cli);
     if (majordomo::is_mmi(options.service))
         cli.fail("mmi.* services are answered by the broker, not by workers");
@@ -80,7 +88,7 @@ int main(int argc, char** argv) try {
             return std::move(body);
         });
     }
-    const auto& s = worker.stats();
+    const auto s = worker.stats();
     log::info("worker stopping: requests {} replies {} partials {} reconnects {}", s.requests, s.replies,
               s.partials, s.reconnects);
     return 0;

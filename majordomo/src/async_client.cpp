@@ -22,11 +22,50 @@ SocketOptions async_socket_options(const Security& security) {
 }  // namespace
 
 AsyncClient::AsyncClient(zmq::context_t& context, AsyncClientOptions options, const ClockSource& clock)
-    : socket_(make_socket(context, zmq::socket_type::dealer, async_socket_options(options.security))),
+    : context_(context),
       options_(std::move(options)),
+      endpoints_(split_list(options_.connect)),
+      failover_(endpoints_.size(), options_.settle),
       clock_(clock) {
     options_.attempts = std::max(options_.attempts, 1);
-    connect_endpoint(socket_, options_.connect);
+    open();
+}
+
+void AsyncClient::open() {
+    // Replacing the socket closes the old one (linger 0): nothing more comes from the broker left behind.
+    socket_ = make_socket(context_, zmq::socket_type::dealer, async_socket_options(options_.security));
+    connect_endpoint(socket_, endpoints_[failover_.current()]);
+}
+
+// The settle is over: connect to the next broker and send it every request still in flight, in the order
+// they were sent.
+void AsyncClient::switch_over(TimePoint now) {
+    const std::string& from = endpoints_[failover_.current()];
+    if (!failover_.tick(now)) return;
+    ++stats_.failovers;
+    log::info("async client: failed over from {} to {}, moving {} request(s)", from,
+              endpoints_[failover_.current()], pending_.size());
+    open();
+    deadlines_.clear();  // every request gets a new deadline below
+    std::vector<std::uint64_t> ids;
+    ids.reserve(pending_.size());
+    for (const auto& entry : pending_) ids.push_back(entry.first);
+    std::sort(ids.begin(), ids.end());
+    for (std::uint64_t id : ids) {
+        auto it = pending_.find(id);
+        Pending& p = it->second;
+        if (p.attempts >= options_.attempts) {
+            ++stats_.gave_up;
+            const int attempts = p.attempts;
+            complete(id, std::move(p),
+                     Outcome<Frames>::failed(Status::gave_up, attempts,
+                                             fmt::format("no reply after {} attempts", attempts)));
+            pending_.erase(it);
+            continue;
+        }
+        if (p.attempts > 0) ++stats_.moved;  // (0: sent while settling, its first send)
+        transmit(id, p, now);
+    }
 }
 
 void AsyncClient::transmit(std::uint64_t id, Pending& p, TimePoint now) {
@@ -69,11 +108,13 @@ std::uint64_t AsyncClient::send(std::string_view service, Frames body) {
         return id;
     }
     auto [it, inserted] = pending_.try_emplace(id, std::move(p));
-    transmit(id, it->second, clock_.now());
+    // While settling before a fail-over it waits, and goes to the next broker with the others.
+    if (!failover_.settling()) transmit(id, it->second, clock_.now());
     return id;
 }
 
 TimePoint AsyncClient::next_deadline() const {
+    if (failover_.settling()) return failover_.settled_at();  // the attempts' deadlines wait for the switch
     return deadlines_.empty() ? TimePoint::max() : deadlines_.front().when;
 }
 
@@ -83,12 +124,30 @@ void AsyncClient::on_timer() {
         return;
     }
     const TimePoint now = clock_.now();
+    if (failover_.settling()) {
+        switch_over(now);
+        return;
+    }
     while (!deadlines_.empty() && deadlines_.front().when <= now) {
         Deadline d = deadlines_.front();
         deadlines_.pop_front();
         auto it = pending_.find(d.id);
         if (it == pending_.end() || it->second.attempts != d.attempt) continue;  // answered or resent since
         Pending& p = it->second;
+        if (failover_.on_silence(now)) {
+            // Several brokers: this one is presumed gone. Everything in flight moves after the settle.
+            log::debug("async client: request {} to '{}' timed out on {}, failing over in {} ms", d.id,
+                       p.service, endpoints_[failover_.current()], options_.settle.count());
+            if (p.attempts >= options_.attempts) {  // its last attempt: it gives up now, the others move
+                ++stats_.gave_up;
+                const int attempts = p.attempts;
+                complete(d.id, std::move(p),
+                         Outcome<Frames>::failed(Status::gave_up, attempts,
+                                                 fmt::format("no reply after {} attempts", attempts)));
+                pending_.erase(it);
+            }
+            return;
+        }
         if (p.attempts < options_.attempts) {
             log::debug("async client: request {} to '{}' timed out, resending", d.id, p.service);
             transmit(d.id, p, now);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <thread>
 
 namespace pirates::majordomo {
 
@@ -18,7 +19,12 @@ RetryPolicy policy_of(const ClientOptions& o) {
 }  // namespace
 
 Client::Client(zmq::context_t& context, ClientOptions options, const ClockSource& clock)
-    : context_(context), options_(std::move(options)), clock_(clock), retry_(policy_of(options_)) {
+    : context_(context),
+      options_(std::move(options)),
+      clock_(clock),
+      retry_(policy_of(options_)),
+      endpoints_(split_list(options_.connect)),
+      failover_(endpoints_.size(), options_.settle) {
     options_.attempts = retry_.policy().attempts;
     reopen();
 }
@@ -31,7 +37,26 @@ void Client::reopen() {
     SocketOptions o;  // linger 0: a lost request goes with it
     o.security = options_.security;
     socket_ = make_socket(context_, zmq::socket_type::dealer, o);
-    connect_endpoint(socket_, options_.connect);
+    connect_endpoint(socket_, endpoints_[failover_.current()]);
+}
+
+// Several brokers: close the silent one's socket, let the pair settle, connect to the next. False when
+// stopped while settling (the request is not resent).
+bool Client::fail_over() {
+    socket_.close();  // linger 0: the request in flight is gone with it
+    ++stats_.reconnects;
+    const std::string& from = endpoints_[failover_.current()];
+    (void)failover_.on_silence(clock_.now());
+    log::debug("client: no reply from {} in {} ms, failing over after {} ms", from, options_.timeout.count(),
+               options_.settle.count());
+    // The settle delay is the protocol's pause, not a wait for an event; sliced so that a stop is seen.
+    while (!stop_->stop_requested() && !failover_.tick(clock_.now()))
+        std::this_thread::sleep_for(std::min(until(clock_.now(), failover_.settled_at()), Duration{50}));
+    if (stop_->stop_requested()) return false;
+    ++stats_.failovers;
+    log::info("client: failed over from {} to {}", from, current_endpoint());
+    reopen();
+    return true;
 }
 
 void Client::transmit(std::string_view service) {
@@ -73,10 +98,15 @@ Outcome<Frames> Client::request(std::string_view service, Frames body, const Par
                 transmit(service);
                 break;
             case RetryCore::Action::resend:
+                if (failover_.can_fail_over()) {
+                    if (!fail_over()) return interrupt();
+                    retry_.rearm(clock_.now());  // the attempt's timeout counts from now, not the settle
+                } else {
+                    log::debug("client: no reply from '{}' in {} ms, reopening and resending (attempt {})",
+                               service, options_.timeout.count(), retry_.attempts_used());
+                    reopen();
+                }
                 ++stats_.retries;
-                log::debug("client: no reply from '{}' in {} ms, reopening and resending (attempt {})",
-                           service, options_.timeout.count(), retry_.attempts_used());
-                reopen();
                 transmit(service);
                 break;
             case RetryCore::Action::give_up:

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -81,18 +82,26 @@ struct Worker::HandlerThread {
 };
 
 Worker::Worker(zmq::context_t& context, WorkerOptions options, const ClockSource& clock)
-    : context_(context), clock_(clock), core_(std::move(options), clock.now()), own_reactor_(clock) {
-    open();
+    : context_(context), clock_(clock), options_(std::move(options)), own_reactor_(clock) {
+    const std::vector<std::string> brokers = split_list(options_.endpoint());  // "A,B": one link each
+    for (std::size_t i = 0; i < brokers.size(); ++i) {
+        WorkerOptions one = options_;
+        one.connect = brokers[i];
+        one.broker.clear();
+        links_.push_back(std::make_unique<Link>(std::move(one), clock_.now(), i));
+    }
+    for (auto& link : links_) open(*link);
     register_with(own_reactor_);
 }
 
 Worker::~Worker() {
     unregister();
     if (handler_thread_) own_reactor_.remove(handler_thread_->driver_end);
-    if (socket_) {
+    for (auto& link : links_) {
+        if (!link->socket) continue;
         try {
-            core_.on_close(out_);
-            socket_.set(zmq::sockopt::linger, 100);  // give the goodbye a moment to leave
+            link->core.on_close(link->out);
+            link->socket.set(zmq::sockopt::linger, 100);  // give the goodbye a moment to leave
         } catch (const zmq::error_t&) {
             // A destructor does not throw: the broker will count us dead by liveness instead.
         }
@@ -108,28 +117,63 @@ void Worker::request_stop() {
     own_reactor_.request_stop();
 }
 
-void Worker::open() {
+bool Worker::connected() const {
+    for (const auto& link : links_)
+        if (link->socket) return true;
+    return false;
+}
+
+WorkerStats Worker::stats() const {
+    WorkerStats total;
+    for (const auto& link : links_) {
+        const WorkerStats& s = link->core.stats();
+        total.requests += s.requests;
+        total.replies += s.replies;
+        total.partials += s.partials;
+        total.unroutable += s.unroutable;
+        total.malformed += s.malformed;
+        total.heartbeats_sent += s.heartbeats_sent;
+        total.heartbeats_received += s.heartbeats_received;
+        total.disconnects += s.disconnects;
+        total.reconnects += s.reconnects;
+        total.expired += s.expired;
+    }
+    return total;
+}
+
+TimePoint Worker::next_deadline() const {
+    TimePoint when = TimePoint::max();
+    for (const auto& link : links_) when = std::min(when, link->core.next_deadline());
+    return when;
+}
+
+void Worker::open(Link& link) {
     SocketOptions options;
-    options.max_message_bytes = core_.options().max_message_bytes;
-    options.security = core_.options().security;
-    socket_ = make_socket(context_, zmq::socket_type::dealer, options);
-    connect_endpoint(socket_, core_.options().endpoint());
-    core_.on_connected(clock_.now(), out_);
+    options.max_message_bytes = options_.max_message_bytes;
+    options.security = options_.security;
+    link.socket = make_socket(context_, zmq::socket_type::dealer, options);
+    connect_endpoint(link.socket, link.core.options().connect);
+    link.core.on_connected(clock_.now(), link.out);
 }
 
 void Worker::register_with(Reactor& reactor) {
     reactor_ = &reactor;
-    // Registered once: a reconnect replaces the socket in place, and a closed socket is not polled.
-    reactor.add(socket_, [this] { return on_socket(); });
-    timer_.reset();
-    schedule();
+    for (auto& l : links_) {
+        Link& link = *l;
+        // Registered once: a reconnect replaces the socket in place, and a closed socket is not polled.
+        reactor.add(link.socket, [this, &link] { return on_socket(link); });
+        link.timer.reset();
+        schedule(link);
+    }
 }
 
 void Worker::unregister() {
     if (!reactor_) return;
-    reactor_->remove(socket_);
-    if (timer_) reactor_->cancel(*timer_);
-    timer_.reset();
+    for (auto& link : links_) {
+        reactor_->remove(link->socket);
+        if (link->timer) reactor_->cancel(*link->timer);
+        link->timer.reset();
+    }
     reactor_ = nullptr;
 }
 
@@ -145,73 +189,90 @@ void Worker::detach() {
     register_with(own_reactor_);
 }
 
-void Worker::schedule() {
+void Worker::schedule(Link& link) {
     if (!reactor_) return;
-    const TimePoint when = core_.next_deadline();
-    if (timer_) {
+    const TimePoint when = link.core.next_deadline();
+    if (link.timer) {
         // A timer firing before the deadline only costs a tick(), which schedules again: move it only when
         // the deadline came closer (a DISCONNECT).
-        if (when >= timer_at_) return;
-        if (reactor_->rearm_at(*timer_, when)) {
-            timer_at_ = when;
+        if (when >= link.timer_at) return;
+        if (reactor_->rearm_at(*link.timer, when)) {
+            link.timer_at = when;
             return;
         }
     }
-    timer_ = reactor_->add_timer_at(when, [this] { on_timer_fired(); });
-    timer_at_ = when;
+    link.timer = reactor_->add_timer_at(when, [this, &link] { on_timer_fired(link); });
+    link.timer_at = when;
 }
 
-void Worker::on_timer_fired() {
-    timer_.reset();  // one-shot: gone
-    tick();
+void Worker::on_timer_fired(Link& link) {
+    link.timer.reset();  // one-shot: gone
+    tick(link);
 }
 
 void Worker::tick() {
-    const WorkerCore::Actions actions = core_.tick(clock_.now(), out_);
-    if (actions.close_socket && socket_) socket_.close();  // linger 0 (make_socket)
-    if (actions.open_socket) open();
-    schedule();
+    for (auto& link : links_) tick(*link);
+}
+
+void Worker::tick(Link& link) {
+    const WorkerCore::Actions actions = link.core.tick(clock_.now(), link.out);
+    if (actions.close_socket && link.socket) link.socket.close();  // linger 0 (make_socket)
+    if (actions.open_socket) open(link);
+    schedule(link);
+}
+
+// A request read from `link`, for recv(): queued (behind one from the other broker, if any). Its connection
+// counts as busy from now: that broker sends nothing more (not even heartbeats) until we answer, and its
+// silence must not expire the connection while the request waits its turn.
+void Worker::take(Link& link, Request&& request) {
+    request.link = link.index;
+    if (links_.size() > 1) link.core.handling(clock_.now());
+    ready_.push_back(std::move(request));
 }
 
 // The reactor's handler: one message; a request goes to attach()'s handler, or to recv().
-bool Worker::on_socket() {
-    if (!socket_ || !recv_nowait(socket_, in_)) return false;
-    ready_ = core_.on_message(std::move(in_), clock_.now());
-    in_.clear();  // what on_message() left of it
-    schedule();
-    if (!ready_) return true;
+bool Worker::on_socket(Link& link) {
+    if (!link.socket || !recv_nowait(link.socket, link.in)) return false;
+    std::optional<Request> request = link.core.on_message(std::move(link.in), clock_.now());
+    link.in.clear();  // what on_message() left of it
+    schedule(link);
+    if (!request) return true;
     if (on_request_) {
-        Request request = std::move(*ready_);
-        ready_.reset();
-        on_request_(std::move(request));
+        request->link = link.index;
+        on_request_(std::move(*request));
         return true;
     }
+    take(link, std::move(*request));
     return false;  // recv() hands it out: this burst ends here
 }
 
 std::optional<Request> Worker::on_readable() {
-    while (socket_) {
-        Frames message;
-        if (!recv_nowait(socket_, message)) break;
-        auto request = core_.on_message(std::move(message), clock_.now());
-        if (request) {
-            schedule();
-            return request;
+    for (auto& l : links_) {
+        Link& link = *l;
+        while (link.socket) {
+            Frames message;
+            if (!recv_nowait(link.socket, message)) break;
+            auto request = link.core.on_message(std::move(message), clock_.now());
+            if (request) {
+                request->link = link.index;
+                schedule(link);
+                return request;
+            }
+            if (link.core.disconnect_pending()) {
+                tick(link);  // register again (at once the first time)
+                break;
+            }
         }
-        if (core_.disconnect_pending()) {
-            tick();  // register again (at once the first time)
-            return std::nullopt;
-        }
+        schedule(link);
     }
-    schedule();
     return std::nullopt;
 }
 
 std::optional<Request> Worker::recv(Duration timeout) {
     if (handed_out_) {
         // The previous request was handled (answered or dropped): the time it took was not silence.
-        core_.handled(clock_.now());
-        handed_out_ = false;
+        links_.at(*handed_out_)->core.handled(clock_.now());
+        handed_out_.reset();
     }
     if (reactor_ != &own_reactor_) {
         log::warn("worker: recv() while attached to another reactor; detach() first");
@@ -219,25 +280,30 @@ std::optional<Request> Worker::recv(Duration timeout) {
     }
     const TimePoint deadline = clock_.now() + timeout;
     while (!stopped()) {
-        const bool running = own_reactor_.run_once(until(clock_.now(), deadline));
-        if (ready_) {
-            std::optional<Request> request = std::move(ready_);
-            ready_.reset();
-            handed_out_ = true;
-            return request;  // (no copy: NRVO)
+        if (!ready_.empty()) {  // (one that came from the other broker while the last was handled)
+            Request request = std::move(ready_.front());
+            ready_.pop_front();
+            handed_out_ = request.link;
+            return request;
         }
+        const bool running = own_reactor_.run_once(until(clock_.now(), deadline));
+        if (!ready_.empty()) continue;
         if (!running || clock_.now() >= deadline) break;
     }
     return std::nullopt;
 }
 
 bool Worker::reply(Request&& request, Frames body) {
-    handed_out_ = false;
-    return core_.reply(std::move(request), std::move(body), clock_.now(), out_);
+    handed_out_.reset();
+    if (request.link >= links_.size()) return false;
+    Link& link = *links_[request.link];
+    return link.core.reply(std::move(request), std::move(body), clock_.now(), link.out);
 }
 
 bool Worker::partial(const Request& request, Frames body) {
-    return core_.partial(request, std::move(body), clock_.now(), out_);
+    if (request.link >= links_.size()) return false;
+    Link& link = *links_[request.link];
+    return link.core.partial(request, std::move(body), clock_.now(), link.out);
 }
 
 void Worker::run(const Handler& handler) {
@@ -261,9 +327,10 @@ bool Worker::handle(Request&& request, const StreamHandler& handler) {
         handler_thread_ = std::make_unique<HandlerThread>(context_);
         own_reactor_.add(handler_thread_->driver_end, [this] { return on_handler_message(); });
     }
+    if (request.link >= links_.size()) return false;
     handler_request_ = &request;
     handler_answer_.reset();
-    core_.handling(clock_.now());
+    links_[request.link]->core.handling(clock_.now());
     handler_thread_->start(handler, std::move(request.body));
     // Turn the reactor (heartbeats; the handler's partials and answer wake it) until the answer is in.
     while (!handler_answer_) {
@@ -294,7 +361,7 @@ void Worker::deliver_from_handler(Frames&& m) {
     if (final)
         handler_answer_ = std::move(m);
     else if (handler_request_)
-        core_.partial(*handler_request_, std::move(m), clock_.now(), out_);
+        (void)partial(*handler_request_, std::move(m));
 }
 
 }  // namespace pirates::majordomo

@@ -18,9 +18,10 @@ using namespace pirates::test;
 
 namespace {
 
-const std::vector<std::string> all_programs = {
-    "lpclient", "lpserver", "spqueue", "spworker", "ppqueue",  "ppworker", "mdbroker", "mdclient",
-    "mdworker", "mdadmin",  "titanic", "ticlient", "bstarsrv", "bstarcli", "flclient", "flserver"};
+const std::vector<std::string> all_programs = {"lpclient", "lpserver",    "spqueue",  "spworker", "ppqueue",
+                                               "ppworker", "mdbroker",    "mdclient", "mdworker", "mdadmin",
+                                               "titanic",  "ticlient",    "bstarsrv", "bstarcli", "flclient",
+                                               "flserver", "bstarwitness"};
 
 // A server started with `endpoint` as the one under test, plus whatever else it needs to start.
 struct Server {
@@ -51,6 +52,10 @@ std::vector<Server> servers(const std::string& dir) {
          [any](auto ep) {
              return std::vector<std::string>{"--primary",   "--frontend",       ep, "--state-pub", any,
                                              "--state-sub", "tcp://127.0.0.1:1"};
+         }},
+        {"bstarwitness",
+         [](auto ep) {
+             return std::vector<std::string>{"--bind", ep};
          }},
         {"flserver",
          [](auto ep) {

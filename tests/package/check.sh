@@ -51,7 +51,7 @@ echo "== contents of $(basename "$programs_deb")"; cat "$scratch/programs.list"
 echo "== contents of $(basename "$dev_deb")"; cat "$scratch/dev.list"
 has() { grep -qx -- "$2" "$scratch/$1.list" || fail "$1 package has no $2"; }
 programs=(lpclient lpserver spqueue spworker ppqueue ppworker mdbroker mdclient mdworker mdadmin titanic ticlient
-          bstarsrv bstarcli flserver flclient)
+          bstarsrv bstarcli flserver flclient bstarwitness)
 for p in "${programs[@]}"; do
     has programs "/usr/bin/$p"
     has programs "/usr/share/man/man1/$p.1.gz"

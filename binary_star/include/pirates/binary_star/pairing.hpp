@@ -13,13 +13,18 @@
 //              A message over kMaxStateMessageBytes makes libzmq drop the connection, and, being a protocol
 //              error, never reconnect: the socket monitor sees that and a new subscriber is opened.
 //
-// start() adds its sockets to the reactor in this order: state subscriber, its monitor, publisher. The owner
+//   witness    (optional) DEALER, connects to the witness (witness.hpp): a lease request every heartbeat while
+//              ServerCore::wants_lease(), its replies kept by a LeaseCore; the FSM then follows the table with
+//              a witness (server_core.hpp). Empty endpoint: no witness, the Guide's rules.
+//
+// start() adds its sockets to the reactor in this order: state subscriber, its monitor, [witness,] publisher. The owner
 // adds its frontend after them, so that on each turn the peer's states are read before client requests.
 //
 // A fatal combination (two primaries, two backups, two actives, two passives) stops the reactor; fatal()
 // then says why.
 #include <pirates/binary_star/server_core.hpp>
 #include <pirates/binary_star/state_publisher.hpp>
+#include <pirates/binary_star/witness.hpp>
 #include <pirates/common/clock.hpp>
 #include <pirates/common/reactor.hpp>
 
@@ -38,7 +43,16 @@ struct PairingOptions {
     std::string state_pub;        // endpoint to bind our state publisher on
     std::string state_sub;        // the peer's publisher, to connect to
     Duration heartbeat{1000};
+    // The witness to connect to (empty: none). Both servers of a pair use the same witness, or none.
+    std::string witness;
+    // The lease asked of the witness; 0 = 3 x heartbeat. A take-over waits for the active's lease to run out.
+    Duration lease_ttl{0};
 };
+
+// The lease TTL `options` give (3 x heartbeat unless set).
+inline Duration lease_ttl(const PairingOptions& options) {
+    return options.lease_ttl.count() > 0 ? options.lease_ttl : 3 * options.heartbeat;
+}
 
 struct PairingStats {
     std::uint64_t requests_refused = 0;  // client requests the state machine refused
@@ -50,6 +64,11 @@ struct PairingStats {
         0;                          // state subscriber replaced after libzmq gave up on its connection
     std::uint64_t failovers = 0;    // PASSIVE -> ACTIVE: took over from a peer found gone
     StatePublisherStats state_pub;  // the publisher: connections, subscriptions dropped, ...
+    // With a witness:
+    std::uint64_t lease_requests = 0;   // sent (a request the socket could not take is not counted)
+    std::uint64_t lease_granted = 0;    // GRANTED replies applied
+    std::uint64_t lease_denied = 0;     // DENIED replies applied
+    std::uint64_t witness_invalid = 0;  // malformed or stale replies, dropped
 };
 
 class Pairing {
@@ -76,6 +95,8 @@ class Pairing {
 
     State state() const { return fsm_.state(); }
     bool active() const { return fsm_.state() == State::active; }
+    // With a witness: whether we hold its lease now.
+    bool lease_held() const { return fsm_.lease_held(clock_.now()); }
     const std::optional<Error>& fatal() const { return fatal_; }
     PairingStats stats() const {
         PairingStats s = stats_;
@@ -95,6 +116,10 @@ class Pairing {
     // Run the FSM, log and report a change; on a fatal error record it, stop, and return nullopt.
     std::optional<Step> apply(Event event);
     void fail(Error e);
+    // The witness link (only with options_.witness).
+    void ask_witness();
+    bool on_witness_reply();
+    void check_lease();
 
     PairingOptions options_;
     zmq::context_t& context_;
@@ -111,6 +136,10 @@ class Pairing {
     PairingStats stats_;
     std::optional<Error> fatal_;
     bool started_ = false;
+    // The witness link.
+    zmq::socket_t witness_;
+    LeaseCore lease_;
+    bool lease_logged_ = false;  // the lease state last logged
 };
 
 }  // namespace pirates::binary_star

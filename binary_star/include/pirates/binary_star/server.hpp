@@ -32,6 +32,8 @@ struct ServerOptions {
     std::string state_pub;        // endpoint to bind our state publisher on
     std::string state_sub;        // the peer's publisher, to connect to
     Duration heartbeat{1000};
+    std::string witness;    // the pair's witness (PairingOptions::witness); empty: none
+    Duration lease_ttl{0};  // the lease asked of it; 0 = 3 x heartbeat
     std::size_t max_message_bytes = kDefaultMaxMessageBytes;  // per client request (0: no limit)
     // CURVE on the frontend (clients). The state channel between the pair stays plaintext (docs/security.md).
     Security security{};

@@ -19,6 +19,26 @@
 // brief local stall never turns into a take-over; the peer must still have been silent for two heartbeats of
 // our listening time, and a client must still ask.
 //
+// With a witness (use_witness(); docs/protocols.md, Binary Star, Witness): a third process lends the right to
+// be active as a lease (witness.hpp: the witness's WitnessCore, the server's LeaseCore, whose expiry the
+// driver passes in with lease_until()). "Expired" is the peer expiry above; "silent" is the same without the
+// stall rule's extension (the peer really was not heard for 2 heartbeats); "lease" is now < lease expiry.
+// The table with a witness (rows not given are the Guide's, above):
+//   PRIMARY  CLIENT_REQUEST -> ACTIVE if expired and lease, else refused
+//   ACTIVE   PEER_ACTIVE -> stays ACTIVE if lease, else PASSIVE (not fatal: the lease holder wins);
+//            LEASE_LOST (checked on every turn of the loop) and CLIENT_REQUEST -> PASSIVE if silent and no
+//            lease (a CLIENT_REQUEST then refused), else stays ACTIVE and serves
+//   PASSIVE  PEER_PASSIVE is not fatal (both may be passive after a cut heals, or after the active lost its
+//            lease while the peer was briefly silent): the server configured PRIMARY -> ACTIVE (resume, as a
+//            PRIMARY hearing BACKUP does; no lease needed, the peer has just spoken), the BACKUP stays PASSIVE;
+//            CLIENT_REQUEST -> ACTIVE if expired and lease (take-over), or, on the PRIMARY only, if the peer is
+//            not silent and its last word was PASSIVE (resume), else refused
+// Who asks the witness (wants_lease(), every heartbeat): ACTIVE always; PRIMARY and PASSIVE while the peer
+// is expired; BACKUP never. So an ACTIVE keeps its lease while it can reach the witness, and the passive side
+// can only get it after the active's lease has run out at the witness; a server that reaches neither its
+// peer nor the witness is PASSIVE within one lease TTL. An ACTIVE without a lease (witness down) stays active
+// while it hears its peer: the witness is needed only for a take-over.
+//
 // A fatal combination is an Error value; the server stops on it (the reference does too).
 // (*) Not in docs/protocols.md's table (where an unlisted event leaves the state), but asked for by the
 // Binary Star issue ("two primaries" fatal): a peer that says PRIMARY can only be a server started --primary,
@@ -35,7 +55,15 @@ namespace pirates::binary_star {
 
 // The numbers are the wire values (decimal ASCII, one frame).
 enum class State { primary = 1, backup = 2, active = 3, passive = 4 };
-enum class Event { peer_primary = 1, peer_backup = 2, peer_active = 3, peer_passive = 4, client_request = 5 };
+// lease_lost is internal (never on the wire): the driver's check, with a witness, of an ACTIVE's lease.
+enum class Event {
+    peer_primary = 1,
+    peer_backup = 2,
+    peer_active = 3,
+    peer_passive = 4,
+    client_request = 5,
+    lease_lost = 6
+};
 
 std::string_view name(State s);  // "PRIMARY", ...
 std::string_view name(Event e);  // "PEER_PRIMARY", ..., "CLIENT_REQUEST"
@@ -55,6 +83,17 @@ struct Step {
 
 // The transition table itself, with "has the peer expired" given: a pure function.
 Result<Step> transition(State current, Event event, bool peer_expired);
+
+// What the table with a witness depends on (see the top of this file).
+struct WitnessFacts {
+    bool peer_expired = false;  // peer expiry passed (with the stall rule)
+    bool peer_silent = false;   // not heard for 2 heartbeats (without the stall rule)
+    bool lease = false;         // we hold the witness's lease now
+    std::optional<State> peer;  // the peer's last word, if it was ever heard
+    bool primary = false;       // this server was configured PRIMARY
+};
+// The table with a witness: a pure function.
+Result<Step> witnessed_transition(State current, Event event, const WitnessFacts& facts);
 
 // The core of a Binary Star server (Server is its driver). It does not follow the Outbox shape of other
 // cores: it emits no messages (the driver publishes state() on its heartbeat timer and the user's handler
@@ -76,16 +115,33 @@ class ServerCore {
     // the state is left as it was and the Error says why.
     Result<Step> on_event(Event event, TimePoint now);
 
+    // Follow the table with a witness from now on (once, before any event).
+    void use_witness() { witnessed_ = true; }
+    bool witnessed() const { return witnessed_; }
+    // The lease we hold runs until `expiry` (LeaseCore::expiry(); the past: none).
+    void lease_until(TimePoint expiry) { lease_expiry_ = expiry; }
+    bool lease_held(TimePoint now) const { return now < lease_expiry_; }
+    // With a witness: whether to ask it for the lease now (see the top of this file).
+    bool wants_lease(TimePoint now) const;
+    WitnessFacts facts(TimePoint now) const;
+
     State state() const { return state_; }
     TimePoint peer_expiry() const { return peer_expiry_; }
+    bool peer_silent(TimePoint now) const { return now >= heard_expiry_; }
+    std::optional<State> peer_state() const { return peer_; }
     bool peer_expired(TimePoint now) const { return now >= peer_expiry_; }
     Duration heartbeat() const { return heartbeat_; }
 
   private:
     State state_;
+    State role_;  // the configured role
     Duration heartbeat_;
     TimePoint peer_expiry_;
+    TimePoint heard_expiry_;  // last heard + 2 x heartbeat (no stall rule)
     std::optional<TimePoint> last_awake_;
+    std::optional<State> peer_;
+    bool witnessed_ = false;
+    TimePoint lease_expiry_{};
 };
 
 using Fsm = ServerCore;  // the former name

@@ -10,7 +10,16 @@
 // handler and put back on its reply). Against workers that do neither, use the synchronous Client, which
 // needs no cooperation. A reply whose id is not in flight (a late answer to a request already answered or
 // given up) is discarded and counted: a retried request completes at most once.
+//
+// Two brokers (`connect = "A,B"`, a Binary Star pair): when an attempt of any request times out, the broker is
+// presumed gone: for `settle` (Binary Star's pause) the socket stays open and a reply that still comes from
+// it completes its request; new requests wait. Then the socket is replaced by one to the next broker, and
+// every request still in flight is sent there (each such send is one of its attempts: a request whose
+// attempts are all used gives up instead). A late or duplicate reply is discarded by its correlation frame,
+// as above. With one broker: no settle, each request retried on its own, as before. The list, the settle and
+// the switch are the common FailoverCore.
 #include <pirates/common/clock.hpp>
+#include <pirates/common/failover.hpp>
 #include <pirates/common/frames.hpp>
 #include <pirates/common/outcome.hpp>
 #include <pirates/common/security.hpp>
@@ -25,11 +34,12 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace pirates::majordomo {
 
 struct AsyncClientOptions {
-    std::string connect;     // the broker's endpoint
+    std::string connect;     // the broker's endpoint, or a comma-separated list ("A,B": fail over)
     Duration timeout{2500};  // per attempt of each request
     int attempts = 3;        // sends per request
     // The framing spoken: 0.1, 18/MDP 0.2 or majortomo. Under 0.2 each PARTIAL reply goes to `on_partial`
@@ -38,6 +48,8 @@ struct AsyncClientOptions {
     Version version = Version::v01;
     std::function<void(std::uint64_t, Frames&&)> on_partial{};
     Security security{};  // CURVE (Security::client); plaintext if empty
+    // With several brokers: the pause between a timeout and the switch to the next broker. Unused with one.
+    Duration settle{2000};
 };
 using AsyncClientConfig = AsyncClientOptions;  // the former name
 
@@ -57,6 +69,8 @@ struct AsyncClientStats {
     std::uint64_t malformed = 0;    // replies that are not MDP client replies, or carry no correlation frame
     std::uint64_t discarded = 0;    // replies for requests not in flight (late, duplicate) or another service
     std::uint64_t partials = 0;     // 0.2 PARTIAL replies handed to on_partial
+    std::uint64_t failovers = 0;    // switches to the next broker (several brokers only)
+    std::uint64_t moved = 0;        // requests resent to the next broker at a switch
 };
 
 class AsyncClient {
@@ -79,8 +93,12 @@ class AsyncClient {
     bool stop_requested() const { return stop_->stop_requested(); }
 
     // For a caller's own poll loop: poll socket(); call on_readable() when readable and on_timer() at
-    // next_deadline(); then take completions with recv(Duration{0}).
+    // next_deadline(); then take completions with recv(Duration{0}). With several brokers on_timer() may
+    // replace the socket (a fail-over): take socket() afresh for each poll.
     zmq::socket_t& socket() { return socket_; }
+    const std::vector<std::string>& endpoints() const { return endpoints_; }
+    std::size_t current() const { return failover_.current(); }
+    bool settling() const { return failover_.settling(); }
     TimePoint next_deadline() const;
     void on_readable();
     void on_timer();
@@ -102,9 +120,14 @@ class AsyncClient {
     void transmit(std::uint64_t id, Pending& p, TimePoint now);
     void complete(std::uint64_t id, Pending&& p, Outcome<Frames> outcome);
     void interrupt_all();
+    void open();
+    void switch_over(TimePoint now);
 
-    zmq::socket_t socket_;
+    zmq::context_t& context_;
     AsyncClientOptions options_;
+    std::vector<std::string> endpoints_;
+    FailoverCore failover_;
+    zmq::socket_t socket_;
     const ClockSource& clock_;
     std::unique_ptr<StopSource> stop_ = std::make_unique<StopSource>();  // on the heap: movable
     std::uint64_t next_id_ = 1;

@@ -19,15 +19,28 @@
 // handling to the caller: no heartbeat then while the caller works (the reference worker's behaviour, which
 // the broker accepts: it never expires a worker that is silent while busy).
 //
+// Two brokers (a Binary Star pair, `connect = "A,B"`): one DEALER per broker, each with its own WorkerCore
+// (READY, heartbeats, liveness, reconnect and back-off, independent of the other), so the backup knows the
+// worker before it takes over. A request comes from either; its reply (and partials) goes back on the
+// connection it came on. The worker still handles one request at a time: a request that arrives from the
+// other broker meanwhile (at most one per broker: a broker sends nothing more to a busy worker) is queued and
+// handed out next, by recv() and run(); its connection counts as busy from its arrival (heartbeats go on, the
+// broker's silence is not counted), so it is not lost to a liveness timeout while it waits. With attach(),
+// each request goes to on_request as it arrives (so two may be outstanding, one per broker; answer each
+// with reply(), in any order). A loop of the caller's own polls socket(i) for every i < links().
+//
 // request_stop() may be called from any thread (a program wires SIGINT/SIGTERM to it with a StopSignalHook):
 // run() returns, and recv() returns nullopt, within one poll slice (100 ms).
 #include <pirates/common/outbox.hpp>
 #include <pirates/common/reactor.hpp>
 #include <pirates/majordomo/worker_core.hpp>
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 namespace pirates::majordomo {
 
@@ -74,28 +87,56 @@ class Worker {
     void detach();
 
     // ---- For a loop of the caller's own (no Reactor) ----
-    // The socket to wait on for input; nullptr while waiting to reconnect.
-    zmq::socket_t* socket() { return socket_ ? &socket_ : nullptr; }
-    // When tick() must next be called.
-    TimePoint next_deadline() const { return core_.next_deadline(); }
-    // Process waiting messages without blocking; returns the first request found.
+    // The socket to wait on for input from broker `link`; nullptr while waiting to reconnect.
+    zmq::socket_t* socket(std::size_t link = 0) {
+        Link& l = *links_.at(link);
+        return l.socket ? &l.socket : nullptr;
+    }
+    // When tick() must next be called (the earliest over all brokers).
+    TimePoint next_deadline() const;
+    // Process waiting messages (from every broker) without blocking; returns the first request found.
     std::optional<Request> on_readable();
-    // Heartbeat, liveness and reconnection when due (harmless to call early).
+    // Heartbeat, liveness and reconnection when due, for every broker (harmless to call early).
     void tick();
     void on_timer() { tick(); }  // the former name
 
-    bool connected() const { return static_cast<bool>(socket_); }
-    std::uint64_t connection() const { return core_.connection(); }
-    const WorkerStats& stats() const { return core_.stats(); }
-    const WorkerCore& core() const { return core_; }
-    const WorkerOptions& options() const { return core_.options(); }
+    // How many brokers (connections) the worker holds: 1, or the size of the `connect` list.
+    std::size_t links() const { return links_.size(); }
+    const std::string& endpoint(std::size_t link = 0) const {
+        return links_.at(link)->core.options().connect;
+    }
+    // A socket is open to at least one broker.
+    bool connected() const;
+    bool connected(std::size_t link) const { return static_cast<bool>(links_.at(link)->socket); }
+    std::uint64_t connection(std::size_t link = 0) const { return links_.at(link)->core.connection(); }
+    // Summed over every broker; stats(link) for one.
+    WorkerStats stats() const;
+    const WorkerStats& stats(std::size_t link) const { return links_.at(link)->core.stats(); }
+    const WorkerCore& core(std::size_t link = 0) const { return links_.at(link)->core; }
+    const WorkerOptions& options() const { return options_; }
     const WorkerOptions& config() const { return options(); }  // the former name
+    // Requests received and not yet handed out (from the other broker while one was being handled).
+    std::size_t queued() const { return ready_.size(); }
 
   private:
-    void open();
-    bool on_socket();
-    void on_timer_fired();
-    void schedule();
+    // One broker: its core, socket and timer.
+    struct Link {
+        Link(WorkerOptions options, TimePoint now, std::size_t index)
+            : core(std::move(options), now), index(index) {}
+        WorkerCore core;
+        std::size_t index;
+        zmq::socket_t socket;
+        Frames in;  // the message being read (kept: a new one per read would cost an allocation)
+        SocketOutbox out{socket};
+        std::optional<Reactor::TimerId> timer;
+        TimePoint timer_at{};
+    };
+    void open(Link& link);
+    bool on_socket(Link& link);
+    void on_timer_fired(Link& link);
+    void tick(Link& link);
+    void schedule(Link& link);
+    void take(Link& link, Request&& request);
     void register_with(Reactor& reactor);
     void unregister();
 
@@ -105,17 +146,13 @@ class Worker {
 
     zmq::context_t& context_;
     const ClockSource& clock_;
-    WorkerCore core_;
-    zmq::socket_t socket_;
-    Frames in_;  // the message being read (kept: a new one per read would cost an allocation)
-    SocketOutbox out_{socket_};
-    Reactor own_reactor_;         // recv() and run() turn this one
-    Reactor* reactor_ = nullptr;  // where the socket and timer are registered
-    RequestHandler on_request_;   // set by attach()
-    std::optional<Reactor::TimerId> timer_;
-    TimePoint timer_at_{};
-    std::optional<Request> ready_;  // a request read by recv()'s reactor turn
-    bool handed_out_ = false;       // recv() returned a request since the last recv()
+    WorkerOptions options_;
+    std::vector<std::unique_ptr<Link>> links_;  // (pointers: a Link's Outbox refers to its socket)
+    Reactor own_reactor_;                       // recv() and run() turn this one
+    Reactor* reactor_ = nullptr;                // where the sockets and timers are registered
+    RequestHandler on_request_;                 // set by attach()
+    std::deque<Request> ready_;                 // requests read by the reactor, not yet handed out by recv()
+    std::optional<std::size_t> handed_out_;  // recv() returned a request from this link since the last recv()
     StopSource stop_;
     // handle(): the handler's thread (started by the first call), the request it works on, its answer.
     std::unique_ptr<HandlerThread> handler_thread_;

@@ -33,7 +33,9 @@
 namespace pirates::majordomo {
 
 struct WorkerOptions {
-    std::string connect;  // the broker's endpoint
+    // The broker's endpoint, or a comma-separated list ("A,B"): the Worker then holds one connection to each
+    // broker, each with its own WorkerCore (a WorkerCore itself talks to one broker: endpoint() is one).
+    std::string connect;
     std::string service;  // service to register for (not mmi.*: the broker refuses those)
     Duration heartbeat{2500};
     int liveness = 3;
@@ -71,6 +73,7 @@ struct Request {
     Frames body;        // the request body, one or more frames
     Frame correlation;  // async-client correlation frame, if any (empty otherwise), echoed by reply()
     std::uint64_t connection = 0;  // which connection it came on
+    std::size_t link = 0;          // which broker it came from (Worker: index into its endpoints)
 };
 
 class WorkerCore {
