@@ -392,3 +392,37 @@ TEST_CASE("two primaries: the pair's fatal combination stops mdbroker with exit 
     CHECK(stopped.wait_exit() == 1);
     CHECK(stopped.count("broker of a pair stopping: fatal: dual primaries") == 1);
 }
+
+TEST_CASE("the real programs: mdworker and mdclient --connect A,B across kill -9 of the active broker") {
+    BrokerPair pair;
+    const std::string both = pair.primary_ep + "," + pair.backup_ep;
+    Process worker("mdworker", {"--connect", both, "--service", "echo", "--heartbeat-ms",
+                                std::to_string(mdp_hb.count()), "--reconnect-ms", "50"});
+    REQUIRE(pair.serves_on_both("echo"));
+    // Two clients streaming through the pair, one sync, one async; the active broker dies under them.
+    Process sync("mdclient", {"--connect", both, "--service", "echo", "--requests", "400", "--timeout-ms",
+                              std::to_string(client_timeout.count()), "--settle-ms",
+                              std::to_string(settle.count()), "--retries", "10"});
+    Process async("mdclient", {"--connect", both, "--service", "echo", "--requests", "2000", "--async",
+                               "--window", "4", "--timeout-ms", std::to_string(client_timeout.count()),
+                               "--settle-ms", std::to_string(settle.count()), "--retries", "10"});
+    // Some answered by the primary first (its "replies" in mmi.stats).
+    REQUIRE(eventually(
+        [&] {
+            auto r = ha::ask(pair.context, pair.primary_ep, "mmi.stats", "", 2000ms);
+            if (!r || r->size() != 2) return false;
+            const auto at = (*r)[1].find("\"replies\":");
+            return at != std::string::npos && std::stoul((*r)[1].substr(at + 10)) >= 20;
+        },
+        20000ms));
+    pair.primary->kill9();
+    CHECK(sync.wait_exit(60s) == 0);
+    CHECK(async.wait_exit(60s) == 0);
+    CHECK(sync.wait_for("answered 400 matched 400"));
+    CHECK(async.wait_for("answered 2000 matched 2000"));
+    CHECK(pair.backup->wait_for("state PASSIVE -> ACTIVE on CLIENT_REQUEST"));
+    // The backup knew the worker from the start: one READY, never another.
+    CHECK(pair.backup->count("ready for 'echo'") == 1);
+    worker.signal(SIGTERM);
+    CHECK(worker.wait_exit() == 0);
+}
