@@ -93,7 +93,12 @@ double pair_round(int n, int round, Duration hb, bool worker_on_both) {
     auto options = [&](binary_star::State role, const std::string& pub, const std::string& sub) {
         majordomo::BrokerOptions o;
         o.bind = "tcp://127.0.0.1:*";
-        o.pair = binary_star::PairingOptions{role, pub, sub, hb};
+        binary_star::PairingOptions pair;
+        pair.role = role;
+        pair.state_pub = pub;
+        pair.state_sub = sub;
+        pair.heartbeat = hb;
+        o.pair = pair;
         return o;
     };
     majordomo::Broker primary(ctx, options(binary_star::State::primary, base + "_p", base + "_b"));

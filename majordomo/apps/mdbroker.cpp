@@ -24,7 +24,8 @@ int main(int argc, char** argv) try {
     std::string metrics_address;
     bool primary = false, backup = false;
     std::string state_pub, state_sub;
-    Duration state_heartbeat{0};
+    Duration state_heartbeat{0}, lease{0};
+    std::string witness;
     options.drain = Duration{2000};
     CommandLine cli(
         "mdbroker",
@@ -73,7 +74,13 @@ int main(int argc, char** argv) try {
         .millis("state-heartbeat-ms", state_heartbeat,
                 "a pair's broker: interval of the state heartbeat to the peer, which is taken for gone after "
                 "2 of them; 0 = --heartbeat-ms",
-                0);
+                0)
+        .endpoint(
+            "witness", witness,
+            "a pair's broker: the pair's witness (bstarwitness), to connect to: a take-over then needs its "
+            "lease")
+        .millis("lease-ms", lease,
+                "a pair's broker: the lease asked of the witness; 0 = 3 x the state heartbeat", 0);
     CurveFlags curve;
     curve_server_flags(cli, curve);
     cli.parse(argc, argv);
@@ -93,11 +100,15 @@ int main(int argc, char** argv) try {
         pair.state_pub = state_pub;
         pair.state_sub = state_sub;
         pair.heartbeat = state_heartbeat.count() > 0 ? state_heartbeat : options.core.heartbeat;
+        pair.witness = witness;
+        pair.lease_ttl = lease;
         options.pair = pair;
-    } else if (!state_pub.empty() || !state_sub.empty() || state_heartbeat.count() > 0) {
+    } else if (!state_pub.empty() || !state_sub.empty() || state_heartbeat.count() > 0 || !witness.empty() ||
+               lease.count() > 0) {
         cli.fail(
-            "--state-pub, --state-sub and --state-heartbeat-ms are for one of a pair: give --primary or "
-            "--backup");
+            "--state-pub, --state-sub, --state-heartbeat-ms, --witness and --lease-ms are for one of a pair: "
+            "give "
+            "--primary or --backup");
     }
 
     install_server_signals();
