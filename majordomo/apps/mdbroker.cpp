@@ -1,5 +1,8 @@
 // mdbroker: the Majordomo (7/MDP 0.1 + 8/MMI) broker. One ROUTER socket for clients and workers.
 // Every bound on its memory is a flag with a safe default (docs/majordomo.md, "Bounded memory").
+// With --primary or --backup it is one of a Binary Star pair (docs/majordomo.md, "High availability"):
+//   mdbroker --primary --bind tcp://*:5555 --state-pub tcp://*:5003 --state-sub tcp://hostb:5004
+//   mdbroker --backup  --bind tcp://*:5555 --state-pub tcp://*:5004 --state-sub tcp://hosta:5003
 #include <pirates/common/cli.hpp>
 #include <pirates/common/curve_flags.hpp>
 #include <pirates/common/log.hpp>
@@ -19,6 +22,10 @@ int main(int argc, char** argv) try {
     int max_redeliveries = options.core.max_redeliveries;
     Duration summary{0};
     std::string metrics_address;
+    bool primary = false, backup = false;
+    std::string state_pub, state_sub;
+    Duration state_heartbeat{0}, lease{0};
+    std::string witness;
     options.drain = Duration{2000};
     CommandLine cli(
         "mdbroker",
@@ -58,7 +65,22 @@ int main(int argc, char** argv) try {
         .millis("drain-ms", options.drain,
                 "on SIGTERM/SIGINT, drop new requests but keep forwarding replies to requests workers hold, "
                 "for up to this long (until none is held), then DISCONNECT the workers; 0 = stop at once",
-                0);
+                0)
+        .flag("primary", primary,
+              "run as the primary of a Binary Star pair of brokers (with --state-pub and --state-sub)")
+        .flag("backup", backup, "run as the backup of a Binary Star pair of brokers")
+        .endpoint("state-pub", state_pub, "a pair's broker: endpoint to bind the state publisher on")
+        .endpoint("state-sub", state_sub, "a pair's broker: the peer's state publisher, to connect to")
+        .millis("state-heartbeat-ms", state_heartbeat,
+                "a pair's broker: interval of the state heartbeat to the peer, which is taken for gone after "
+                "2 of them; 0 = --heartbeat-ms",
+                0)
+        .endpoint(
+            "witness", witness,
+            "a pair's broker: the pair's witness (bstarwitness), to connect to: a take-over then needs its "
+            "lease")
+        .millis("lease-ms", lease,
+                "a pair's broker: the lease asked of the witness; 0 = 3 x the state heartbeat", 0);
     CurveFlags curve;
     curve_server_flags(cli, curve);
     cli.parse(argc, argv);
@@ -69,6 +91,25 @@ int main(int argc, char** argv) try {
     options.core.max_redeliveries = max_redeliveries;
     if (summary.count() == 0 && cli.verbose()) summary = Duration{5000};
     options.summary_interval = summary;
+    if (primary && backup) cli.fail("give at most one of --primary and --backup");
+    if (primary || backup) {
+        if (state_pub.empty() || state_sub.empty())
+            cli.fail("--primary and --backup need --state-pub and --state-sub");
+        binary_star::PairingOptions pair;
+        pair.role = primary ? binary_star::State::primary : binary_star::State::backup;
+        pair.state_pub = state_pub;
+        pair.state_sub = state_sub;
+        pair.heartbeat = state_heartbeat.count() > 0 ? state_heartbeat : options.core.heartbeat;
+        pair.witness = witness;
+        pair.lease_ttl = lease;
+        options.pair = pair;
+    } else if (!state_pub.empty() || !state_sub.empty() || state_heartbeat.count() > 0 || !witness.empty() ||
+               lease.count() > 0) {
+        cli.fail(
+            "--state-pub, --state-sub, --state-heartbeat-ms, --witness and --lease-ms are for one of a pair: "
+            "give "
+            "--primary or --backup");
+    }
 
     install_server_signals();
     try {
@@ -85,6 +126,7 @@ int main(int argc, char** argv) try {
         SummarySignalHook summary_hook([&] { broker.request_summary(); });
         notify_ready();
         broker.run();
+        if (broker.fatal()) return 1;  // logged by the broker
     } catch (const zmq::error_t& e) {
         log::error("{}", e.what());
         return 1;

@@ -44,6 +44,36 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, const ClockSource
         throw zmq::error_t();
     monitor_.connect(monitor_endpoint);
     endpoint_ = bind_and_announce(socket_, options_.bind, "broker");
+    if (options_.pair) {
+        // Its sockets go on the reactor now, before the ROUTER's (added by run()): the peer's states are read
+        // first on every turn.
+        pairing_.emplace(context, *options_.pair, reactor_, clock);
+        pairing_->on_state_change([this](binary_star::State from, binary_star::State to,
+                                         binary_star::Event cause) { on_pair_state(from, to, cause); });
+        core_.set_admission([this] { return pairing_->admit_client_request(); });
+        pairing_->start();
+        core_.set_ha(ha_view());
+    }
+}
+
+HaView Broker::ha_view() const {
+    HaView v;
+    if (!pairing_) return v;
+    const binary_star::State state = pairing_->state();
+    v.ha = state == binary_star::State::active ? "active" : "passive";
+    v.role = pairing_->options().role == binary_star::State::primary ? "primary" : "backup";
+    v.state = std::string(binary_star::name(state));
+    v.failovers = pairing_->stats().failovers;
+    return v;
+}
+
+void Broker::on_pair_state(binary_star::State from, binary_star::State to, binary_star::Event) {
+    core_.set_ha(ha_view());
+    if (from == binary_star::State::active && to != binary_star::State::active) {
+        // No longer the one that serves: what waits here is left to the other broker (the clients' retries).
+        const std::size_t dropped = core_.drop_queued();
+        if (dropped > 0) log::info("no longer active: {} queued requests dropped", dropped);
+    }
 }
 
 Broker::~Broker() {
@@ -106,7 +136,7 @@ void Broker::on_message() {
 std::string Broker::summary() const {
     const auto& s = core_.stats();
     const auto& d = stats_;
-    return fmt::format(
+    std::string line = fmt::format(
         "services {} workers {} idle {} queued {} queued-bytes {} | requests {} replies {} mmi {} queue-full "
         "{} "
         "queue-bytes-full {} requests-expired {} service-limit {} evicted {} malformed {} protocol-errors {} "
@@ -118,6 +148,11 @@ std::string Broker::summary() const {
         s.expired, s.workers_vanished, s.requests_requeued, s.unroutable, s.hwm_drops, s.refused_draining,
         d.connections_accepted, d.connections_closed, s.partials, s.partials_dropped, s.busy_expired,
         s.redelivery_drops);
+    if (!pairing_) return line + " ha single";
+    const auto p = pairing_->stats();
+    return fmt::format("{} ha {} state {} refused-passive {} dropped-passive {} failovers {} peer-states {}",
+                       line, core_.ha().ha, binary_star::name(pairing_->state()), s.requests_refused_passive,
+                       s.requests_dropped_passive, p.failovers, p.peer_states);
 }
 
 void Broker::publish() {
@@ -166,10 +201,15 @@ void Broker::run() {
         endpoint_, options_.core.heartbeat.count(), options_.core.liveness, options_.core.max_queue,
         options_.core.max_queue_bytes, options_.core.request_ttl.count(), options_.max_message_bytes,
         options_.hwm);
+    if (pairing_)
+        log::info("one of a Binary Star pair: {} (state heartbeat {} ms, state-pub {}, peer {})",
+                  core_.ha().role, pairing_->options().heartbeat.count(), pairing_->state_pub_endpoint(),
+                  pairing_->options().state_sub);
     // Drain what is waiting (bounded, so timers are not starved under a flood).
     reactor_.max_burst = 10000;
     reactor_.add(socket_, [this] {
         // One message object reused for every receive: its storage is kept between messages.
+        if (pairing_) pairing_->awake();  // the stall watch, before anything is handled
         if (!in_.recv(socket_, ZMQ_DONTWAIT)) return false;
         on_message();
         return true;
@@ -186,7 +226,10 @@ void Broker::run() {
         summary_timer =
             reactor_.add_repeating(options_.summary_interval, [this] { log::info("{}", summary()); });
     while (reactor_.run_once(Duration{100})) after_turn(tick);
-    if (options_.drain.count() > 0 && core_.busy_count() > 0) drain(tick);
+    if (fatal())
+        log::error("broker of a pair stopping: {}", fatal()->reason);
+    else if (options_.drain.count() > 0 && core_.busy_count() > 0)
+        drain(tick);
     reactor_.cancel(tick);
     if (summary_timer) reactor_.cancel(summary_timer);
     reactor_.remove(socket_);

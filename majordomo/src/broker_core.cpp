@@ -150,7 +150,10 @@ struct BrokerCore::Impl {
     std::size_t queued_ = 0;
     std::size_t queued_bytes_ = 0;
     bool bytes_full_warned_ = false;
-    bool draining_ = false;  // begin_drain(): client requests are dropped
+    bool draining_ = false;        // begin_drain(): client requests are dropped
+    std::function<bool()> admit_;  // set_admission(): the pair's gate for client requests for a service
+    HaView ha_;
+    std::size_t drop_queued();
     std::optional<TimePoint> started_;
     BrokerCoreStats stats_;
 };
@@ -254,12 +257,21 @@ void BrokerCore::Impl::on_connection_closed(int connection, TimePoint now, Outbo
 
 void BrokerCore::Impl::on_client(Frame&& identity, Frame&& service, Version v, Frames& body, TimePoint now,
                                  Outbox& out) {
-    ++stats_.requests;
     std::string_view name = service.to_string_view();
-    if (is_mmi(name)) {
+    if (is_mmi(name)) {  // answered by every broker of a pair, active or not
+        ++stats_.requests;
         on_mmi(std::move(identity), std::move(service), v, body, now, out);
         return;
     }
+    // The pair's gate before anything else: it may change our state (and call set_ha() or drop_queued()),
+    // so no service is looked at before it has spoken.
+    if (admit_ && !admit_()) {
+        ++stats_.requests_refused_passive;
+        log::debug("request from {} for '{}' dropped: not the active broker of the pair",
+                   hex(identity.to_string_view()), printable(service));
+        return;
+    }
+    ++stats_.requests;
     Service* s = find_service(name);
     if (!s && !(s = create_service(name))) {
         ++stats_.service_limit_drops;
@@ -349,6 +361,23 @@ void BrokerCore::Impl::unqueue(Pending& p) {
     }
 }
 
+std::size_t BrokerCore::Impl::drop_queued() {
+    std::vector<Service*> holding;
+    for (auto& [name, s] : services_)
+        if (!s.queue.empty()) holding.push_back(&s);
+    std::size_t dropped = 0;
+    for (Service* s : holding) {  // erasing one service leaves pointers to the others valid
+        while (Pending* p = s->queue.front()) {
+            unqueue(*p);
+            delete p;
+            ++dropped;
+        }
+        maybe_remove_service(*s);
+    }
+    stats_.requests_dropped_passive += dropped;
+    return dropped;
+}
+
 void BrokerCore::Impl::on_mmi(Frame&& identity, Frame&& service, Version v, Frames& body, TimePoint now,
                               Outbox& out) {
     ++stats_.mmi_requests;
@@ -421,8 +450,18 @@ std::string BrokerCore::Impl::stats_json(TimePoint now) const {
         .value(static_cast<std::uint64_t>(beats_.size()))
         .key("queued")
         .value(static_cast<std::uint64_t>(queued_))
-        .key("services")
-        .begin_array();
+        .key("ha")
+        .value(ha_.ha);
+    if (!ha_.role.empty())
+        j.key("ha_role")
+            .value(ha_.role)
+            .key("ha_state")
+            .value(ha_.state)
+            .key("ha_failovers")
+            .value(ha_.failovers)
+            .key("requests_refused_passive")
+            .value(stats_.requests_refused_passive);
+    j.key("services").begin_array();
     for (const ServiceView& s : services())
         j.begin_object()
             .key("name")
@@ -948,6 +987,18 @@ void BrokerCore::begin_drain() {
 }
 bool BrokerCore::draining() const {
     return impl_->draining_;
+}
+void BrokerCore::set_admission(std::function<bool()> admit) {
+    impl_->admit_ = std::move(admit);
+}
+void BrokerCore::set_ha(HaView view) {
+    impl_->ha_ = std::move(view);
+}
+const HaView& BrokerCore::ha() const {
+    return impl_->ha_;
+}
+std::size_t BrokerCore::drop_queued() {
+    return impl_->drop_queued();
 }
 const BrokerCoreStats& BrokerCore::stats() const {
     return impl_->stats_;

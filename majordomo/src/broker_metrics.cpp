@@ -42,6 +42,23 @@ std::string broker_metrics(const Broker& broker) {
               count(stats.driver.connections_accepted));
     m.counter("mdbroker_connections_closed_total", "TCP/IPC connections closed",
               count(stats.driver.connections_closed));
+    m.counter("mdbroker_requests_refused_passive_total",
+              "client requests dropped because this broker of a pair was not the active one",
+              count(s.requests_refused_passive));
+    m.counter("mdbroker_requests_dropped_passive_total",
+              "queued requests dropped when this broker of a pair stopped being the active one",
+              count(s.requests_dropped_passive));
+    const binary_star::Pairing* pair = broker.pairing();
+    m.gauge("mdbroker_ha_active",
+            "1 while this broker dispatches client requests (single, or ACTIVE of a pair)",
+            broker.serving() ? 1 : 0);
+    const std::string state = pair ? std::string(binary_star::name(pair->state())) : "SINGLE";
+    for (const char* st : {"SINGLE", "PRIMARY", "BACKUP", "ACTIVE", "PASSIVE"})
+        m.gauge("mdbroker_ha_state",
+                "1 for the broker's current state (SINGLE: not one of a pair), 0 for the others",
+                state == st ? 1 : 0, {{"state", st}});
+    m.counter("mdbroker_ha_failovers_total", "PASSIVE -> ACTIVE: took over from a peer found gone",
+              count(pair ? pair->stats().failovers : 0));
     m.gauge("mdbroker_workers", "workers registered now", static_cast<double>(core.worker_count()));
     m.gauge("mdbroker_idle_workers", "workers waiting for a request", static_cast<double>(core.idle_count()));
     m.gauge("mdbroker_services", "services known now", static_cast<double>(core.service_count()));

@@ -25,6 +25,19 @@
 // The loop is a Reactor (common/reactor.hpp): the ROUTER and the monitor socket are its handlers (the ROUTER
 // first, so that a worker that replied and then closed has its reply read before its close), the core's
 // next_deadline() a timer re-armed after each turn, the summary a repeating timer.
+//
+// One of a Binary Star pair (options.pair; mdbroker --primary/--backup): the broker owns a
+// binary_star::Pairing on its Reactor (the fail-over state machine, the state publisher and subscriber, the
+// heartbeat, the stall watch: the very ones bstarsrv runs), whose sockets come before the ROUTER, so that on
+// each turn the peer's states are read before client requests. Each client request for a service is judged by
+// Pairing::admit_client_request() (BrokerCore::set_admission): only the active broker dispatches; the passive
+// one drops it unanswered (requests_refused_passive), and a request arriving while the peer has expired makes
+// the passive one active, by Binary Star's rules. Workers' messages and mmi.* requests are handled by both
+// brokers alike, so a worker connected to both is registered on both and the backup takes over with its
+// workers in place. On leaving ACTIVE (only a witness could make it) the queued requests are dropped (their
+// clients retry on the other broker). A fatal combination (two actives, two passives, ...) stops the loop:
+// run() returns and fatal() says why.
+#include <pirates/binary_star/pairing.hpp>
 #include <pirates/common/clock.hpp>
 #include <pirates/common/limits.hpp>
 #include <pirates/common/reactor.hpp>
@@ -32,6 +45,7 @@
 #include <pirates/majordomo/broker_core.hpp>
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <unordered_set>
 
@@ -49,6 +63,8 @@ struct BrokerOptions {
     Duration drain{0};
     // CURVE on the ROUTER (Security::server); the program runs the context's ZapHandler. Plaintext if empty.
     Security security{};
+    // One of a Binary Star pair: its role, state channel and state heartbeat. Empty: a single broker.
+    std::optional<binary_star::PairingOptions> pair;
 };
 
 // The driver's own counters (what its socket monitor saw).
@@ -66,14 +82,15 @@ struct BrokerStats {
 
 class Broker {
   public:
-    // Binds at once (bind_and_announce: logs "bound broker <endpoint>").
+    // Binds at once (bind_and_announce: logs "bound broker <endpoint>"); one of a pair, also binds its state
+    // publisher ("bound state-pub <endpoint>"), connects to the peer's and starts the state heartbeat.
     Broker(zmq::context_t& context, BrokerOptions options, const ClockSource& clock = steady_clock());
     ~Broker();
     Broker(const Broker&) = delete;
     Broker& operator=(const Broker&) = delete;
     // The endpoint actually bound.
     const std::string& endpoint() const { return endpoint_; }
-    // Serve until request_stop().
+    // Serve until request_stop(), or, one of a pair, a fatal state combination (then fatal() says it).
     void run();
     // Thread-safe: run() returns within one poll slice (100 ms), after its drain (options.drain), its
     // DISCONNECTs and summary. A second request_stop() during the drain ends the drain at once.
@@ -85,6 +102,12 @@ class Broker {
     const BrokerCore& core() const { return core_; }
     BrokerStats stats() const { return BrokerStats{core_.stats(), stats_}; }
     std::string summary() const;
+    // One of a pair: its Pairing (state(), stats(), state_pub_endpoint()); nullptr for a single broker.
+    const binary_star::Pairing* pairing() const { return pairing_ ? &*pairing_ : nullptr; }
+    // Why a pair's broker stopped on its own (a fatal state combination); nullopt otherwise.
+    std::optional<Error> fatal() const { return pairing_ ? pairing_->fatal() : std::nullopt; }
+    // Whether it dispatches client requests now: a single broker always, one of a pair while ACTIVE.
+    bool serving() const { return !pairing_ || pairing_->active(); }
     // Calls fn every `interval` on the loop's thread while run() runs (it may read core() and stats()):
     // how a metrics exporter gets its snapshots. Call before run(), from the thread that will run it.
     void every(Duration interval, std::function<void()> fn) {
@@ -115,6 +138,9 @@ class Broker {
     void after_turn(Reactor::TimerId tick);
     // Runs the loop (stopped once) again while workers hold requests, up to options_.drain.
     void drain(Reactor::TimerId tick);
+    // One of a pair: the Pairing's state changed.
+    void on_pair_state(binary_star::State from, binary_star::State to, binary_star::Event cause);
+    HaView ha_view() const;
 
     zmq::socket_t socket_;
     zmq::socket_t monitor_;  // PAIR, the receiving end of the ROUTER's socket monitor
@@ -124,6 +150,7 @@ class Broker {
     BrokerDriverStats stats_;
     SocketOutbox out_{&socket_};
     Reactor reactor_;
+    std::optional<binary_star::Pairing> pairing_;  // after reactor_: it adds its sockets and timers to it
     Frames event_;
     std::unordered_set<int> open_;  // fds of the connections open, as the monitor said
     Frames in_;

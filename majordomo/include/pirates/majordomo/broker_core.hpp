@@ -59,6 +59,10 @@
 //     (sent DISCONNECT, forgotten); others are never expired busy (the Guide's workers are silent while they
 //     work). A request given back by expired workers is requeued at most max_redeliveries times, then
 //     dropped and counted: at-least-once delivery.
+//   - One of a Binary Star pair (set_admission()): a client request for a service is first judged by the
+//     pair's gate; refused (this broker is not the active one), it is dropped unanswered and counted. mmi.*
+//     requests and workers' messages never pass the gate: both brokers register the workers connected to
+//     them and answer MMI, so the passive one is ready to serve the moment it takes over.
 //   - Anything malformed (short, wrong delimiter, unknown protocol or command, extra frames): counted and
 //     dropped, logged at debug.
 #include <pirates/common/clock.hpp>
@@ -68,6 +72,7 @@
 #include <pirates/common/outbox.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -97,6 +102,17 @@ struct BrokerCoreOptions {
 inline constexpr std::size_t queued_request_overhead = 1024;
 
 using BrokerConfig = BrokerCoreOptions;  // the former name
+
+// What mmi.stats says about high availability (set_ha()): "single" for a broker on its own; for one of a
+// Binary Star pair, "active" while it dispatches client requests and "passive" otherwise, with its role
+// ("primary"/"backup"), its state machine's state ("PRIMARY", "BACKUP", "ACTIVE", "PASSIVE") and how many
+// times it took over from its peer.
+struct HaView {
+    std::string ha = "single";
+    std::string role;   // empty for a single broker
+    std::string state;  // empty for a single broker
+    std::uint64_t failovers = 0;
+};
 
 // Every counter of the core, in one place (the driver's own are in broker.hpp's BrokerStats).
 struct BrokerCoreStats {
@@ -130,6 +146,11 @@ struct BrokerCoreStats {
     std::uint64_t busy_expired =
         0;  // busy workers expired: they had heartbeated while busy, then fell silent
     std::uint64_t refused_draining = 0;  // client requests dropped because the broker was stopping
+    // One of a Binary Star pair (set_admission): client requests for a service the pair's state machine
+    // refused (this broker is not the active one), dropped unanswered; not counted in `requests`.
+    std::uint64_t requests_refused_passive = 0;
+    // Queued requests dropped when this broker stopped being the active one (drop_queued()).
+    std::uint64_t requests_dropped_passive = 0;
     // From a request's arrival at the core to its (final) reply leaving for the client, over every request
     // a worker answered (MMI requests, answered by the core at once, are not observed).
     Histogram request_duration;
@@ -172,6 +193,21 @@ class BrokerCore {
     // still go to workers as they become idle). The driver stops once busy_count() is 0 or its drain time is up.
     void begin_drain();
     bool draining() const;
+
+    // ---- One of a Binary Star pair (driven by the Broker's Pairing; a single broker never calls these) ----
+    // The gate for client requests for a service: called once for each (after the drain check, before the
+    // request touches any service), never for mmi.* requests (answered by every broker, active or not) nor
+    // for workers' messages. False: the request is dropped unanswered and counted in
+    // requests_refused_passive (the client's timeout moves it to the other broker). The gate may call back
+    // into set_ha() or drop_queued(). Empty (the default): every request is admitted.
+    void set_admission(std::function<bool()> admit);
+    // What mmi.stats reports as "ha", "ha_role", "ha_state", "ha_failovers".
+    void set_ha(HaView view);
+    const HaView& ha() const;
+    // Drops every queued request (counted in requests_dropped_passive) and returns how many: a broker that
+    // stops being the active one leaves its clients' requests to the other broker. Requests in workers'
+    // hands are kept: their replies are still forwarded.
+    std::size_t drop_queued();
 
     // ---- Introspection ----
     const BrokerCoreStats& stats() const;
