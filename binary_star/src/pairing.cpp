@@ -4,6 +4,7 @@
 #include <pirates/common/socket.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <stdexcept>
 
@@ -39,8 +40,11 @@ void Pairing::open_subscriber() {
     sub_options.security = options_.sub_security;
     statesub_ = make_socket(context_, zmq::socket_type::sub, sub_options);
     statesub_.set(zmq::sockopt::subscribe, "");
-    const std::string monitor = fmt::format("inproc://pirates-bstar-statesub-{}-{}",
-                                            static_cast<const void*>(this), ++subscriber_opened_);
+    // Unique in the process: a Pairing made later at the same address in the same context (or a monitor
+    // endpoint libzmq has not yet released) never collides with an earlier one's.
+    static std::atomic<std::uint64_t> monitors{0};
+    ++subscriber_opened_;
+    const std::string monitor = fmt::format("inproc://pirates-bstar-statesub-{}", ++monitors);
     if (zmq_socket_monitor(statesub_.handle(), monitor.c_str(),
                            ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_CONNECT_RETRIED | ZMQ_EVENT_CONNECTED) != 0)
         throw zmq::error_t();
