@@ -108,11 +108,8 @@ void Pairing::start() {
     log::info("state {} (heartbeat {} ms, peer publisher {})", name(fsm_.state()), options_.heartbeat.count(),
               options_.state_sub);
     // The order is the order of each turn: the peer's states before anything else.
-    reactor_.add(statesub_, [this] {
-        awake();
-        return on_peer_state();
-    });
-    reactor_.add(statesub_events_, [this] { return on_subscriber_event(); });
+    watch(statesub_, [this] { return on_peer_state(); });
+    watch(statesub_events_, [this] { return on_subscriber_event(); });
     if (!options_.witness.empty()) {
         SocketOptions witness_options;
         witness_options.immediate = 1;  // no queue for a witness not connected: a late request is no use
@@ -121,15 +118,14 @@ void Pairing::start() {
         witness_ = make_socket(context_, zmq::socket_type::dealer, witness_options);
         connect_endpoint(witness_, options_.witness);
         log::info("witness {} (lease {} ms)", options_.witness, lease_.ttl().count());
-        reactor_.add(witness_, [this] {
-            awake();
-            return on_witness_reply();
-        });
+        watch(witness_, [this] { return on_witness_reply(); });
     }
     if (!curve_pub_)  // a PUB has nothing to read; StatePublisher handles its connections' subscriptions
-        reactor_.add(statepub_.socket(), [this] {
+        watch(statepub_.socket(), [this] { return statepub_.on_readable(clock_.now()); });
+    if (options_.read_on_timer)
+        reactor_.add_repeating(std::max(options_.heartbeat / 4, Duration{1}), [this] {
             awake();
-            return statepub_.on_readable(clock_.now());
+            drain_watched();
         });
     // The heartbeat runs on its own timer: nothing that arrives moves it (every socket's burst per turn is
     // bounded, so a flood delays it by one turn at most).
@@ -140,6 +136,25 @@ void Pairing::start() {
     });
     // The stall watch: an idle server still says it is awake at least every half heartbeat.
     reactor_.add_repeating(std::max(options_.heartbeat / 2, Duration{1}), [this] { awake(); });
+}
+
+void Pairing::watch(zmq::socket_t& socket, std::function<bool()> handler) {
+    if (options_.read_on_timer) {
+        watched_.push_back(std::move(handler));
+        return;
+    }
+    reactor_.add(socket, [this, handler = std::move(handler)] {
+        awake();
+        return handler();
+    });
+}
+
+void Pairing::drain_watched() {
+    for (auto& handler : watched_) {
+        for (std::size_t n = 0; n < reactor_.max_burst && !fatal_ && handler(); ++n) {
+        }
+        if (fatal_) return;
+    }
 }
 
 void Pairing::awake() {

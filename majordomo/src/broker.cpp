@@ -45,9 +45,12 @@ Broker::Broker(zmq::context_t& context, BrokerOptions options, const ClockSource
     monitor_.connect(monitor_endpoint);
     endpoint_ = bind_and_announce(socket_, options_.bind, "broker");
     if (options_.pair) {
-        // Its sockets go on the reactor now, before the ROUTER's (added by run()): the peer's states are read
-        // first on every turn.
-        pairing_.emplace(context, *options_.pair, reactor_, clock);
+        // The state channel is read on the Pairing's own timer, not polled with the ROUTER on every turn:
+        // a round trip through the broker then costs what a single broker's does (bench_ha). Whenever a
+        // client request could make this broker active, the Pairing reads the peer's states first.
+        binary_star::PairingOptions pair = *options_.pair;
+        pair.read_on_timer = true;
+        pairing_.emplace(context, pair, reactor_, clock);
         pairing_->on_state_change([this](binary_star::State from, binary_star::State to,
                                          binary_star::Event cause) { on_pair_state(from, to, cause); });
         core_.set_admission([this] { return pairing_->admit_client_request(); });

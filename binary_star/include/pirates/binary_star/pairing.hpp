@@ -37,6 +37,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace pirates::binary_star {
 
@@ -57,6 +58,13 @@ struct PairingOptions {
     // CURVE on the state channel; both plaintext (the default): our own ZMTP publisher, as the Guide's pair.
     Security pub_security{};  // Security::server, domain zap_peer_domain
     Security sub_security{};  // Security::client with the peer's public key
+    // Read the state channel (and the witness) on a timer, every quarter heartbeat, instead of polling its
+    // sockets on every turn of the owner's loop. For an owner whose loop turns per message (mdbroker): each
+    // socket polled costs every turn (libzmq checks each one's mailbox with system calls), and the pair's
+    // three or four would otherwise be most of a broker's poll. A state read up to a quarter heartbeat late
+    // only moves the peer's expiry later (a take-over is never earlier), and admit_client_request() still
+    // reads the peer's states first whenever a request could make this server active.
+    bool read_on_timer = false;
 };
 
 // The lease TTL `options` give (3 x heartbeat unless set).
@@ -128,6 +136,9 @@ class Pairing {
 
   private:
     bool on_peer_state();
+    // Poll `socket` on every turn, or (read_on_timer) drain it from the state timer.
+    void watch(zmq::socket_t& socket, std::function<bool()> handler);
+    void drain_watched();
     // (Re)create the state subscriber and its monitor, and connect it.
     void open_subscriber();
     bool on_subscriber_event();
@@ -153,6 +164,7 @@ class Pairing {
     std::optional<Reactor::TimerId> reopen_timer_;
     std::string state_pub_ep_;
     StateHandler on_state_;
+    std::vector<std::function<bool()>> watched_;  // read_on_timer: drained in this order by the timer
     PairingStats stats_;
     std::optional<Error> fatal_;
     bool started_ = false;
