@@ -21,8 +21,10 @@
 //              ServerCore::wants_lease(), its replies kept by a LeaseCore; the FSM then follows the table with
 //              a witness (server_core.hpp). Empty endpoint: no witness, the Guide's rules.
 //
-// start() adds its sockets to the reactor in this order: state subscriber, its monitor, [witness,] publisher. The owner
-// adds its frontend after them, so that on each turn the peer's states are read before client requests.
+// start() adds its sockets to the reactor in this order: state subscriber, its monitor, [witness,] publisher.
+// The owner adds its frontend after them, so that on each turn the peer's states are read before client
+// requests. With read_on_timer (mdbroker) they are not polled but drained, in the same order, by a timer every
+// quarter heartbeat; admit_client_request() still reads the peer's states first when it matters.
 //
 // A fatal combination (two primaries, two backups, two actives, two passives) stops the reactor; fatal()
 // then says why.
