@@ -113,37 +113,52 @@ void Server::answer(Frames reply) {
     }
 }
 
-void Server::handle(Frames message) {
-    auto malformed = [&](std::string_view why) {
-        ++counters_.malformed;
-        log::debug("dropped malformed message ({}): {}", why, printable(message));
-    };
+DecodedRequest decode_request(int model, Frames message) {
+    using Kind = DecodedRequest::Kind;
+    auto malformed = [](std::string_view why) { return DecodedRequest{Kind::malformed, {}, why}; };
     if (message.size() < 2) return malformed("no body");
     Frames reply;
     reply.add(message.pop());  // the client's identity
-    if (config_.model == 3) {
+    if (model == 3) {
         if (message.size() == 1 && equals(message.front(), "PING")) {
-            ++counters_.pings;
             reply.add(frame("PONG"));
-            answer(std::move(reply));
-            return;
+            return {Kind::ping, std::move(reply), {}};
         }
         if (message.front().size() == 0) return malformed("empty sequence");
         reply.add(message.pop());  // sequence
         reply.add(frame("OK"));
-    } else {
-        // REP envelope: everything up to and including the empty delimiter goes back as it came.
-        while (!message.empty() && message.front().size() != 0) reply.add(message.pop());
-        if (message.empty()) return malformed("no delimiter");
-        reply.add(message.pop());
-        if (message.empty()) return malformed("empty body");
-        if (config_.model == 2) {
-            reply.add(message.pop());  // sequence
-            reply.add(frame("OK"));
-        } else {
-            while (!message.empty()) reply.add(message.pop());  // echo
-        }
+        return {Kind::request, std::move(reply), {}};
     }
+    // REP envelope: everything up to and including the empty delimiter goes back as it came.
+    while (!message.empty() && message.front().size() != 0) reply.add(message.pop());
+    if (message.empty()) return malformed("no delimiter");
+    reply.add(message.pop());
+    if (message.empty()) return malformed("empty body");
+    if (model == 2) {
+        reply.add(message.pop());  // sequence
+        reply.add(frame("OK"));
+    } else {
+        while (!message.empty()) reply.add(message.pop());  // echo
+    }
+    return {Kind::request, std::move(reply), {}};
+}
+
+void Server::handle(Frames message) {
+    const std::string seen = log::enabled(log::Level::debug) ? printable(message) : std::string();
+    auto decoded = decode_request(config_.model, std::move(message));
+    switch (decoded.kind) {
+        case DecodedRequest::Kind::malformed:
+            ++counters_.malformed;
+            log::debug("dropped malformed message ({}): {}", decoded.why, seen);
+            return;
+        case DecodedRequest::Kind::ping:
+            ++counters_.pings;
+            answer(std::move(decoded.reply));
+            return;
+        case DecodedRequest::Kind::request:
+            break;
+    }
+    Frames reply = std::move(decoded.reply);
     long n = static_cast<long>(++counters_.requests);
     switch (config_.chaos.on_request(n)) {
         case Chaos::Action::crash:

@@ -185,4 +185,11 @@ s += b'\x03' + b'\x01\x00' + b'\x02\x01' + b'\x03'
 s += b'\x06\xff' + b'\x05\x01\x01' + b'\x06\x80' + b'\x08'
 s += b'\x07\x00' + b'\x01\x00' + b'\x02\x02' + b'\x08'
 write('titanic_core', 'flow', s)
+# --- flserver: model byte (1 + b % 3), then what the server's ROUTER receives (identity first)
+write('flserver', 'm1-echo', b'\x00' + msg('id', E, 'hello', 'world'))
+write('flserver', 'm1-rep-envelope', b'\x00' + msg('id', 'hop', E, 'hello'))
+write('flserver', 'm2-request', b'\x01' + msg('id', E, '7', 'body'))
+write('flserver', 'm3-ping', b'\x02' + msg('id', 'PING'))
+write('flserver', 'm3-request', b'\x02' + msg('id', '1', 'body'))
+write('flserver', 'm3-empty-sequence', b'\x02' + msg('id', E, 'body'))
 print('seeds written under', os.path.join(HERE, 'corpus'))

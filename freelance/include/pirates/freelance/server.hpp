@@ -55,6 +55,17 @@ struct ServerStats {
     std::uint64_t dropped_overflow = 0;  // late answers dropped because max_queue_bytes were held
 };
 
+// What a server makes of one message from its ROUTER (the client's identity first), before chaos and sending:
+// a ping (reply: identity "PONG"), a request (reply: the model's answer, envelope included) or a malformed
+// message (`why`, no reply). Pure, so that tests/fuzz can feed it arbitrary bytes.
+struct DecodedRequest {
+    enum class Kind { ping, request, malformed };
+    Kind kind = Kind::malformed;
+    Frames reply;
+    std::string_view why;  // for malformed: a fixed text
+};
+DecodedRequest decode_request(int model, Frames message);
+
 using ServerConfig = ServerOptions;  // the former names
 using ServerCounters = ServerStats;
 
