@@ -93,16 +93,19 @@ long write_full(FileIo& io, int fd, const char* data, std::size_t size, std::int
     return 0;
 }
 
-// Sequential reads of the log at recovery through a window, so that replay costs few system calls.
+// Sequential reads of the log at recovery through a window, so that replay costs few system calls. The window
+// is at most copy_chunk and never larger than what is left of the file: a small log does not pay for zeroing
+// (and faulting in) a megabyte.
 class Window {
   public:
-    Window(FileIo& io, int fd) : io_(io), fd_(fd) {}
+    Window(FileIo& io, int fd, std::int64_t file_size) : io_(io), fd_(fd), file_size_(file_size) {}
     // Pointer to `n` bytes at `offset`, nullptr if the file ends before (or on a read error: `error` set).
     const char* at(std::int64_t offset, std::size_t n) {
         if (offset >= start_ &&
             offset + static_cast<std::int64_t>(n) <= start_ + static_cast<std::int64_t>(len_))
             return buf_.data() + (offset - start_);
-        buf_.resize(std::max(n, copy_chunk));
+        const auto left = static_cast<std::size_t>(std::max<std::int64_t>(file_size_ - offset, 0));
+        buf_.resize(std::max(n, std::min(left, copy_chunk)));
         long got = read_full(io_, fd_, buf_.data(), buf_.size(), offset);
         if (got < 0) {
             error = got;
@@ -117,6 +120,7 @@ class Window {
   private:
     FileIo& io_;
     int fd_;
+    std::int64_t file_size_;
     std::vector<char> buf_;
     std::int64_t start_ = 0;
     std::size_t len_ = 0;
@@ -218,7 +222,7 @@ Result<bool> Store::recover() {
     std::int64_t size = io_->size(fd);
     if (size < 0) return error(fmt::format("cannot stat {}: {}", path(log_name), errno_text(size)));
 
-    Window window(*io_, fd);
+    Window window(*io_, fd, size);
     const char* head = window.at(0, file_header);
     if (!head || std::string_view(head, file_header) != magic)
         return error(
