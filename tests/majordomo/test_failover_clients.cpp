@@ -311,7 +311,7 @@ TEST_CASE("a request from the second broker while the worker is busy is queued, 
         worker.run([&](Frames&& body) {
             order.push_back(strings(body).at(0));
             ++started;
-            while (!release.load()) std::this_thread::sleep_for(1ms);  // (the test's stand-in for work)
+            release.wait(false);  // the test's stand-in for work: held until the test lets it go
             return std::move(body);
         });
     });
@@ -322,6 +322,7 @@ TEST_CASE("a request from the second broker while the worker is busy is queued, 
         ~Finally() { fn(); }
     } finally{[&] {
         release = true;
+        release.notify_all();
         worker.request_stop();
         if (serving.joinable()) serving.join();
     }};
@@ -340,6 +341,7 @@ TEST_CASE("a request from the second broker while the worker is busy is queued, 
         ++heartbeats;
     }
     release = true;
+    release.notify_all();
     S reply_a = a.next_not_heartbeat();
     REQUIRE(reply_a.size() == 7);
     CHECK(S(reply_a.begin() + 3, reply_a.end()) == S{"\x03", "CA", "", "from a"});
