@@ -77,6 +77,11 @@ struct Asker {
         std::lock_guard lock(mutex);
         return static_cast<int>(std::count(attempts.begin(), attempts.end(), n));
     }
+    // Attempts of the i-th request (0 while it is still being asked).
+    int attempts_of(int i) const {
+        std::lock_guard lock(mutex);
+        return i >= 0 && i < static_cast<int>(attempts.size()) ? attempts[static_cast<std::size_t>(i)] : 0;
+    }
     int index_of_first(int n) const {
         std::lock_guard lock(mutex);
         auto it = std::find(attempts.begin(), attempts.end(), n);

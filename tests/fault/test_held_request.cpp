@@ -61,8 +61,10 @@ TEST_CASE(
     link.drop();
     const TimePoint dropped = Clock::now();
     const int answered_at_drop = client.answered;
+    const int held = client.sent - 1;  // the request in flight (the client asks one at a time)
     // PPP has no busy expiry in the queue: the client's retry (after its 1 s) goes to the near worker.
-    CHECK(eventually([&] { return client.took(2) == 1; }, slack));
+    CHECK(eventually([&] { return client.attempts_of(held) != 0; }, slack));
+    CHECK(client.attempts_of(held) == 2);
     CHECK(eventually([&] { return client.answered >= answered_at_drop + 10; }, slack));
     // The far worker answers into the blackhole, then hears nothing for liveness x heartbeat and reconnects
     // (into the same blackhole): its side of the expiry.
@@ -74,8 +76,7 @@ TEST_CASE(
     CHECK(took < hold + expiry + slack);
     CHECK(link.counters().dropped[0] > 0);               // its reply went nowhere
     CHECK(far->count("chaos: answering request") == 1);  // off the idle list: nothing more was given to it
-    CHECK(client.took(2) == 1);
-    CHECK(client.index_of_first(2) >= 0);
+    CHECK(client.attempts_of(held) == 2);
 
     link.heal();
     // It reconnects through the healed link, says READY again, and takes requests again; each is held past
@@ -87,11 +88,14 @@ TEST_CASE(
     client.report();
     // (The far worker's last log line may still be on its way: read until it agrees or the wait runs out.)
     (void)eventually(
-        [&] { return static_cast<int>(far->count("chaos: answering request")) == client.took(2); }, slack);
+        [&] { return static_cast<int>(far->count("chaos: answering request")) == client.took(2); }, 1000ms);
     const int far_took = static_cast<int>(far->count("chaos: answering request"));
-    // Every request the far worker took needed exactly two attempts; every other, one. None lost, none wrong.
-    CHECK(client.took(2) == far_took);
-    CHECK(client.took(1) == client.sent - far_took);
+    // Every request the far worker took needed two attempts at least (exactly two for the held one, above).
+    // Not "exactly": on a loaded machine the far worker may flap once after the heal (a reconnect racing the
+    // queue's heartbeat), and a request routed to its closed socket is retried too; or a near answer may take
+    // longer than the client's 1 s.
+    CHECK(client.took(2) >= far_took);
+    CHECK(client.took(1) + client.took(2) == client.sent);
     CHECK(client.wrong == 0);
     CHECK(client.gave_up == 0);
     CHECK(client.answered == client.sent);
@@ -155,7 +159,8 @@ TEST_CASE(
     link.heal();
     CHECK(eventually([&] { return broker->count(" ready for 'echo'") >= 3; }, slack));
     CHECK(far->wait_for("request 4:", slack));
-    CHECK(eventually([&] { return client.answered >= answered_at_drop + 20; }, slack));
+    // (Slow now: every other request waits for the far worker's 1.5 s.)
+    CHECK(eventually([&] { return client.answered >= answered_at_drop + 14; }, slack + 4 * hold));
     client.finish();
     client.report();
     MESSAGE("late reply seen by the broker as from an unknown worker: "
