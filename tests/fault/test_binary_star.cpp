@@ -40,12 +40,13 @@ struct Pair {
     std::atomic<int> samples{0}, both_active{0};
     std::thread sampler;
 
-    Pair() {
-        auto start = [](const char* role, const std::string& sub) {
+    explicit Pair(Duration heartbeat = hb) {
+        auto start = [heartbeat](const char* role, const std::string& sub) {
             return std::make_unique<Process>(
-                "bstarsrv", std::vector<std::string>{role, "--frontend", "tcp://127.0.0.1:*", "--state-pub",
-                                                     "tcp://127.0.0.1:*", "--state-sub", sub,
-                                                     "--heartbeat-ms", std::to_string(hb.count()), "-v"});
+                "bstarsrv",
+                std::vector<std::string>{role, "--frontend", "tcp://127.0.0.1:*", "--state-pub",
+                                         "tcp://127.0.0.1:*", "--state-sub", sub, "--heartbeat-ms",
+                                         std::to_string(heartbeat.count()), "-v"});
         };
         primary = start("--primary", to_primary.endpoint());
         backup = start("--backup", to_backup.endpoint());
@@ -75,6 +76,10 @@ struct Pair {
     void state_channel_drop() {
         to_primary.drop();
         to_backup.drop();
+    }
+    void state_channel_delay(Duration by) {
+        to_primary.delay(by);
+        to_backup.delay(by);
     }
     void state_channel_heal() {
         to_primary.heal();
@@ -201,4 +206,92 @@ TEST_CASE(
     CHECK(eventually(
         [&] { return pair.primary->count("dual actives") + pair.backup->count("dual actives") > 0; }, slack));
     pair.stop_sampling();
+}
+
+namespace {
+
+// A client that reaches only the backup, asking in a loop until stopped: each request is one attempt, refused
+// (no answer) while the backup hears its active peer.
+struct BackupAsker {
+    std::atomic<bool> stop{false};
+    std::atomic<int> asked{0}, answered{0};
+    std::thread thread;
+    explicit BackupAsker(const std::string& backup_frontend) {
+        thread = std::thread([this, backup_frontend] {
+            zmq::context_t context;
+            auto client = make_client(context, {backup_frontend}, 1, Duration{150});
+            while (!stop) {
+                ++asked;
+                auto r = client.request(std::string("y"));
+                answered += r.ok();
+            }
+        });
+    }
+    ~BackupAsker() { finish(); }
+    void finish() {
+        stop = true;
+        if (thread.joinable()) thread.join();
+    }
+};
+
+}  // namespace
+
+TEST_CASE("binary star: the state channel delayed below the fail-over timeout - no fail-over, ever") {
+    // Heartbeat 200 ms: the peer expires after 400 ms of silence. A delay of 50 ms each way stretches one gap
+    // to 250 ms (when it begins) and keeps the rest at 200. A client asking only the backup all along is
+    // refused every time; one using the primary is answered by it at the first attempt.
+    constexpr Duration beat{200};
+    Pair pair(beat);
+    FaultProxy to_p(port_part(pair.primary_frontend));
+    zmq::context_t context;
+    auto client = make_client(context, {to_p.endpoint()}, 1, Duration{5000});
+    REQUIRE(client.request(std::string("before")).ok());
+    pair.state_channel_delay(Duration{50});
+    BackupAsker y(pair.backup_frontend);
+    const TimePoint until_time = Clock::now() + 20 * beat;
+    int served = 0, first = 0;
+    while (Clock::now() < until_time) {
+        auto r = client.request(std::string("during"));
+        served += r.ok() && r->server == 0;
+        first += r.attempts == 1;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a pace, not a wait for anything
+    }
+    CHECK(eventually([&] { return y.asked >= 5; }, slack));
+    y.finish();
+    pair.stop_sampling();
+    MESSAGE(served << " requests served by the primary; the backup-only client asked " << y.asked.load()
+                   << " times; " << pair.samples.load() << " state samples");
+    CHECK(served == first);
+    CHECK(served >= 10);
+    CHECK(y.answered == 0);
+    CHECK(pair.backup->count("refused a request") >= static_cast<std::size_t>(y.asked.load() - 1));
+    CHECK(pair.to_backup.counters().dropped[1] == 0);
+    CHECK(pair.to_backup.counters().written[1] > 0);
+    CHECK(pair.both_active == 0);
+    CHECK(pair.backup->count("-> ACTIVE") == 0);
+    CHECK(pair.primary->count("fatal") + pair.backup->count("fatal") == 0);
+}
+
+TEST_CASE(
+    "binary star: the state channel delayed beyond the fail-over timeout - the backup takes over, two "
+    "actives, stopped") {
+    // Heartbeat 100 ms (peer expiry 200 ms), the channel delayed 1500 ms each way: the backup hears nothing
+    // for 1.6 s, and a client asking only the backup makes it active (its peer has expired) while the primary
+    // is active too: the hole of docs/binary_star.md, as with a blackhole. When the delayed ACTIVE heartbeats
+    // arrive, each active hears an active peer: `fatal: dual actives`, exit 1.
+    constexpr Duration beat{100};
+    Pair pair(beat);
+    pair.state_channel_delay(Duration{1500});
+    BackupAsker y(pair.backup_frontend);
+    CHECK(pair.backup->wait_for("state PASSIVE -> ACTIVE on CLIENT_REQUEST", slack));
+    CHECK(eventually([&] { return y.answered >= 1; }, slack));
+    CHECK(eventually(
+        [&] { return pair.primary->count("dual actives") + pair.backup->count("dual actives") > 0; }, slack));
+    y.finish();
+    pair.stop_sampling();
+    MESSAGE("both active in " << pair.both_active.load() << " of " << pair.samples.load() << " samples");
+    CHECK(pair.both_active > 0);
+    for (auto* p : {pair.primary.get(), pair.backup.get()}) {
+        if (p->count("dual actives") > 0) CHECK(p->wait_exit() == 1);
+    }
 }
