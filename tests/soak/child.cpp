@@ -50,8 +50,10 @@ bool Child::running() {
     int st = 0;
     const pid_t r = ::waitpid(pid_, &st, WNOHANG);
     if (r == 0) return true;
-    if (r == pid_) status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    else status_ = -1;  // not our child any more (cannot happen): count it gone
+    if (r == pid_)
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    else
+        status_ = -1;  // not our child any more (cannot happen): count it gone
     return false;
 }
 

@@ -90,7 +90,10 @@ void Worker::pause(Duration d) const {
 
 struct TitanicSender::Impl {
     Impl(zmq::context_t& context, std::string endpoint, Ledger& l, Duration i, std::uint64_t s)
-        : client(context, options(std::move(endpoint), Duration{1500}, 3)), ledger(l), interval(i), seed(s),
+        : client(context, options(std::move(endpoint), Duration{1500}, 3)),
+          ledger(l),
+          interval(i),
+          seed(s),
           rng(s ^ 0x7469746eULL) {}
     majordomo::Client client;
     Ledger& ledger;
@@ -122,7 +125,8 @@ void TitanicSender::run() {
             impl_->ledger.acked(r.reply[1].to_string(), body);
         } else {
             impl_->ledger.update([](TitanicCounts& c) { ++c.not_acked; });
-            log::debug("titanic.request #{}: {}", n, r.ok() ? printable(r.reply) : std::string(name(r.status)));
+            log::debug("titanic.request #{}: {}", n,
+                       r.ok() ? printable(r.reply) : std::string(name(r.status)));
         }
         // A steady rate: the next send is due one interval after the last due time (not after a slow call).
         next += impl_->interval;
@@ -166,13 +170,15 @@ void TitanicPoller::run() {
             if (code == "200") {
                 r.reply.pop();
                 const bool same = r.reply.size() == 1 && equals(r.reply[0], body);
-                if (!same) log::error("titanic.reply {}: sent '{}', got {}", uuid, body, printable(r.reply, 256));
+                if (!same)
+                    log::error("titanic.reply {}: sent '{}', got {}", uuid, body, printable(r.reply, 256));
                 ledger.update([&](TitanicCounts& c) { ++(same ? c.replied : c.wrong); });
                 auto closed = client.request("titanic.close", frames({uuid}));
                 if (!closed.ok() || closed.reply.empty() || !equals(closed.reply[0], "200"))
                     ledger.update([](TitanicCounts& c) { ++c.close_failed; });
             } else {
-                log::error("titanic.reply {}: answered {} for an acknowledged request", uuid, printable(r.reply));
+                log::error("titanic.reply {}: answered {} for an acknowledged request", uuid,
+                           printable(r.reply));
                 ledger.update([](TitanicCounts& c) { ++c.unknown; });
             }
             ledger.settle(uuid);
@@ -185,7 +191,9 @@ void TitanicPoller::run() {
 
 struct EchoClient::Impl {
     Impl(zmq::context_t& context, std::string endpoint, Duration i, std::uint64_t s)
-        : client(context, options(std::move(endpoint), Duration{500}, 2)), interval(i), seed(s),
+        : client(context, options(std::move(endpoint), Duration{500}, 2)),
+          interval(i),
+          seed(s),
           rng(s ^ 0x6563686fULL) {}
     majordomo::Client client;
     Duration interval;
@@ -220,8 +228,10 @@ void EchoClient::run() {
         {
             std::lock_guard lock(impl_->mutex);
             ++impl_->counts.requests;
-            if (!r.ok()) ++impl_->counts.failed;
-            else if (r.reply.size() == 1 && equals(r.reply[0], body)) ++impl_->counts.ok;
+            if (!r.ok())
+                ++impl_->counts.failed;
+            else if (r.reply.size() == 1 && equals(r.reply[0], body))
+                ++impl_->counts.ok;
             else {
                 ++impl_->counts.wrong;
                 log::error("echo: sent '{}', got {}", body, printable(r.reply, 256));

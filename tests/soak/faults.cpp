@@ -8,12 +8,18 @@ namespace pirates::soak {
 
 const char* name(Fault f) {
     switch (f) {
-        case Fault::kill_worker: return "kill-worker";
-        case Fault::kill_titanic: return "kill-titanic";
-        case Fault::kill_broker: return "kill-broker";
-        case Fault::drop: return "drop";
-        case Fault::cut: return "cut";
-        case Fault::delay: return "delay";
+        case Fault::kill_worker:
+            return "kill-worker";
+        case Fault::kill_titanic:
+            return "kill-titanic";
+        case Fault::kill_broker:
+            return "kill-broker";
+        case Fault::drop:
+            return "drop";
+        case Fault::cut:
+            return "cut";
+        case Fault::delay:
+            return "delay";
     }
     return "?";
 }
@@ -64,7 +70,8 @@ void FaultSchedule::inject(Fault f) {
         }
         case Fault::drop:
         case Fault::cut:
-        case Fault::delay: break;
+        case Fault::delay:
+            break;
     }
     auto links = topology_.links();
     const auto n = std::uniform_int_distribution<std::size_t>(0, links.size() - 1)(rng_);
@@ -81,7 +88,8 @@ void FaultSchedule::inject(Fault f) {
         lasts = between(1000, 4000);
         const auto by = between(100, 500);
         link.delay(by);
-        log::info("fault: delay link {} by {} ms for {} ms", topology_.link_names()[n], by.count(), lasts.count());
+        log::info("fault: delay link {} by {} ms for {} ms", topology_.link_names()[n], by.count(),
+                  lasts.count());
     }
     if (f != Fault::delay)
         log::info("fault: {} link {} for {} ms", name(f), topology_.link_names()[n], lasts.count());

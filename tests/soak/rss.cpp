@@ -9,8 +9,10 @@ namespace pirates::soak {
 void RssWatch::sample(double at_s, const std::string& role, std::size_t kb) {
     if (kb == 0) return;
     auto& s = samples_[role];
-    if (!s.empty() && s.back().first == at_s) s.back().second = std::max(s.back().second, kb);
-    else s.emplace_back(at_s, kb);
+    if (!s.empty() && s.back().first == at_s)
+        s.back().second = std::max(s.back().second, kb);
+    else
+        s.emplace_back(at_s, kb);
 }
 
 RssWatch::Verdict RssWatch::judge(double run_s) const {
@@ -27,7 +29,8 @@ RssWatch::Verdict RssWatch::judge(double run_s) const {
         if (early == 0 || late == 0) continue;
         if (late > 2 * early + 8 * 1024) {
             v.ok = false;
-            v.reason += fmt::format("{}{} grew from {} KB to {} KB", v.reason.empty() ? "" : ", ", role, early, late);
+            v.reason +=
+                fmt::format("{}{} grew from {} KB to {} KB", v.reason.empty() ? "" : ", ", role, early, late);
         }
     }
     return v;

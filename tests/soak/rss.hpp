@@ -22,7 +22,7 @@ class RssWatch {
 
     struct Verdict {
         bool ok = true;
-        std::string reason;                  // the roles that grew, with their figures
+        std::string reason;                       // the roles that grew, with their figures
         std::map<std::string, std::size_t> peak;  // whole run, KB
     };
     Verdict judge(double run_s) const;

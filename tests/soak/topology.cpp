@@ -2,16 +2,16 @@
 
 #include <pirates/common/log.hpp>
 
+#include <sys/stat.h>
 #include <csignal>
 #include <stdexcept>
-#include <sys/stat.h>
 
 namespace pirates::soak {
 
 namespace {
 
 std::size_t file_size(const std::string& file) {
-    struct stat st{};
+    struct stat st {};
     return ::stat(file.c_str(), &st) == 0 ? static_cast<std::size_t>(st.st_size) : 0;
 }
 
@@ -42,8 +42,8 @@ Topology::Topology(TopologySettings settings) : settings_(std::move(settings)) {
          "--retry-max-ms", "2000"});
     for (int n = 1; n <= settings_.workers; ++n)
         add("mdworker", "worker" + std::to_string(n),
-            {"--connect", links_[static_cast<std::size_t>(n)]->endpoint(), "--service", "echo", "--heartbeat-ms",
-             hb, "--liveness", "3", "--reconnect-ms", hb});
+            {"--connect", links_[static_cast<std::size_t>(n)]->endpoint(), "--service", "echo",
+             "--heartbeat-ms", hb, "--liveness", "3", "--reconnect-ms", hb});
     if (!settings_.leaky_child.empty()) {
         add("leaker", "leaker", {"--leak-child"});
         roles_.back()->program = settings_.leaky_child;
@@ -69,7 +69,8 @@ void Topology::start_broker() {
     const std::string endpoint = wait_bound(log_file, "broker", settings_.start_timeout, from);
     if (endpoint.empty())
         throw std::runtime_error("mdbroker did not bind within " +
-                                 std::to_string(settings_.start_timeout.count()) + " ms (see " + log_file + ")");
+                                 std::to_string(settings_.start_timeout.count()) + " ms (see " + log_file +
+                                 ")");
     front_->set_target(host_port(endpoint));
     for (auto& link : links_) link->set_target(host_port(endpoint));
     log::debug("broker bound {}", endpoint);
@@ -82,8 +83,10 @@ void Topology::start() {
 
 void Topology::restart(Role& role, int sig) {
     if (role.child) role.child->stop(sig, Duration{5000});
-    if (&role == &broker()) start_broker();
-    else launch(role);
+    if (&role == &broker())
+        start_broker();
+    else
+        launch(role);
 }
 
 std::vector<Role*> Topology::workers() {

@@ -20,7 +20,7 @@ struct TopologySettings {
     int workers = 2;
     int heartbeat_ms = 250;
     Duration start_timeout{30000};  // a program's "bound" line (a loaded machine)
-    std::string leaky_child;         // self-test: this command (the soak itself) is run as role "leaker"
+    std::string leaky_child;        // self-test: this command (the soak itself) is run as role "leaker"
 };
 
 // One program of the topology, restarted under the same name and log file.
