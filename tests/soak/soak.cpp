@@ -201,6 +201,8 @@ int main(int argc, char** argv) try {
         if (!verdict.ok) reasons.push_back("memory growth: " + verdict.reason);
         if (!not_clean.empty())
             reasons.push_back(fmt::format("did not stop cleanly on SIGTERM: {}", fmt::join(not_clean, ", ")));
+        if (const auto reports = topology->sanitizer_reports(); !reports.empty())
+            reasons.push_back(fmt::format("sanitizer reports in the logs of {}", fmt::join(reports, ", ")));
     }
     const bool pass = reasons.empty() && !interrupted;
     std::string faults_text;

@@ -125,6 +125,19 @@ int Topology::revive() {
     return gone;
 }
 
+std::vector<std::string> Topology::sanitizer_reports() const {
+    std::vector<std::string> out;
+    for (const auto& role : roles_) {
+        const std::string text = read_file(settings_.dir + "/" + role->label + ".log");
+        for (const char* mark : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"})
+            if (text.find(mark) != std::string::npos) {
+                out.push_back(role->label);
+                break;
+            }
+    }
+    return out;
+}
+
 std::vector<std::string> Topology::stop(Duration timeout) {
     std::vector<std::string> bad;
     // Clients of the broker first, then the broker.

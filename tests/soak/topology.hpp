@@ -58,6 +58,9 @@ class Topology {
 
     // Restart every role that is not running; returns how many were found gone (counted in each role).
     int revive();
+    // The labels of the roles whose log shows a sanitizer report (AddressSanitizer, LeakSanitizer, UBSan's
+    // "runtime error:"), in any of their runs.
+    std::vector<std::string> sanitizer_reports() const;
     // SIGTERM everything (SIGKILL after `timeout`); returns the labels of roles that did not exit 0.
     std::vector<std::string> stop(Duration timeout);
 
