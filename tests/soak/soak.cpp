@@ -129,7 +129,7 @@ int main(int argc, char** argv) try {
     auto next_sample = began;
     auto sample = [&] {
         if (Clock::now() < next_sample) return;
-        next_sample += Duration{1000};
+        next_sample = Clock::now() + Duration{1000};  // once a second, no burst after a long restart
         const double at = seconds_since(began);
         for (auto& role : topology->roles())
             if (role->child && role->child->running()) rss.sample(at, role->name, role->child->rss_kb());
