@@ -25,8 +25,12 @@ const char* name(Fault f) {
 }
 
 FaultSchedule::FaultSchedule(Topology& topology, std::uint64_t seed)
-    : topology_(topology), rng_(seed), heal_at_(topology.links().size()) {
-    next_ = Clock::now() + between(1000, 5000);
+    : topology_(topology), rng_(seed), first_(between(1000, 5000)), heal_at_(topology.links().size()) {
+    start();
+}
+
+void FaultSchedule::start() {
+    next_ = Clock::now() + first_;
 }
 
 Duration FaultSchedule::between(int min_ms, int max_ms) {

@@ -22,6 +22,8 @@ const char* name(Fault f);
 class FaultSchedule {
   public:
     FaultSchedule(Topology& topology, std::uint64_t seed);
+    // The first fault is due 1-5 s from now (call when the topology serves).
+    void start();
     // Inject the fault that is due, heal the links whose fault has run its time.
     void tick();
     // No more faults; every link healed.
@@ -34,6 +36,7 @@ class FaultSchedule {
 
     Topology& topology_;
     std::mt19937_64 rng_;
+    Duration first_;  // drawn first, so that a seed gives the same sequence whenever start() is called
     TimePoint next_;
     std::vector<TimePoint> heal_at_;  // per link; TimePoint{} when healthy
     std::array<int, fault_kinds> counts_{};

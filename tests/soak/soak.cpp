@@ -58,7 +58,7 @@ double seconds_since(TimePoint t) {
 int main(int argc, char** argv) try {
     std::string minutes_text = "2", seed_text, bin;
     int workers = 2;
-    Duration drain{60000};
+    Duration drain{60000}, start_timeout{60000};
     Duration titanic_interval{100}, echo_interval{50};
     bool keep = false, leak_self_test = false, leak = false;
     CommandLine cli(
@@ -74,6 +74,8 @@ int main(int argc, char** argv) try {
         .text("bin", bin, "directory of mdbroker, mdworker and titanic (default: the soak's own directory)")
         .integer("workers", workers, "echo workers", 1, 8)
         .millis("drain-ms", drain, "after the faults, wait this long at most for every acknowledged reply")
+        .millis("start-ms", start_timeout,
+                "wait this long at most for the topology to serve before the faults")
         .millis("titanic-ms", titanic_interval, "interval between titanic.request sends")
         .millis("echo-ms", echo_interval, "interval between plain echo requests")
         .flag("keep", keep, "keep the run's directory (logs, titanic's store) even on PASS")
@@ -125,7 +127,7 @@ int main(int argc, char** argv) try {
     std::unique_ptr<EchoClient> echo;
     FaultSchedule faults(*topology, seed);
     int unexpected = 0;
-    const auto began = Clock::now();
+    auto began = Clock::now();
     auto next_sample = began;
     auto sample = [&] {
         if (Clock::now() < next_sample) return;
@@ -157,6 +159,19 @@ int main(int argc, char** argv) try {
         sender->start();
         poller->start();
         echo->start();
+        // Warm-up: the fault phase begins once the topology serves (a first titanic.request acknowledged),
+        // however long the programs take to start on a loaded machine.
+        const auto serving_by = Clock::now() + start_timeout;
+        while (!stop_requested() && ledger.counts().acked == 0 && Clock::now() < serving_by) {
+            unexpected += topology->revive();
+            std::this_thread::sleep_for(Duration{50});
+        }
+        if (ledger.counts().acked == 0 && !stop_requested())
+            reasons.push_back(fmt::format("no titanic.request acknowledged within {} ms of the start",
+                                          start_timeout.count()));
+        began = Clock::now();
+        next_sample = began;
+        faults.start();
         // The fault phase.
         const auto fault_end =
             began + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(run_s));
@@ -191,7 +206,6 @@ int main(int argc, char** argv) try {
     const auto lost = t.acked - t.replied;
     const auto verdict = rss.judge(run_s);
     if (started && !interrupted) {  // a stopped run is not judged: its summary is what it had so far
-        if (t.acked == 0) reasons.push_back("no titanic request was acknowledged");
         if (lost > 0)
             reasons.push_back(
                 fmt::format("lost {} (unknown {} wrong {}, not answered after {:.0f} s of drain)", lost,
