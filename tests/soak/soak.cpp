@@ -31,12 +31,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// --leak-child: the self-test's leaking process: 5 MB more every second, up to 768 MB, until SIGTERM.
+// --leak-child: the self-test's leaking process: 10 MB more every second, up to 1.5 GB, until SIGTERM.
 int leak_child() {
     install_stop_signals();
     std::vector<std::vector<char>> held;
-    while (!stop_requested() && held.size() < 768 * 2) {
-        held.emplace_back(512 * 1024, '\1');
+    while (!stop_requested() && held.size() < 1536) {
+        held.emplace_back(1024 * 1024, '\1');
         std::this_thread::sleep_for(Duration{100});
     }
     while (!stop_requested()) std::this_thread::sleep_for(Duration{50});
@@ -79,9 +79,10 @@ int main(int argc, char** argv) try {
         .millis("titanic-ms", titanic_interval, "interval between titanic.request sends")
         .millis("echo-ms", echo_interval, "interval between plain echo requests")
         .flag("keep", keep, "keep the run's directory (logs, titanic's store) even on PASS")
-        .flag(
-            "leak-self-test", leak_self_test,
-            "also run a child that grows 5 MB a second: the run must FAIL on memory growth (checks the rule)")
+        .flag("leak-self-test", leak_self_test,
+              "also run a child that grows 10 MB a second from the start of the faults (up to 1.5 GB: for "
+              "runs up to "
+              "about a minute): the run must FAIL on memory growth (checks the rule)")
         .flag("leak-child", leak, "internal: be that leaking child");
     cli.parse(argc, argv);
     if (leak) return leak_child();
@@ -172,6 +173,7 @@ int main(int argc, char** argv) try {
         began = Clock::now();
         next_sample = began;
         faults.start();
+        topology->start_late();
         // The fault phase.
         const auto fault_end =
             began + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(run_s));

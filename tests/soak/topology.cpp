@@ -78,7 +78,13 @@ void Topology::start_broker() {
 
 void Topology::start() {
     start_broker();
-    for (std::size_t n = 1; n < roles_.size(); ++n) launch(*roles_[n]);
+    for (std::size_t n = 1; n < roles_.size(); ++n)
+        if (roles_[n]->name != "leaker") launch(*roles_[n]);
+}
+
+void Topology::start_late() {
+    for (auto& role : roles_)
+        if (!role->child) launch(*role);
 }
 
 void Topology::restart(Role& role, int sig) {
@@ -115,7 +121,7 @@ void Topology::heal_links() {
 int Topology::revive() {
     int gone = 0;
     for (auto& role : roles_) {
-        if (role->child && role->child->running()) continue;
+        if (!role->child || role->child->running()) continue;  // not started yet, or running
         ++gone;
         ++role->unexpected_exits;
         log::warn("{} exited on its own (status {}); restarting it", role->label,
