@@ -4,9 +4,9 @@
 //
 // The rule, per role: the peak of the last third of the fault phase must not exceed twice the peak of the first
 // third (after a warm-up of min(20 s, a sixth of the run)) plus 8 MB. A process that grows steadily fails it
-// on a run of any length (its late peak is at least 2x its early one); one that settles after start-up, or is
-// restarted by a fault (which only lowers its RSS), passes. A role without samples in either window (a run too
-// short) is not judged.
+// once what it adds over a third of the run exceeds its early peak plus 8 MB (a slow leak needs a long run);
+// one that settles after start-up, or is restarted by a fault (which only lowers its RSS), passes. A role
+// without samples in either window (a run too short) is not judged.
 #include <cstddef>
 #include <map>
 #include <string>
