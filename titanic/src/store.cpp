@@ -40,10 +40,13 @@ std::string errno_text(long negative) {
     return std::strerror(static_cast<int>(-negative));
 }
 
-// Checks that `n` bytes at `p` are a well-formed frame list; the first frame goes to `first` if given.
+// Checks that `n` bytes at `p` are a well-formed frame list; the first frame goes to `first` if given, and then
+// there must be one (a request without its service frame was never written by a store: it is corrupt, and
+// recovering it would hand Titanic a request it cannot dispatch).
 bool check_frames(const char* p, std::size_t n, std::string* first) {
     if (n < 4) return false;
     std::uint32_t count = get32(p);
+    if (first && count == 0) return false;
     std::size_t at = 4;
     for (std::uint32_t i = 0; i < count; ++i) {
         if (n - at < 4) return false;
