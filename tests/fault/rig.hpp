@@ -27,6 +27,9 @@ inline constexpr int heartbeat_ms = 50;
 inline constexpr int liveness = 3;
 inline constexpr Duration expiry = Duration{heartbeat_ms * liveness};
 inline constexpr Duration slack = 5000ms;  // waits only; never a bound on how fast something must be
+// The flags that give a queue, broker or worker those timings.
+inline const std::vector<std::string> timing = {"--heartbeat-ms", std::to_string(heartbeat_ms), "--liveness",
+                                                std::to_string(liveness)};
 
 inline std::vector<std::string> with(std::vector<std::string> a, const std::vector<std::string>& more) {
     a.insert(a.end(), more.begin(), more.end());

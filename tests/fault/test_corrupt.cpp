@@ -19,9 +19,6 @@ using namespace pirates::test::fault;
 
 namespace {
 
-const std::vector<std::string> timing = {"--heartbeat-ms", std::to_string(heartbeat_ms), "--liveness",
-                                         std::to_string(liveness)};
-
 constexpr std::size_t every = 37;  // prime: the flips wander over every offset of the protocol
 constexpr Duration corrupt_for{1500};
 

@@ -21,13 +21,6 @@ using namespace pirates;
 using namespace pirates::test;
 using namespace pirates::test::fault;
 
-namespace {
-
-const std::vector<std::string> timing = {"--heartbeat-ms", std::to_string(heartbeat_ms), "--liveness",
-                                         std::to_string(liveness)};
-
-}  // namespace
-
 TEST_CASE(
     "paranoid pirate: a worker blackholed holding a request - the client's retry is served by the other, "
     "the late replies go nowhere, it rejoins on heal") {

@@ -17,9 +17,6 @@ using namespace pirates::test::fault;
 
 namespace {
 
-const std::vector<std::string> timing = {"--heartbeat-ms", std::to_string(heartbeat_ms), "--liveness",
-                                         std::to_string(liveness)};
-
 std::unique_ptr<Process> start_worker(const std::string& broker) {
     return std::make_unique<Process>(
         "mdworker", with({"--connect", broker, "--service", "echo", "--reconnect-ms", "50", "-v"}, timing));

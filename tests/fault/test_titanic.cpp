@@ -14,8 +14,6 @@ using namespace pirates::test;
 using namespace pirates::test::fault;
 
 TEST_CASE("titanic: broker link cut mid-dispatch - every acknowledged request is answered after the heal") {
-    const std::vector<std::string> timing = {"--heartbeat-ms", std::to_string(heartbeat_ms), "--liveness",
-                                             std::to_string(liveness)};
     auto broker = std::make_unique<Process>("mdbroker", with({"--bind", "tcp://127.0.0.1:*", "-v"}, timing));
     const auto endpoint = broker->bound_endpoint("broker");
     REQUIRE_FALSE(endpoint.empty());
